@@ -1,0 +1,84 @@
+"""Run any layer for one step: a `StatefulLayer`, or a plain Equinox/JAX callable.
+
+Plain layers (``eqx.nn.Linear``, ``Conv2d``, ``Dropout``, ``LayerNorm``, any
+callable of ``x``) have no state; their state is ``None``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from ._stateful import State, StatefulLayer
+
+
+def accepts_key(layer: Any) -> bool:
+    """Whether a plain layer's call takes a ``key`` argument (Equinox layers do)."""
+    try:
+        parameters = inspect.signature(layer).parameters
+    except (TypeError, ValueError):
+        return False
+    return "key" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def step_layer(layer: Any, state: State, x: Any, key: PRNGKeyArray | None) -> tuple[State, Array]:
+    """One step of ``layer``: ``(new_state, output)``."""
+    if isinstance(layer, StatefulLayer):
+        return layer(state, x, key=key)
+    if accepts_key(layer):
+        return None, layer(x, key=key)
+    return None, layer(x)
+
+
+def _expected_input(layer: Any) -> str | None:
+    """A human description of the per-sample input a known Equinox layer expects."""
+    if isinstance(layer, eqx.nn.Linear):
+        return "()" if layer.in_features == "scalar" else f"({layer.in_features},)"
+    if isinstance(layer, (eqx.nn.Conv, eqx.nn.ConvTranspose)):
+        spatial = ", ".join(["*"] * layer.num_spatial_dims)
+        return f"({layer.in_channels}, {spatial}) (channels first, no batch axis)"
+    if isinstance(layer, eqx.nn.LayerNorm):
+        return f"{layer.shape}"
+    return None
+
+
+def layer_name(layer: Any, index: int | None = None) -> str:
+    where = "" if index is None else f"layer {index} "
+    return f"{where}({type(layer).__name__})"
+
+
+def init_layer(
+    layer: Any, in_shape: Any, key: PRNGKeyArray | None, *, name: str
+) -> tuple[State, jax.ShapeDtypeStruct]:
+    """The initial state of ``layer`` for inputs of ``in_shape`` and its output's shape.
+
+    ``in_shape`` is a tuple of ints, or a tuple of such for a layer that takes a
+    tuple of inputs. Shapes are inferred with ``jax.eval_shape``: no real compute.
+    Errors are re-raised naming the layer (``name``) and the shapes involved.
+    """
+    # Only shapes are traced, so a stand-in key serves layers that demand one (Dropout).
+    probe_key = jax.random.key(0) if key is None else key
+    try:
+        state = layer.init_state(in_shape, key) if isinstance(layer, StatefulLayer) else None
+        dummy = _dummy_input(in_shape)
+        _, out = jax.eval_shape(lambda s, x: step_layer(layer, s, x, probe_key), state, dummy)
+    except (ValueError, TypeError) as error:
+        expected = _expected_input(layer)
+        hint = f" It expects per-sample inputs of shape {expected}." if expected else ""
+        # Our own layers raise precise types; JAX reports shape clashes as TypeError.
+        error_type = type(error) if isinstance(layer, StatefulLayer) else ValueError
+        raise error_type(f"{name}: cannot take an input of shape {in_shape}.{hint} ({error})") from error
+    if not isinstance(out, jax.ShapeDtypeStruct):
+        raise TypeError(f"{name}: a layer must output one array per step, got {type(out).__name__}.")
+    return state, out
+
+
+def _dummy_input(in_shape: Any) -> Any:
+    if all(isinstance(s, int) for s in in_shape):
+        return jax.ShapeDtypeStruct(tuple(in_shape), jnp.float32)
+    return tuple(_dummy_input(s) for s in in_shape)

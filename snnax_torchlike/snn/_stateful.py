@@ -1,0 +1,50 @@
+"""The interface every layer with memory across time steps implements."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import equinox as eqx
+from jaxtyping import Array, PRNGKeyArray
+
+State = Any
+"""A PyTree of arrays: the memory a layer carries from one time step to the next."""
+
+
+class StatefulLayer(eqx.Module):
+    """Base class of layers that carry state from one time step to the next.
+
+    A stateful layer is a pure function of ``(state, x)``: it never mutates itself.
+    Shapes are per sample; batch with ``jax.vmap``. Time steps are driven by a
+    model (``StatefulModel``/``Sequential``) inside one ``jax.lax.scan``.
+    """
+
+    @abc.abstractmethod
+    def init_state(self, shape: tuple[int, ...], key: PRNGKeyArray | None = None) -> State:
+        """The state before the first time step.
+
+        **Arguments:**
+
+        - ``shape``: the shape of one sample's input at one time step (no batch,
+          no time axis).
+        - ``key``: a PRNG key, for layers with random initial states. Optional.
+
+        **Returns:** a PyTree of arrays.
+        """
+
+    @abc.abstractmethod
+    def __call__(
+        self, state: State, x: Array, *, key: PRNGKeyArray | None = None
+    ) -> tuple[State, Array]:
+        """Advance one time step.
+
+        **Arguments:**
+
+        - ``state``: the state returned by ``init_state`` or by the previous step.
+        - ``x``: one sample's input at this step, of the shape given to
+          ``init_state``.
+        - ``key``: a PRNG key for this step and layer. Optional.
+
+        **Returns:** ``(new_state, output)``.
+        """

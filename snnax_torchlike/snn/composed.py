@@ -1,0 +1,166 @@
+"""Ready-made compositions: a chain model, and composite layers that run inside one step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+from jaxtyping import Array, PRNGKeyArray
+
+from ._layer_call import init_layer, layer_name, step_layer
+from ._stateful import State, StatefulLayer
+from .graph import gen_feed_forward_struct
+from .model import StatefulModel
+
+
+class Sequential(StatefulModel):
+    """A chain of layers; layer ``i-1`` feeds layer ``i`` in the same step.
+
+    ```python
+    model = snn.Sequential(eqx.nn.Linear(64, 128, key=k1), snn.LIF([0.9, 0.8]),
+                           eqx.nn.Linear(128, 10, key=k2), snn.LIF([0.9, 0.8]))
+    state = model.init_state((64,), key)
+    state, outs = model(state, x, key)   # x: [T, 64]; outs[-1]: [T, 10]
+    ```
+    """
+
+    def __init__(self, *layers: Any, output_layer_ids: Sequence[int] | None = None):
+        """**Arguments:**
+
+        - ``*layers``: stateful layers and plain Equinox layers, in order.
+        - ``output_layer_ids``: which layers' outputs to return (default the last),
+          e.g. ``range(len(layers))`` to record every layer.
+        """
+        if not layers:
+            raise ValueError("Sequential: needs at least one layer.")
+        structure = gen_feed_forward_struct(len(layers))
+        if output_layer_ids is not None:
+            structure = type(structure)(
+                structure.num_layers,
+                structure.input_layer_ids,
+                structure.input_connectivity,
+                output_layer_ids=output_layer_ids,
+            )
+        super().__init__(structure, layers)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+def _split(key: PRNGKeyArray | None, n: int) -> list[PRNGKeyArray | None]:
+    return [None] * n if key is None else list(jax.random.split(key, n))
+
+
+class CompoundLayer(StatefulLayer):
+    """Several layers run as a chain within one time step, acting as one layer.
+
+    Its state is the tuple of its members' states. Useful as the node of a graph
+    (e.g. a Linear and a neuron as one recurrent unit).
+    """
+
+    layers: tuple[Any, ...]
+
+    def __init__(self, *layers: Any):
+        if not layers:
+            raise ValueError(f"{type(self).__name__}: needs at least one layer.")
+        self.layers = tuple(layers)
+
+    def init_state(self, shape: Any, key: PRNGKeyArray | None = None) -> tuple[State, ...]:
+        states = []
+        name = type(self).__name__
+        for i, (layer, k) in enumerate(zip(self.layers, _split(key, len(self.layers)))):
+            state, out = init_layer(layer, shape, k, name=f"{name} member {layer_name(layer, i)}")
+            states.append(state)
+            shape = tuple(out.shape)
+        return tuple(states)
+
+    def _chain(self, state: tuple[State, ...], x: Any, key: PRNGKeyArray | None) -> tuple[tuple[State, ...], Array]:
+        new_states = []
+        for layer, s, k in zip(self.layers, state, _split(key, len(self.layers))):
+            s, x = step_layer(layer, s, x, k)
+            new_states.append(s)
+        return tuple(new_states), x
+
+    def __call__(
+        self, state: tuple[State, ...], x: Any, *, key: PRNGKeyArray | None = None
+    ) -> tuple[tuple[State, ...], Array]:
+        return self._chain(state, x, key)
+
+
+class Residual(CompoundLayer):
+    r"""A chain with an identity skip connection: $y = f(x) + x$.
+
+    The chain must keep the input's shape; otherwise ``init_state`` raises.
+    """
+
+    def init_state(self, shape: Any, key: PRNGKeyArray | None = None) -> tuple[State, ...]:
+        states = super().init_state(shape, key)
+        _, out = jax.eval_shape(lambda s, x: self._chain(s, x, key), states, jax.ShapeDtypeStruct(shape, "float32"))
+        if tuple(out.shape) != tuple(shape):
+            raise ValueError(
+                f"Residual: the skip connection adds the input {tuple(shape)} to the chain's output "
+                f"{tuple(out.shape)}; they must have one shape."
+            )
+        return states
+
+    def __call__(
+        self, state: tuple[State, ...], x: Array, *, key: PRNGKeyArray | None = None
+    ) -> tuple[tuple[State, ...], Array]:
+        state, y = self._chain(state, x, key)
+        return state, y + x
+
+
+class Parallel(StatefulLayer):
+    r"""Branches whose outputs are summed: $y = \sum_k f_k(x_k)$.
+
+    The input is either one array, fed to every branch, or a tuple with one entry
+    per branch (a graph node with ``merge="tuple"``). All branch outputs must have
+    one shape.
+    """
+
+    layers: tuple[Any, ...]
+
+    def __init__(self, *layers: Any):
+        if not layers:
+            raise ValueError("Parallel: needs at least one branch.")
+        self.layers = tuple(layers)
+
+    def _branch_inputs(self, x: Any) -> tuple[Any, ...]:
+        if isinstance(x, tuple):
+            if len(x) != len(self.layers):
+                raise ValueError(f"Parallel: got {len(x)} inputs for {len(self.layers)} branches.")
+            return x
+        return (x,) * len(self.layers)
+
+    def _branch_shapes(self, shape: Any) -> tuple[Any, ...]:
+        if all(isinstance(s, int) for s in shape):
+            return (tuple(shape),) * len(self.layers)
+        if len(shape) != len(self.layers):
+            raise ValueError(f"Parallel: got {len(shape)} input shapes for {len(self.layers)} branches.")
+        return tuple(shape)
+
+    def init_state(self, shape: Any, key: PRNGKeyArray | None = None) -> tuple[State, ...]:
+        states, outs = [], []
+        for i, (layer, s, k) in enumerate(
+            zip(self.layers, self._branch_shapes(shape), _split(key, len(self.layers)))
+        ):
+            state, out = init_layer(layer, s, k, name=f"Parallel branch {layer_name(layer, i)}")
+            states.append(state)
+            outs.append(tuple(out.shape))
+        if len(set(outs)) != 1:
+            raise ValueError(f"Parallel: branch outputs must share one shape to be summed, got {outs}.")
+        return tuple(states)
+
+    def __call__(
+        self, state: tuple[State, ...], x: Any, *, key: PRNGKeyArray | None = None
+    ) -> tuple[tuple[State, ...], Array]:
+        new_states, total = [], None
+        for layer, s, xi, k in zip(self.layers, state, self._branch_inputs(x), _split(key, len(self.layers))):
+            s, y = step_layer(layer, s, xi, k)
+            new_states.append(s)
+            total = y if total is None else total + y
+        return tuple(new_states), total

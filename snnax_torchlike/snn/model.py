@@ -1,0 +1,303 @@
+"""A network of layers run over time in one `lax.scan`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from ._layer_call import init_layer, layer_name, step_layer
+from ._stateful import State
+from .graph import GraphStructure
+
+Shape = tuple[int, ...]
+
+
+class ModelState(eqx.Module):
+    """The state of a [`StatefulModel`][] between steps.
+
+    - ``layers``: per layer, its own state (``None`` for stateless layers).
+    - ``history``: per layer read through a delayed edge, its last outputs,
+      shape ``[max_delay, *out_shape]`` with the most recent first; else ``None``.
+    - ``in_shapes``: the per-sample, per-step shapes of the external inputs the
+      state was made for (static).
+    """
+
+    layers: tuple[State, ...]
+    history: tuple[Array | None, ...]
+    in_shapes: tuple[Shape, ...] = eqx.field(static=True)
+
+
+def _normalise_in_shapes(in_shape: Any, num_inputs: int) -> tuple[Shape, ...]:
+    if all(isinstance(s, int) for s in in_shape):
+        shapes = (tuple(in_shape),)
+    else:
+        shapes = tuple(tuple(int(d) for d in s) for s in in_shape)
+    if len(shapes) != num_inputs:
+        raise ValueError(
+            f"StatefulModel.init_state: the graph takes {num_inputs} external input(s), "
+            f"got {len(shapes)} shape(s): {in_shape}."
+        )
+    return shapes
+
+
+def _merge(inputs: list[Any], mode: str, *, where: str) -> Any:
+    if mode == "tuple":
+        return tuple(inputs)
+    if len(inputs) == 1:
+        return inputs[0]
+    shapes = [tuple(x.shape) for x in inputs]
+    if mode == "concat":
+        if len({s[1:] for s in shapes}) != 1:
+            raise ValueError(f"{where}: 'concat' merges along axis 0; the other axes differ: {shapes}.")
+        return jnp.concatenate(inputs, axis=0)
+    if len(set(shapes)) != 1:
+        raise ValueError(
+            f"{where}: 'sum' merge needs inputs of one shape, got {shapes}. "
+            "Use merge='concat' or insert a layer that maps them to one shape."
+        )
+    return sum(inputs[1:], inputs[0])
+
+
+class StatefulModel(eqx.Module):
+    r"""Layers wired by a [`GraphStructure`][], run over time in one ``lax.scan``.
+
+    Each step evaluates layers in topological order: an edge with delay 0 carries
+    the source's output of the *same* step (an impulse crosses a feed-forward
+    stack in one step), an edge with delay ``d`` its output of ``d`` steps ago.
+    Any layer works: a [`StatefulLayer`][] or a plain Equinox layer / callable.
+
+    Shapes are per sample; batch with ``jax.vmap`` (``in_axes=(None, 0, 0)`` for
+    ``(state, x, key)`` shares the initial state across the batch).
+    """
+
+    graph_structure: GraphStructure
+    layers: tuple[Any, ...]
+
+    def __init__(self, graph_structure: GraphStructure, layers: Sequence[Any]):
+        """**Arguments:**
+
+        - ``graph_structure``: the connectivity; one entry per layer.
+        - ``layers``: the layers, in the graph's indexing.
+        """
+        layers = tuple(layers)
+        if len(layers) != graph_structure.num_layers:
+            raise ValueError(
+                f"StatefulModel: the graph has {graph_structure.num_layers} layers, "
+                f"but {len(layers)} were given."
+            )
+        for i, layer in enumerate(layers):
+            if not callable(layer):
+                raise TypeError(f"StatefulModel: layer {i} is not callable: {layer!r}.")
+        self.graph_structure = graph_structure
+        self.layers = layers
+
+    def init_state(self, in_shape: Any, key: PRNGKeyArray | None = None) -> ModelState:
+        """The state before the first step.
+
+        **Arguments:**
+
+        - ``in_shape``: the per-sample shape of one step of the input, e.g.
+          ``(2, 32, 32)`` (no time, no batch axis); a tuple of shapes for a graph
+          with several external inputs.
+        - ``key``: PRNG key for layers with random initial states. Optional.
+
+        **Returns:** a [`ModelState`][].
+
+        Raises ``ValueError``/``TypeError`` naming the layer and the shapes when a
+        layer cannot take what the graph feeds it.
+        """
+        graph = self.graph_structure
+        in_shapes = _normalise_in_shapes(in_shape, graph.num_inputs)
+        keys = [None] * graph.num_layers if key is None else list(jax.random.split(key, graph.num_layers))
+        out_structs: list[jax.ShapeDtypeStruct | None] = [None] * graph.num_layers
+        states: list[State] = [None] * graph.num_layers
+        pending = list(graph.order)
+        # Delayed edges can point forward in the order, so sweep until every layer's
+        # input shape is known (a 'sum' needs only one known input to fix its shape).
+        while pending:
+            progressed = False
+            for i in list(pending):
+                shape = self._infer_input_shape(i, in_shapes, out_structs)
+                if shape is None:
+                    continue
+                name = layer_name(self.layers[i], i)
+                states[i], out_structs[i] = init_layer(self.layers[i], shape, keys[i], name=name)
+                pending.remove(i)
+                progressed = True
+            if not progressed:
+                raise ValueError(
+                    f"StatefulModel.init_state: cannot infer the input shapes of layers {pending}: "
+                    "each is fed only through delayed edges whose sources' shapes depend on it, "
+                    "or merges them with 'concat'/'tuple', which needs every shape. Give one of "
+                    "them an external input or a same-step edge, or merge recurrent input with "
+                    "'sum' (e.g. a feed-forward Linear and a recurrent Linear both into the neuron)."
+                )
+        for i in range(graph.num_layers):
+            self._infer_input_shape(i, in_shapes, out_structs, check=True)
+        history = tuple(
+            jnp.zeros((graph.max_delay(i),) + out_structs[i].shape, out_structs[i].dtype)
+            if graph.max_delay(i) > 0
+            else None
+            for i in range(graph.num_layers)
+        )
+        return ModelState(tuple(states), history, in_shapes)
+
+    def _infer_input_shape(
+        self,
+        i: int,
+        in_shapes: tuple[Shape, ...],
+        out_structs: list[jax.ShapeDtypeStruct | None],
+        check: bool = False,
+    ) -> Any:
+        """The shape layer ``i`` receives, or None while its sources are unknown."""
+        graph = self.graph_structure
+        where = f"StatefulModel: {layer_name(self.layers[i], i)}"
+        shapes: list[Shape | None] = []
+        for k in graph.input_layer_ids[i]:
+            if k >= len(in_shapes):
+                raise ValueError(f"{where} reads external input {k}, but only {len(in_shapes)} were given.")
+            shapes.append(in_shapes[k])
+        for edge in graph.input_connectivity[i]:
+            out = out_structs[edge.source]
+            shapes.append(None if out is None else tuple(out.shape))
+        mode = graph.merge[i]
+        known = [s for s in shapes if s is not None]
+        if mode == "sum" and known and (check or None in shapes):
+            if len(set(known)) != 1:
+                sources = [f"input {k}" for k in graph.input_layer_ids[i]] + [
+                    f"layer {e.source}" + (f" (delay {e.delay})" if e.delay else "")
+                    for e in graph.input_connectivity[i]
+                ]
+                detail = ", ".join(f"{src}: {s}" for src, s in zip(sources, shapes))
+                raise ValueError(
+                    f"{where} sums inputs of different shapes ({detail}). "
+                    "Fix the connectivity, or use merge='concat'."
+                )
+            return known[0]
+        if None in shapes:
+            return None
+        if mode == "sum":
+            return shapes[0]
+        if mode == "concat":
+            if len({s[1:] for s in shapes}) != 1:
+                raise ValueError(f"{where}: 'concat' merges along axis 0; the other axes differ: {shapes}.")
+            return (sum(s[0] for s in shapes),) + shapes[0][1:]
+        return tuple(shapes)
+
+    def _check_inputs(self, state: ModelState, xs: tuple[Array, ...]) -> int:
+        """Validate time-first inputs against the state; return the number of steps."""
+        if not isinstance(state, ModelState):
+            raise TypeError(
+                f"StatefulModel: expected the state from model.init_state(...), got {type(state).__name__}."
+            )
+        if len(xs) != len(state.in_shapes):
+            raise ValueError(f"StatefulModel: the graph takes {len(state.in_shapes)} input(s), got {len(xs)}.")
+        steps = None
+        for k, (x, shape) in enumerate(zip(xs, state.in_shapes)):
+            label = "input" if len(xs) == 1 else f"input {k}"
+            if tuple(x.shape[1:]) != shape:
+                if tuple(x.shape) == shape:
+                    hint = " It has no time axis: inputs are time-first [T, *shape]."
+                elif tuple(x.shape[2:]) == shape:
+                    hint = (
+                        f" It has an extra axis of size {x.shape[1]}: a model call takes one sample; "
+                        "batch with jax.vmap over axis 0 of [B, T, ...] (or axis 1 of [T, B, ...])."
+                    )
+                else:
+                    hint = ""
+                raise ValueError(
+                    f"StatefulModel: {label} must be time-first [T, *{shape}] (the shape given to "
+                    f"init_state), got {tuple(x.shape)}.{hint}"
+                )
+            if not jnp.issubdtype(x.dtype, jnp.floating):
+                raise TypeError(
+                    f"StatefulModel: {label} must be floating point, got {x.dtype}; "
+                    "convert spikes with x.astype(jnp.float32)."
+                )
+            if steps is not None and x.shape[0] != steps:
+                raise ValueError(f"StatefulModel: inputs disagree on the number of steps: {steps} vs {x.shape[0]}.")
+            steps = x.shape[0]
+        return steps
+
+    def step(
+        self, state: ModelState, x: tuple[Array, ...], key: PRNGKeyArray | None = None
+    ) -> tuple[ModelState, list[Array]]:
+        """One time step of the whole graph.
+
+        **Arguments:** ``state``; ``x``: a tuple with one array per external input,
+        each of its ``in_shape``; ``key``: this step's PRNG key (split per layer).
+
+        **Returns:** ``(new_state, outputs)``, ``outputs`` listing the outputs of
+        ``output_layer_ids`` at this step.
+        """
+        graph = self.graph_structure
+        keys = [None] * graph.num_layers if key is None else list(jax.random.split(key, graph.num_layers))
+        outs: list[Array | None] = [None] * graph.num_layers
+        new_states = list(state.layers)
+        for i in graph.order:
+            inputs = [x[k] for k in graph.input_layer_ids[i]]
+            for edge in graph.input_connectivity[i]:
+                inputs.append(outs[edge.source] if edge.delay == 0 else state.history[edge.source][edge.delay - 1])
+            merged = _merge(inputs, graph.merge[i], where=f"StatefulModel: {layer_name(self.layers[i], i)}")
+            new_states[i], outs[i] = step_layer(self.layers[i], state.layers[i], merged, keys[i])
+        history = tuple(
+            None if buffer is None else jnp.concatenate([outs[i][None].astype(buffer.dtype), buffer[:-1]], axis=0)
+            for i, buffer in enumerate(state.history)
+        )
+        new_state = ModelState(tuple(new_states), history, state.in_shapes)
+        return new_state, [outs[i] for i in graph.output_layer_ids]
+
+    def _scan(
+        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, start: int
+    ) -> tuple[ModelState, list[Array]]:
+        steps = xs[0].shape[0]
+        times = jnp.arange(start, start + steps)
+
+        def body(carry: ModelState, inputs: tuple[tuple[Array, ...], Array]):
+            x_t, t = inputs
+            # A fresh key per step (and per layer inside `step`): dropout masks differ over time.
+            key_t = None if key is None else jax.random.fold_in(key, t)
+            return self.step(carry, x_t, key_t)
+
+        return jax.lax.scan(body, state, (xs, times))
+
+    def __call__(
+        self,
+        state: ModelState,
+        x: Array | Sequence[Array],
+        key: PRNGKeyArray | None = None,
+        *,
+        burn_in: int = 0,
+    ) -> tuple[ModelState, list[Array]]:
+        """Run the model over a sequence.
+
+        **Arguments:**
+
+        - ``state``: from [`init_state`][] or a previous call.
+        - ``x``: one sample's input, time-first ``[T, *in_shape]``; a tuple of such
+          for several external inputs.
+        - ``key``: PRNG key; folded with the step index and split per layer, so every
+          step and layer draws fresh randomness. Required by stochastic layers
+          (e.g. ``eqx.nn.Dropout`` in training mode).
+        - ``burn_in``: the first ``burn_in`` steps run without gradient (the state
+          is ``stop_gradient``-ed after them) and their outputs are not returned.
+
+        **Returns:** ``(final_state, outputs)``: ``outputs`` is a list with one
+        array per output layer, each time-first ``[T - burn_in, *out_shape]``;
+        ``outputs[-1]`` is the last output layer's.
+        """
+        xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
+        xs = tuple(jnp.asarray(a) for a in xs)
+        steps = self._check_inputs(state, xs)
+        if not 0 <= burn_in < steps:
+            raise ValueError(f"StatefulModel: burn_in must lie in [0, T) with T={steps}, got {burn_in}.")
+        if burn_in:
+            state, _ = self._scan(state, tuple(a[:burn_in] for a in xs), key, 0)
+            state = jax.lax.stop_gradient(state)
+            xs = tuple(a[burn_in:] for a in xs)
+        return self._scan(state, xs, key, burn_in)

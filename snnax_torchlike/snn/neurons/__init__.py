@@ -1,0 +1,28 @@
+"""Stateful neuron layers."""
+
+from ._base import SpikingNeuron
+from .iaf import IAF, IAFState, SimpleIAF
+from .li import SimpleLI
+from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
+from .sigma_delta import SigmaDelta, SigmaDeltaState
+from .spike_counter import SpikeCounter
+from .srm import SRM, SRMState
+
+__all__ = [
+    "SpikingNeuron",
+    "SimpleLIF",
+    "LIF",
+    "LIFState",
+    "LIFSoftReset",
+    "AdaptiveLIF",
+    "AdaptiveLIFState",
+    "IAF",
+    "IAFState",
+    "SimpleIAF",
+    "SimpleLI",
+    "SigmaDelta",
+    "SigmaDeltaState",
+    "SRM",
+    "SRMState",
+    "SpikeCounter",
+]
