@@ -279,3 +279,46 @@ def test_pooling_and_flatten():
         snn.SpikingMaxPool2d(2)(jnp.zeros((2, 1, 4, 4)))
     grad = jax.grad(lambda z: snn.SpikingMaxPool2d(2)(z).sum())(x * 0.6)
     assert float(jnp.abs(grad).sum()) > 0
+
+
+def test_equinox_layers_compose_with_stateful_layers():
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+    conv1d = eqx.nn.Conv1d(2, 4, 3, key=k1)
+    norm = eqx.nn.LayerNorm((4, 6))
+    linear = eqx.nn.Linear(24, 5, key=k2)
+    model = snn.Sequential(
+        conv1d, norm, snn.SimpleLIF(0.9), eqx.nn.Dropout(0.2), snn.Flatten(), linear, snn.LIF([0.9, 0.8])
+    )
+    x = jax.random.uniform(k3, (7, 2, 8)) * 3.0
+    state = model.init_state((2, 8), k3)
+    _, (out,) = model(state, x, jax.random.PRNGKey(1))
+    assert out.shape == (7, 5)
+
+    # Against a hand-written loop with dropout off (inference mode) and the same layers.
+    inference_model = eqx.nn.inference_mode(model)
+    _, (out,) = inference_model(state, x)
+    v1 = np.zeros((4, 6), np.float32)
+    v2 = i2 = np.zeros(5, np.float32)
+    expected = []
+    for t in range(7):
+        h = np.asarray(norm(conv1d(x[t])))
+        v1 = 0.9 * v1 + h
+        s1 = (v1 > 1.0).astype(np.float32)
+        v1 = v1 * (1 - s1)
+        z = np.asarray(linear(jnp.asarray(s1.reshape(-1))))
+        i2 = 0.8 * i2 + z
+        v2 = 0.9 * v2 + i2
+        s2 = (v2 > 1.0).astype(np.float32)
+        v2 = v2 * (1 - s2)
+        expected.append(s2)
+    np.testing.assert_array_equal(np.asarray(out), np.array(expected))
+
+
+def test_record_states_returns_membrane_traces():
+    model = snn.Sequential(snn.SimpleLI(0.5), snn.SimpleIAF(threshold=10.0))
+    x = jnp.array([[1.0], [0.0], [2.0]])
+    final, (out,), (li_trace, iaf_trace) = model(model.init_state((1,)), x, record_states=True)
+    np.testing.assert_allclose(np.asarray(li_trace[:, 0]), [1.0, 0.5, 2.25])
+    np.testing.assert_allclose(np.asarray(iaf_trace[:, 0]), [1.0, 1.5, 3.75])
+    np.testing.assert_allclose(np.asarray(final.layers[1]), np.asarray(iaf_trace[-1]))
+    np.testing.assert_array_equal(np.asarray(out), 0.0)

@@ -16,6 +16,7 @@ from .neurons import (
     AdaptiveLIF,
     AdaptiveLIFState,
     IAFState,
+    Leaky,
     LIFSoftReset,
     LIFState,
     SigmaDelta,
@@ -26,6 +27,7 @@ from .neurons import (
     SpikeCounter,
     SpikingNeuron,
     SRMState,
+    leaky_update,
 )
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "State",
     "StatefulLayer",
     "SpikingNeuron",
+    "Leaky",
+    "leaky_update",
     "SimpleLIF",
     "LIF",
     "LIFState",

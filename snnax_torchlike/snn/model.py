@@ -253,8 +253,8 @@ class StatefulModel(eqx.Module):
         return new_state, [outs[i] for i in graph.output_layer_ids]
 
     def _scan(
-        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, start: int
-    ) -> tuple[ModelState, list[Array]]:
+        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, start: int, record_states: bool
+    ) -> tuple[ModelState, Any]:
         steps = xs[0].shape[0]
         times = jnp.arange(start, start + steps)
 
@@ -262,7 +262,8 @@ class StatefulModel(eqx.Module):
             x_t, t = inputs
             # A fresh key per step (and per layer inside `step`): dropout masks differ over time.
             key_t = None if key is None else jax.random.fold_in(key, t)
-            return self.step(carry, x_t, key_t)
+            new_state, outs = self.step(carry, x_t, key_t)
+            return new_state, ((outs, new_state.layers) if record_states else outs)
 
         return jax.lax.scan(body, state, (xs, times))
 
@@ -273,7 +274,8 @@ class StatefulModel(eqx.Module):
         key: PRNGKeyArray | None = None,
         *,
         burn_in: int = 0,
-    ) -> tuple[ModelState, list[Array]]:
+        record_states: bool = False,
+    ) -> tuple[ModelState, list[Array]] | tuple[ModelState, list[Array], tuple[State, ...]]:
         """Run the model over a sequence.
 
         **Arguments:**
@@ -287,9 +289,14 @@ class StatefulModel(eqx.Module):
         - ``burn_in``: the first ``burn_in`` steps run without gradient (the state
           is ``stop_gradient``-ed after them) and their outputs are not returned.
 
+        - ``record_states``: also return every layer's state after every step.
+
         **Returns:** ``(final_state, outputs)``: ``outputs`` is a list with one
         array per output layer, each time-first ``[T - burn_in, *out_shape]``;
-        ``outputs[-1]`` is the last output layer's.
+        ``outputs[-1]`` is the last output layer's. With ``record_states``,
+        ``(final_state, outputs, layer_states)``: ``layer_states[i]`` is layer
+        ``i``'s state with a leading time axis (e.g. membrane traces). Under
+        ``jit``, traces nobody reads are never computed.
         """
         xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
         xs = tuple(jnp.asarray(a) for a in xs)
@@ -297,7 +304,11 @@ class StatefulModel(eqx.Module):
         if not 0 <= burn_in < steps:
             raise ValueError(f"StatefulModel: burn_in must lie in [0, T) with T={steps}, got {burn_in}.")
         if burn_in:
-            state, _ = self._scan(state, tuple(a[:burn_in] for a in xs), key, 0)
+            state, _ = self._scan(state, tuple(a[:burn_in] for a in xs), key, 0, False)
             state = jax.lax.stop_gradient(state)
             xs = tuple(a[burn_in:] for a in xs)
-        return self._scan(state, xs, key, burn_in)
+        final, recorded = self._scan(state, xs, key, burn_in, record_states)
+        if record_states:
+            outs, layer_states = recorded
+            return final, outs, layer_states
+        return final, recorded

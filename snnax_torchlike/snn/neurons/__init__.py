@@ -1,6 +1,7 @@
 """Stateful neuron layers."""
 
 from ._base import SpikingNeuron
+from .leaky import Leaky, leaky_update
 from .iaf import IAF, IAFState, SimpleIAF
 from .li import SimpleLI
 from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
@@ -10,6 +11,8 @@ from .srm import SRM, SRMState
 
 __all__ = [
     "SpikingNeuron",
+    "Leaky",
+    "leaky_update",
     "SimpleLIF",
     "LIF",
     "LIFState",

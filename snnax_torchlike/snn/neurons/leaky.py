@@ -1,0 +1,133 @@
+"""snnTorch's first-order LIF (`snntorch.Leaky`), reproduced operation for operation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, PRNGKeyArray
+
+from .._stateful import StatefulLayer
+from ..surrogate import SurrogateSpike, atan
+from ._base import (
+    _RESET_MODES,
+    ResetMode,
+    as_float_array,
+    as_hyperparameter,
+    check_input,
+    check_param_shape,
+    check_shape_argument,
+    check_spike_fn,
+)
+
+
+def leaky_update(
+    x: Array,
+    mem: Array,
+    *,
+    beta: ArrayLike,
+    threshold: ArrayLike,
+    graded_spikes_factor: ArrayLike,
+    spike_fn: SurrogateSpike,
+    reset_mechanism: ResetMode,
+    reset_delay: bool,
+) -> tuple[Array, Array]:
+    r"""One step of snnTorch 1.0's ``Leaky``; returns ``(spk, mem)``.
+
+    With $b = \mathrm{clip}(\beta, 0, 1)$ and $R = \mathrm{sg}(H(m_{t-1} - \theta))$,
+    the reset of the *previous* step's spike:
+
+    - subtract: $m_t = (b\, m_{t-1} + x_t) - R\,\theta$
+    - zero: $m_t = b\,((1 - R)\, m_{t-1}) + x_t$ (this step's input is kept)
+    - none: $m_t = b\, m_{t-1} + x_t$
+
+    then $s_t = H(m_t - \theta)\, g$ ($g$: graded spikes factor). With
+    ``reset_delay=False`` the reset also applies in the step of the spike:
+    $d = s_t / g - R$ (not detached), subtract $m_t \mathrel{-}= d\,\theta$, zero
+    $m_t \mathrel{-}= d\, m_t$. The returned membrane is the pre-reset value snnTorch
+    returns. Shapes broadcast like snnTorch's (parameters against ``x``).
+    """
+    b = jnp.clip(beta, 0.0, 1.0)  # snnTorch clamps beta in the forward pass
+    reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
+    if reset_mechanism == "subtract":
+        mem = (b * mem + x) - reset * threshold
+    elif reset_mechanism == "zero":
+        mem = b * ((1.0 - reset) * mem) + x
+    else:
+        mem = b * mem + x
+    spk = spike_fn(mem - threshold) * graded_spikes_factor
+    if not reset_delay:
+        delta = spk / graded_spikes_factor - reset
+        if reset_mechanism == "subtract":
+            mem = mem - delta * threshold
+        elif reset_mechanism == "zero":
+            mem = mem - delta * mem
+    return spk, mem
+
+
+class Leaky(StatefulLayer):
+    r"""snnTorch's ``Leaky`` neuron as a stateful layer (see [`leaky_update`][]).
+
+    State: the membrane (pre-reset, as snnTorch returns it). Output: the spikes.
+    Unlike [`SimpleLIF`][] the reset is applied at the step *after* a spike (unless
+    ``reset_delay=False``) and ``beta`` is clamped to [0, 1] in the forward pass,
+    both exactly as in snnTorch, so imported models compute what they computed.
+    """
+
+    beta: Array
+    threshold: ArrayLike
+    graded_spikes_factor: ArrayLike
+    spike_fn: SurrogateSpike
+    reset_mechanism: ResetMode = eqx.field(static=True)
+    reset_delay: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        beta: ArrayLike,
+        *,
+        threshold: ArrayLike = 1.0,
+        spike_fn: SurrogateSpike | None = None,
+        reset_mechanism: ResetMode = "subtract",
+        reset_delay: bool = True,
+        graded_spikes_factor: ArrayLike = 1.0,
+    ):
+        """**Arguments:**
+
+        - ``beta``: membrane decay, scalar or per-neuron array (trainable).
+        - ``threshold``, ``graded_spikes_factor``: floats are fixed, arrays trained.
+        - ``spike_fn``: surrogate (default ``atan(alpha=2)``, snnTorch's default).
+        - ``reset_mechanism``: ``"subtract"`` (default), ``"zero"`` or ``"none"``.
+        - ``reset_delay``: snnTorch's flag (default True: reset one step later).
+        """
+        if reset_mechanism not in _RESET_MODES:
+            raise ValueError(f"Leaky: reset_mechanism must be one of {_RESET_MODES}, got {reset_mechanism!r}.")
+        if spike_fn is None:
+            spike_fn = atan(2.0)
+        self.beta = as_float_array(beta, layer="Leaky", name="beta")
+        self.threshold = as_hyperparameter(threshold, layer="Leaky", name="threshold")
+        self.graded_spikes_factor = as_hyperparameter(graded_spikes_factor, layer="Leaky", name="graded_spikes_factor")
+        self.spike_fn = check_spike_fn(spike_fn, layer="Leaky")
+        self.reset_mechanism = reset_mechanism
+        self.reset_delay = bool(reset_delay)
+
+    def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        shape = check_shape_argument(shape, layer="Leaky")
+        for name in ("beta", "threshold", "graded_spikes_factor"):
+            check_param_shape(getattr(self, name), shape, layer="Leaky", name=name)
+        return jnp.zeros(shape)
+
+    def __call__(self, state: Array, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[Array, Array]:
+        check_input(x, state.shape, layer="Leaky")
+        spk, mem = leaky_update(
+            x,
+            state,
+            beta=self.beta,
+            threshold=self.threshold,
+            graded_spikes_factor=self.graded_spikes_factor,
+            spike_fn=self.spike_fn,
+            reset_mechanism=self.reset_mechanism,
+            reset_delay=self.reset_delay,
+        )
+        return mem, spk
