@@ -1,0 +1,73 @@
+"""`Sequential`: a chain of facade layers run over time in one `lax.scan`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+from jaxtyping import Array
+
+from .. import snn
+from .module import Module, to_array
+
+
+@eqx.filter_jit
+def _run_sequence(core: snn.Sequential, x: Array, record: int | None) -> Any:
+    """Run a per-sample core model over a time-first batch ``[T, B, ...]``."""
+    state = core.init_state(x.shape[2:])
+
+    def one_sample(xs: Array) -> Any:
+        _, outs, layer_states = core(state, xs, record_states=True)
+        return outs[-1], (None if record is None else layer_states[record])
+
+    return jax.vmap(one_sample, in_axes=1, out_axes=1)(x)
+
+
+class Sequential(Module):
+    """Layers applied in order to a whole time-first sequence, like ``torch.nn.Sequential``.
+
+    ``net(x)`` takes ``x`` of shape ``[T, B, ...]`` and runs every time step of
+    every layer inside one jitted ``lax.scan`` (the functional core), each sample
+    independently. When the last layer is a neuron it returns ``(spk, mem)``, its
+    spikes and membrane, each ``[T, B, ...]``; otherwise the last layer's output.
+
+    Children are named ``"0"``, ``"1"``, ..., so ``state_dict`` keys match
+    torch's (``"0.weight"``, ``"1.beta"``, ...).
+    """
+
+    def __init__(self, *layers: Module):
+        super().__init__()
+        if not layers:
+            raise ValueError("Sequential: needs at least one layer.")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Module) or not hasattr(layer, "core_layer"):
+                raise TypeError(
+                    f"Sequential: layer {index} ({type(layer).__name__}) is not a facade layer "
+                    "from snnax_torchlike.nn."
+                )
+            self.add_module(str(index), layer)
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self.children())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self.children())
+
+    def core_model(self) -> snn.Sequential:
+        """The network as a pure core model over the current arrays."""
+        return snn.Sequential(*(layer.core_layer() for layer in self))
+
+    def forward(self, x: Any) -> Any:
+        x = to_array(x)
+        if x.ndim < 3:
+            raise ValueError(
+                f"Sequential: expected a time-first input [T, B, ...] (e.g. from spikegen.rate), "
+                f"got shape {tuple(x.shape)}. For one step at a time, call the layers directly."
+            )
+        last_is_neuron = getattr(self[-1], "is_neuron", False)
+        outputs, mem = _run_sequence(self.core_model(), x, len(self) - 1 if last_is_neuron else None)
+        return (outputs, mem) if last_is_neuron else outputs

@@ -1,0 +1,368 @@
+"""`Module` and `Parameter`: PyTorch-style mutable objects over immutable JAX arrays.
+
+A `Module` holds `Parameter`s, buffers and child modules, and exposes torch's
+names (`parameters()`, `state_dict()`, `train()`, ...). Its arrays never change
+in place: a training step computes new arrays in a pure, jitted function and the
+module is pointed at them afterwards. Inside such a function, `Module.bind`
+temporarily points every parameter at the traced arrays, so `forward` itself is
+written once and runs both eagerly and under `jax.jit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A numpy view/copy of an array-like: numpy, JAX, or a torch tensor (duck-typed, no torch import)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu()
+    return np.asarray(value)
+
+
+def to_array(value: Any) -> Array:
+    """A JAX array of an array-like; float64 becomes float32 (JAX's default precision)."""
+    if isinstance(value, Parameter):
+        return value.data
+    if isinstance(value, jax.Array):
+        return value
+    array = to_numpy(value)
+    if array.dtype == np.float64:
+        array = array.astype(np.float32)
+    return jnp.asarray(array)
+
+
+class Parameter:
+    """A trainable array, like ``torch.nn.Parameter``.
+
+    ``data`` holds the current JAX array; assigning a module attribute a
+    ``Parameter`` registers it. ``requires_grad=False`` freezes it (it is then
+    left out of training but kept in ``state_dict``).
+    """
+
+    __slots__ = ("data", "requires_grad")
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = True):
+        self.data = to_array(data)
+        self.requires_grad = bool(requires_grad)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def numpy(self) -> np.ndarray:
+        """A numpy copy of the current value."""
+        return np.array(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.data, dtype=dtype)
+
+    def __repr__(self) -> str:
+        grad = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self.shape}, dtype={self.dtype}{grad})"
+
+
+@contextlib.contextmanager
+def bind_parameters(params: Sequence[Parameter], arrays: Sequence[Array]) -> Iterator[None]:
+    """Temporarily set ``params[i].data = arrays[i]``; the old values come back on exit."""
+    saved = [p.data for p in params]
+    try:
+        for param, array in zip(params, arrays, strict=True):
+            param.data = array
+        yield
+    finally:
+        for param, old in zip(params, saved):
+            param.data = old
+
+
+class LoadResult(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped, as torch's ``_IncompatibleKeys``."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of facade layers and user networks, like ``torch.nn.Module``.
+
+    Subclass it, create layers in ``__init__`` (after ``super().__init__()``) and
+    write ``forward``. Calling the module calls ``forward``.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- registration -------------------------------------------------------------
+    def _registries(self) -> tuple[dict, dict, dict]:
+        try:
+            return self.__dict__["_parameters"], self.__dict__["_buffers"], self.__dict__["_modules"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning parameters or layers."
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, (Parameter, Module)) or name in self.__dict__.get("_parameters", ()) or name in (
+            self.__dict__.get("_buffers", ())
+        ):
+            params, buffers, modules = self._registries()
+            if isinstance(value, Parameter):
+                buffers.pop(name, None), modules.pop(name, None)
+                params[name] = value
+            elif isinstance(value, Module):
+                params.pop(name, None), buffers.pop(name, None)
+                modules[name] = value
+            elif name in params:
+                if value is not None:
+                    raise TypeError(
+                        f"{type(self).__name__}.{name} is a Parameter: assign a Parameter, or set "
+                        f"{name}.data to change its value (got {type(value).__name__})."
+                    )
+                params[name] = None
+            else:
+                buffers[name] = None if value is None else to_array(value)
+            return
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: parameters, buffers and children live in dicts.
+        for registry in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(registry)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(registry, ()):
+                del self.__dict__[registry][name]
+                self.__dict__["_non_persistent"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, value: ArrayLike | None, persistent: bool = True) -> None:
+        """A non-trained array that belongs to the state (``persistent``: saved in ``state_dict``)."""
+        _, buffers, _ = self._registries()
+        buffers[name] = None if value is None else to_array(value)
+        if not persistent:
+            self.__dict__["_non_persistent"].add(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter: expected a Parameter, got {type(param).__name__}.")
+        self._registries()[0][name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._registries()[2][name] = module
+
+    # -- traversal ----------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """``(name, Parameter)`` pairs with torch's dotted names, each parameter once."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, param in module._parameters.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Array]]:
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield (f"{module_prefix}.{name}" if module_prefix else name), buffer
+
+    def buffers(self, recurse: bool = True) -> Iterator[Array]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    # -- modes --------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode here and in every child; returns ``self``."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    # -- state dict ---------------------------------------------------------------
+    def _state_slots(self) -> Iterator[tuple[str, Module, str, str]]:
+        """``(full name, owner, attribute, kind)`` in torch's ``state_dict`` order."""
+        for prefix, module in self.named_modules():
+            dotted = f"{prefix}." if prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    yield dotted + name, module, name, "parameter"
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    yield dotted + name, module, name, "buffer"
+
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Parameters and persistent buffers as numpy copies, with torch's names and layouts."""
+        result: OrderedDict[str, np.ndarray] = OrderedDict()
+        for name, owner, attr, kind in self._state_slots():
+            value = owner._parameters[attr].data if kind == "parameter" else owner._buffers[attr]
+            result[name] = np.array(value)
+        return result
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> LoadResult:
+        """Load values by name; numpy arrays, JAX arrays and torch tensors are accepted.
+
+        Shapes must match exactly and values are cast to each slot's dtype. With
+        ``strict`` (default), missing or unexpected keys raise; every problem
+        (missing, unexpected, misshapen) is listed in one ``KeyError``/``ValueError``
+        before anything is written, so a failed load leaves the module unchanged.
+        """
+        slots = {name: (owner, attr, kind) for name, owner, attr, kind in self._state_slots()}
+        missing = [name for name in slots if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in slots]
+        values: dict[str, np.ndarray] = {}
+        misshapen = []
+        for name, (owner, attr, kind) in slots.items():
+            if name not in state_dict:
+                continue
+            value = to_numpy(state_dict[name])
+            current = owner._parameters[attr].data if kind == "parameter" else owner._buffers[attr]
+            if tuple(value.shape) != tuple(current.shape):
+                misshapen.append(f"{name}: expected shape {tuple(current.shape)}, got {tuple(value.shape)}")
+            values[name] = value
+        problems = []
+        if misshapen:
+            problems.append("size mismatch for " + "; ".join(misshapen))
+        if strict and missing:
+            problems.append(f"missing keys: {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {unexpected}")
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + ". ".join(problems) + ".")
+        for name, value in values.items():
+            owner, attr, kind = slots[name]
+            if kind == "parameter":
+                param = owner._parameters[attr]
+                param.data = jnp.asarray(value, dtype=param.dtype)
+            else:
+                owner._buffers[attr] = jnp.asarray(value, dtype=owner._buffers[attr].dtype)
+        return LoadResult(missing, unexpected)
+
+    # -- functional execution -------------------------------------------------------
+    @contextlib.contextmanager
+    def bind(self, arrays: Mapping[str, Array]) -> Iterator[Module]:
+        """Temporarily point named parameters/buffers at ``arrays`` (e.g. tracers inside ``jit``).
+
+        The module's own values are restored on exit, even on error. This is how a
+        pure function of the arrays is made from ``forward``.
+        """
+        slots = {name: (owner, attr, kind) for name, owner, attr, kind in self._state_slots()}
+        unknown = [name for name in arrays if name not in slots]
+        if unknown:
+            raise KeyError(f"{type(self).__name__}.bind: no parameter or buffer named {unknown}.")
+        params, param_arrays, saved_buffers = [], [], []
+        for name, array in arrays.items():
+            owner, attr, kind = slots[name]
+            if kind == "parameter":
+                params.append(owner._parameters[attr])
+                param_arrays.append(array)
+            else:
+                saved_buffers.append((owner, attr, owner._buffers[attr], array))
+        try:
+            for owner, attr, _, array in saved_buffers:
+                owner._buffers[attr] = array
+            with bind_parameters(params, param_arrays):
+                yield self
+        finally:
+            for owner, attr, old, _ in saved_buffers:
+                owner._buffers[attr] = old
+
+    # -- calling ----------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward().")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- training (Keras/Lightning words; implemented by snnax_torchlike.train) ------
+    def fit(self, train_loader: Any, epochs: int = 1, *, optimizer: Any, loss_fn: Any, **kwargs: Any) -> Any:
+        """Train on ``train_loader``; see [`Trainer.fit`][]. Returns the ``History``."""
+        from ..train import Trainer
+
+        trainer = Trainer(
+            self,
+            optimizer,
+            loss_fn,
+            metrics=kwargs.pop("metrics", ()),
+            callbacks=kwargs.pop("callbacks", ()),
+            progress=kwargs.pop("progress", True),
+        )
+        return trainer.fit(train_loader, epochs=epochs, **kwargs)
+
+    def evaluate(self, loader: Any, *, loss_fn: Any, metrics: Any = (), **kwargs: Any) -> dict[str, float]:
+        """Mean loss and metrics over ``loader``; see [`Trainer.evaluate`][]."""
+        from ..train import Trainer
+
+        progress = kwargs.pop("progress", False)
+        return Trainer(self, None, loss_fn, metrics=metrics, progress=progress).evaluate(loader, **kwargs)
+
+    def predict(self, loader: Any, **kwargs: Any) -> Any:
+        """The network's outputs over ``loader``, concatenated along the batch axis."""
+        from ..train import Trainer
+
+        progress = kwargs.pop("progress", False)
+        return Trainer(self, None, None, progress=progress).predict(loader, **kwargs)
+
+    # -- display ----------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        return head + "\n" + "\n".join(children) + "\n)"

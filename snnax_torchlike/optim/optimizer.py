@@ -1,0 +1,197 @@
+"""torch.optim-style optimizers over optax transformations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array
+
+from ..nn.module import Parameter, bind_parameters
+
+
+class Optimizer:
+    """Base class: holds the parameters it trains and an optax transformation.
+
+    Subclasses define ``_transform(learning_rate, <named hyper-parameters>)``. Hyper-
+    parameters are injected (``optax.inject_hyperparams``), so ``lr`` can change
+    between steps (``optimizer.lr = ...`` or ``param_groups[0]["lr"] = ...``)
+    without recompiling.
+
+    Gradients are never accumulated in the parameters, so ``zero_grad()`` has
+    nothing to clear; it exists so PyTorch loops run unchanged.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        *,
+        lr: float,
+        max_grad_norm: float | None = None,
+        **hyperparameters: Any,
+    ):
+        """``max_grad_norm``: clip gradients to this global norm before the update."""
+        name = type(self).__name__
+        self.params: list[Parameter] = list(params)
+        if not self.params:
+            raise ValueError(f"{name}: got an empty parameter list.")
+        for index, param in enumerate(self.params):
+            if not isinstance(param, Parameter):
+                raise TypeError(
+                    f"{name}: entry {index} is a {type(param).__name__}, not a Parameter; "
+                    "pass net.parameters()."
+                )
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError(f"{name}: a parameter appears more than once.")
+        self.params = [p for p in self.params if p.requires_grad]
+        if lr < 0:
+            raise ValueError(f"{name}: lr must be >= 0, got {lr}.")
+        self.max_grad_norm = max_grad_norm
+        self.transform = optax.inject_hyperparams(self._transform)(learning_rate=lr, **hyperparameters)
+        self.state = self.transform.init(self._arrays())
+        self._jitted_update = jax.jit(self.update, donate_argnums=(1,))
+
+    def _transform(self, learning_rate: Any, **hyperparameters: Any) -> optax.GradientTransformation:
+        raise NotImplementedError
+
+    def _arrays(self) -> tuple[Array, ...]:
+        return tuple(p.data for p in self.params)
+
+    @property
+    def lr(self) -> float:
+        return float(self.state.hyperparams["learning_rate"])
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.state.hyperparams["learning_rate"] = jnp.asarray(value, dtype=jnp.float32)
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        """One torch-style group; setting ``["lr"]`` changes the learning rate."""
+        return [_ParamGroup(self)]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Nothing to clear: gradients are computed fresh in every ``step``."""
+
+    def update(
+        self, params: tuple[Array, ...], state: Any, grads: tuple[Array, ...]
+    ) -> tuple[tuple[Array, ...], Any]:
+        """The pure update: ``(params, state, grads) -> (new_params, new_state)``; jit-safe."""
+        if self.max_grad_norm is not None:
+            grads, _ = optax.clip_by_global_norm(self.max_grad_norm).update(grads, optax.EmptyState())
+        updates, state = self.transform.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    def apply_gradients(self, grads: Iterable[Array]) -> None:
+        """One jitted update with the given gradients (in the order of ``self.params``)."""
+        grads = tuple(grads)
+        if len(grads) != len(self.params):
+            raise ValueError(f"{type(self).__name__}: got {len(grads)} gradients for {len(self.params)} parameters.")
+        new_params, self.state = self._jitted_update(self._arrays(), self.state, grads)
+        for param, array in zip(self.params, new_params):
+            param.data = array
+
+    def step(self, closure: Callable[[], Array] | None = None) -> Array:
+        """One update from a closure that computes the loss, the PyTorch idiom.
+
+        The closure runs the network and returns a scalar loss; its gradient with
+        respect to every trained parameter is taken with ``jax.value_and_grad`` and
+        applied in one jitted update. Returns the loss (before the update).
+        """
+        if closure is None:
+            raise TypeError(
+                f"{type(self).__name__}.step: JAX has no loss.backward(); pass a closure that runs the "
+                "network and returns the loss: optimizer.step(lambda: loss_fn(net(x)[0], y))."
+            )
+
+        def loss_of(arrays: tuple[Array, ...]) -> Array:
+            with bind_parameters(self.params, arrays):
+                loss = closure()
+            loss = jnp.asarray(loss)
+            if loss.shape != ():
+                raise ValueError(f"{type(self).__name__}.step: the closure must return a scalar, got {loss.shape}.")
+            return loss
+
+        loss, grads = jax.value_and_grad(loss_of)(self._arrays())
+        self.apply_gradients(grads)
+        return loss
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={float(v):g}" for k, v in self.state.hyperparams.items())
+        return f"{type(self).__name__}({hyper})"
+
+
+class _ParamGroup(dict):
+    """A dict view whose ``"lr"`` writes through to the optimizer."""
+
+    def __init__(self, optimizer: Optimizer):
+        super().__init__(params=optimizer.params, lr=optimizer.lr)
+        self._optimizer = optimizer
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == "lr":
+            self._optimizer.lr = value
+        super().__setitem__(key, value)
+
+
+def _with_weight_decay(weight_decay: Any, inner: optax.GradientTransformation) -> optax.GradientTransformation:
+    """torch's coupled (L2) weight decay: ``grad + weight_decay * param`` before the update rule."""
+    return optax.chain(optax.add_decayed_weights(weight_decay), inner)
+
+
+class SGD(Optimizer):
+    """``torch.optim.SGD``: momentum (``buf = m*buf + g``), Nesterov, coupled weight decay."""
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False, *, max_grad_norm: float | None = None):
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov needs momentum > 0.")
+        self._nesterov = nesterov
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay, max_grad_norm=max_grad_norm)
+
+    def _transform(self, learning_rate, momentum, weight_decay):
+        sgd = optax.sgd(learning_rate, momentum=momentum, nesterov=self._nesterov)
+        return _with_weight_decay(weight_decay, sgd)
+
+
+class Adam(Optimizer):
+    """``torch.optim.Adam`` (``eps`` outside the square root, coupled L2 ``weight_decay``)."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, *, max_grad_norm: float | None = None):
+        super().__init__(params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay,
+                         max_grad_norm=max_grad_norm)
+
+    def _transform(self, learning_rate, b1, b2, eps, weight_decay):
+        return _with_weight_decay(weight_decay, optax.adam(learning_rate, b1=b1, b2=b2, eps=eps))
+
+
+class AdamW(Optimizer):
+    """``torch.optim.AdamW``: decoupled weight decay (default 0.01, as torch)."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, *, max_grad_norm: float | None = None):
+        super().__init__(params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay,
+                         max_grad_norm=max_grad_norm)
+
+    def _transform(self, learning_rate, b1, b2, eps, weight_decay):
+        return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay)
+
+
+class RMSprop(Optimizer):
+    """``torch.optim.RMSprop``: ``v = alpha v + (1-alpha) g^2``, step ``g / (sqrt(v) + eps)``."""
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False, *, max_grad_norm: float | None = None):
+        self._centered = centered
+        self._use_momentum = momentum > 0
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                         max_grad_norm=max_grad_norm)
+
+    def _transform(self, learning_rate, alpha, eps, weight_decay, momentum):
+        rms = optax.rmsprop(learning_rate, decay=alpha, eps=eps, eps_in_sqrt=False, centered=self._centered,
+                            momentum=momentum if self._use_momentum else None)
+        return _with_weight_decay(weight_decay, rms)

@@ -1,0 +1,97 @@
+"""Turn any iterable of ``(x, y)`` array-likes into fixed-shape, time-first device batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from ..nn.module import to_numpy
+
+
+class Batch(NamedTuple):
+    """One batch, padded to the loader's first batch size.
+
+    - ``x``: time-first ``[T, B, ...]`` float32.
+    - ``y``: ``[B, ...]`` targets (padding repeats the last target).
+    - ``mask``: ``[B]`` float32, 1 for real samples, 0 for padding.
+    - ``size``: how many samples are real.
+    """
+
+    x: Array
+    y: Array
+    mask: Array
+    size: int
+
+
+def _split_pair(item: Any, index: int) -> tuple[Any, Any]:
+    if isinstance(item, (tuple, list)) and len(item) == 2:
+        return item[0], item[1]
+    raise TypeError(
+        f"batch {index}: expected an (x, y) pair from the loader, got {type(item).__name__}"
+        + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
+        + "."
+    )
+
+
+def _pad(array: np.ndarray, axis: int, size: int) -> np.ndarray:
+    missing = size - array.shape[axis]
+    if missing == 0:
+        return array
+    edge = np.take(array, [-1], axis=axis)
+    return np.concatenate([array, np.repeat(edge, missing, axis=axis)], axis=axis)
+
+
+def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bool = True) -> Iterator[Batch]:
+    """Yield [`Batch`][]es from ``loader``; the first batch fixes the batch size.
+
+    A later, smaller batch (the last one of an epoch) is padded and masked, so one
+    compiled step serves the whole epoch. Input conversion: numpy, JAX arrays and
+    torch tensors (through ``__array__``, no torch import); booleans and integers
+    become float32 (0/1 spikes from event loaders).
+    """
+    batch_size = None
+    for index, item in enumerate(loader):
+        if isinstance(item, (tuple, list)) or with_targets:
+            x, y = _split_pair(item, index)
+        else:
+            x, y = item, None
+        if not with_targets:
+            y = None
+        x = to_numpy(x)
+        if x.dtype == np.float64 or x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
+            x = x.astype(np.float32)
+        if x.ndim < 3:
+            raise ValueError(
+                f"batch {index}: inputs must be sequences with a time and a batch axis "
+                f"({'[T, B, ...]' if time_first else '[B, T, ...]'}), got shape {x.shape}."
+            )
+        if not time_first:
+            x = np.swapaxes(x, 0, 1)
+        size = x.shape[1]
+        if batch_size is None:
+            batch_size = size
+        if size > batch_size:
+            raise ValueError(
+                f"batch {index}: has {size} samples but the first batch had {batch_size}; only the last batch "
+                "may be smaller. Check time_first= (is axis 0 really time?)."
+            )
+        if y is not None:
+            y = to_numpy(y)
+            if y.ndim == 0 or y.shape[0] != size:
+                raise ValueError(
+                    f"batch {index}: {size} inputs but targets of shape {y.shape}; targets are [B, ...]. "
+                    f"If the inputs are batch-first [B, T, ...], pass time_first=False."
+                )
+            y = _pad(y, 0, batch_size)
+        mask = np.zeros(batch_size, np.float32)
+        mask[:size] = 1.0
+        yield Batch(
+            jnp.asarray(_pad(x, 1, batch_size)),
+            None if y is None else jnp.asarray(y),
+            jnp.asarray(mask),
+            size,
+        )

@@ -1,0 +1,250 @@
+"""`Trainer`: fit / evaluate / predict, with every step one pure jitted function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+from tqdm.auto import tqdm
+
+from ..nn.module import Module, bind_parameters
+from ..optim.optimizer import Optimizer
+from ._batches import Batch, iterate_batches
+from .callbacks import Callback
+from .history import History
+
+
+def _metric_name(metric: Callable[..., Any]) -> str:
+    return getattr(metric, "__name__", type(metric).__name__)
+
+
+def _select(output: Any, kind: str) -> Array:
+    """The network output a loss reads: spikes (first of ``(spk, mem)``) or membrane (second)."""
+    if isinstance(output, tuple):
+        return output[1] if kind == "membrane" else output[0]
+    if kind == "membrane":
+        raise ValueError("Trainer: a membrane loss needs a network that returns (spk, mem).")
+    return output
+
+
+def _per_sample(fn: Callable[[Array, Array], Array], output: Array, targets: Array) -> Array:
+    """``fn`` evaluated on each sample alone (batch of one), so padded samples can be masked out."""
+    return jax.vmap(lambda o, t: jnp.asarray(fn(o[:, None], t[None])), in_axes=(1, 0))(output, targets)
+
+
+class Trainer:
+    """Trains a facade network, Keras/Lightning style, on pure jitted steps.
+
+    Per batch, one compiled function runs forward over all time steps, the loss,
+    backpropagation through time and the optimizer update. Parameters and
+    optimizer state live in that function's arrays during an epoch (donated to it,
+    never exposed) and are written back into the network at the end of each epoch,
+    before callbacks and validation run (the Keras rule: sync when someone looks).
+
+    **Arguments:**
+
+    - ``model``: an ``nn.Module`` whose ``forward`` maps a time-first batch
+      ``[T, B, ...]`` to time-first outputs (``(spk, mem)`` or one array).
+    - ``optimizer``: an ``optim`` optimizer over ``model.parameters()`` (``None``
+      for evaluation or prediction only).
+    - ``loss_fn``: ``loss_fn(outputs, targets) -> scalar``, a mean over the batch
+      (every ``functional`` loss is). It receives the spikes, or the membrane when
+      it declares ``input_kind = "membrane"``.
+    - ``metrics``: functions ``metric(spk, targets) -> scalar`` (batch means), e.g.
+      ``functional.accuracy_rate``; logged under their ``__name__``.
+    - ``callbacks``: [`Callback`][] objects.
+    - ``progress``: show a tqdm bar (default True).
+
+    Losses and metrics are evaluated per sample and averaged over the real samples,
+    so the last, smaller batch of an epoch is padded to the first batch's size
+    and masked: every epoch compiles one training step, once.
+    """
+
+    def __init__(
+        self,
+        model: Module,
+        optimizer: Optimizer | None,
+        loss_fn: Callable[[Array, Array], Array] | None,
+        *,
+        metrics: Sequence[Callable[[Array, Array], Array]] = (),
+        callbacks: Sequence[Callback] = (),
+        progress: bool = True,
+        log_every_n_steps: int = 10,
+    ):
+        if not isinstance(model, Module):
+            raise TypeError(f"Trainer: model must be an nn.Module, got {type(model).__name__}.")
+        if optimizer is not None and not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Trainer: optimizer must come from snnax_torchlike.optim, got {type(optimizer).__name__}.")
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.metrics = list(metrics)
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.log_every_n_steps = max(1, int(log_every_n_steps))
+        self.should_stop = False
+        self.trace_count = 0
+        """How many times the training step was traced (compiled); one per input shape."""
+        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1))
+        self._eval_step = jax.jit(self._pure_eval_step)
+        self._predict_step = jax.jit(self._forward)
+
+    # -- pure functions (traced once per input shape) --------------------------------
+    def _trained(self) -> list:
+        return [] if self.optimizer is None else self.optimizer.params
+
+    def _frozen_arrays(self) -> dict[str, Array]:
+        """Parameters the optimizer does not train, and buffers: inputs to the step, not constants."""
+        trained = {id(p) for p in self._trained()}
+        frozen = {name: p.data for name, p in self.model.named_parameters() if id(p) not in trained}
+        for name, owner, attr, kind in self.model._state_slots():
+            if kind == "buffer":
+                frozen[name] = owner._buffers[attr]
+        return frozen
+
+    def _forward(self, trained: tuple[Array, ...], frozen: dict[str, Array], x: Array) -> Any:
+        with bind_parameters(self._trained(), trained), self.model.bind(frozen):
+            return self.model(x)
+
+    def _loss_and_metric_sums(self, output: Any, y: Array, mask: Array) -> tuple[Array, dict[str, Array]]:
+        kind = getattr(self.loss_fn, "input_kind", "spikes")
+        losses = _per_sample(self.loss_fn, _select(output, kind), y)
+        spikes = _select(output, "spikes")
+        sums = {"loss": jnp.sum(losses * mask)}
+        for metric in self.metrics:
+            sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y) * mask)
+        return sums["loss"] / jnp.maximum(jnp.sum(mask), 1.0), sums
+
+    def _pure_train_step(self, trained, opt_state, frozen, x, y, mask):
+        self.trace_count += 1  # runs only while tracing: counts compilations
+
+        def objective(params):
+            return self._loss_and_metric_sums(self._forward(params, frozen, x), y, mask)
+
+        (loss, sums), grads = jax.value_and_grad(objective, has_aux=True)(trained)
+        trained, opt_state = self.optimizer.update(trained, opt_state, grads)
+        return trained, opt_state, loss, sums
+
+    def _pure_eval_step(self, trained, frozen, x, y, mask):
+        _, sums = self._loss_and_metric_sums(self._forward(trained, frozen, x), y, mask)
+        return sums
+
+    # -- loops ----------------------------------------------------------------------
+    def _bar(self, loader: Iterable[Any], desc: str) -> tqdm:
+        total = len(loader) if hasattr(loader, "__len__") else None
+        return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
+
+    def _require(self, *, optimizer: bool) -> None:
+        if self.loss_fn is None:
+            raise ValueError("Trainer: a loss_fn is needed to train or evaluate.")
+        if optimizer and self.optimizer is None:
+            raise ValueError("Trainer: an optimizer is needed to fit.")
+
+    def fit(
+        self,
+        train_loader: Iterable[Any],
+        epochs: int = 1,
+        *,
+        val_loader: Iterable[Any] | None = None,
+        time_first: bool = True,
+    ) -> History:
+        """Train for ``epochs`` passes over ``train_loader``.
+
+        **Arguments:**
+
+        - ``train_loader``: any iterable of ``(x, y)`` batches (numpy, JAX, torch
+          tensors, e.g. a torch ``DataLoader``), re-iterated every epoch.
+        - ``epochs``: number of passes.
+        - ``val_loader``: evaluated after every epoch; logged as ``val_...``.
+        - ``time_first``: ``x`` is ``[T, B, ...]`` (default, as snnTorch) or, with
+          ``False``, ``[B, T, ...]``.
+
+        **Returns:** a [`History`][] of per-epoch means.
+        """
+        self._require(optimizer=True)
+        if epochs < 1:
+            raise ValueError(f"Trainer.fit: epochs must be >= 1, got {epochs}.")
+        history = History()
+        self.should_stop = False
+        for callback in self.callbacks:
+            callback.on_fit_start(self)
+        optimizer = self.optimizer
+        # Private copies: the compiled step donates them, so nothing the user holds is invalidated.
+        trained = tuple(jnp.copy(p.data) for p in optimizer.params)
+        opt_state = jax.tree_util.tree_map(jnp.copy, optimizer.state)
+        frozen = self._frozen_arrays()
+        for epoch in range(epochs):
+            for callback in self.callbacks:
+                callback.on_train_epoch_start(self, epoch)
+            sums: dict[str, Array] = {}
+            count = 0
+            with self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
+                for index, batch in enumerate(iterate_batches(train_loader, time_first=time_first)):
+                    trained, opt_state, loss, batch_sums = self._train_step(
+                        trained, opt_state, frozen, batch.x, batch.y, batch.mask
+                    )
+                    sums = batch_sums if not sums else jax.tree_util.tree_map(jnp.add, sums, batch_sums)
+                    count += batch.size
+                    for callback in self.callbacks:
+                        callback.on_train_batch_end(self, index, loss)
+                    bar.update(1)
+                    if index % self.log_every_n_steps == 0:
+                        bar.set_postfix(loss=f"{float(loss):.4f}")
+            if count == 0:
+                raise ValueError("Trainer.fit: the training loader yielded no batches.")
+            for param, array in zip(optimizer.params, trained):
+                param.data = jnp.copy(array)
+            optimizer.state = jax.tree_util.tree_map(jnp.copy, opt_state)
+            logs = {name: float(total) / count for name, total in sums.items()}
+            if val_loader is not None:
+                logs.update({f"val_{name}": value for name, value in self.evaluate(val_loader, time_first=time_first).items()})
+            history.append(epoch, logs)
+            if self.progress:
+                tqdm.write(f"Epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4f}" for k, v in logs.items()))
+            for callback in self.callbacks:
+                callback.on_train_epoch_end(self, epoch, logs)
+            if self.should_stop:
+                break
+        for callback in self.callbacks:
+            callback.on_fit_end(self)
+        return history
+
+    def evaluate(self, loader: Iterable[Any], *, time_first: bool = True) -> dict[str, float]:
+        """Mean loss and metrics over ``loader`` (every sample weighs the same)."""
+        self._require(optimizer=False)
+        trained = tuple(p.data for p in self._trained())
+        frozen = self._frozen_arrays()
+        sums: dict[str, Array] = {}
+        count = 0
+        with self._bar(loader, "Evaluate") as bar:
+            for batch in iterate_batches(loader, time_first=time_first):
+                batch_sums = self._eval_step(trained, frozen, batch.x, batch.y, batch.mask)
+                sums = batch_sums if not sums else jax.tree_util.tree_map(jnp.add, sums, batch_sums)
+                count += batch.size
+                bar.update(1)
+        if count == 0:
+            raise ValueError("Trainer.evaluate: the loader yielded no batches.")
+        return {name: float(total) / count for name, total in sums.items()}
+
+    validate = evaluate
+
+    def predict(self, loader: Iterable[Any], *, time_first: bool = True) -> Any:
+        """The network's outputs over ``loader``, concatenated along the batch axis (axis 1).
+
+        Batches may be ``(x, y)`` pairs (targets ignored) or inputs alone.
+        """
+        trained = tuple(p.data for p in self._trained())
+        frozen = self._frozen_arrays()
+        pieces: list[Any] = []
+        with self._bar(loader, "Predict") as bar:
+            for batch in iterate_batches(loader, time_first=time_first, with_targets=False):
+                output = self._predict_step(trained, frozen, batch.x)
+                pieces.append(jax.tree_util.tree_map(lambda a, n=batch.size: a[:, :n], output))
+                bar.update(1)
+        if not pieces:
+            raise ValueError("Trainer.predict: the loader yielded no batches.")
+        return jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts, axis=1), *pieces)

@@ -1,0 +1,97 @@
+"""torch.optim-style optimizers: same updates as torch, the closure idiom, learning-rate control."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+from snnax_torchlike import nn, optim
+
+
+def _quadratic_problem():
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(4, 3)).astype(np.float32)
+    target = rng.normal(size=(4, 3)).astype(np.float32)
+    return w0, target
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda p: optim.Adam(p, lr=0.05, betas=(0.8, 0.99), weight_decay=0.1),
+         lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.8, 0.99), weight_decay=0.1)),
+        (lambda p: optim.AdamW(p, lr=0.05), lambda p: torch.optim.AdamW(p, lr=0.05)),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+        (lambda p: optim.SGD(p, lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
+        (lambda p: optim.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5),
+         lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5)),
+    ],
+)  # fmt: skip
+def test_updates_match_torch(ours, theirs):
+    w0, target = _quadratic_problem()
+    param = nn.Parameter(w0)
+    optimizer = ours([param])
+    torch_param = torch.nn.Parameter(torch.tensor(w0))
+    torch_optimizer = theirs([torch_param])
+    for _ in range(6):
+        optimizer.step(lambda: jnp.sum((param.data - target) ** 2 * jnp.arange(1.0, 4.0)))
+        torch_optimizer.zero_grad()
+        loss = torch.sum((torch_param - torch.tensor(target)) ** 2 * torch.arange(1.0, 4.0))
+        loss.backward()
+        torch_optimizer.step()
+    np.testing.assert_allclose(np.asarray(param.data), torch_param.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(np.asarray(param.data), w0)
+
+
+def test_closure_idiom_updates_the_network_in_place():
+    net = nn.Sequential(nn.Linear(3, 1))
+    x = jnp.ones((2, 5, 3))  # [T, B, features]
+    y = jnp.full((2, 5, 1), 2.0)
+    optimizer = optim.SGD(net.parameters(), lr=0.05)
+    held = net[0].weight.data  # an array the user holds must stay valid
+
+    def closure():
+        return jnp.mean((net(x) - y) ** 2)
+
+    losses = [float(optimizer.step(closure)) for _ in range(30)]
+    assert losses[-1] < 0.05 * losses[0]
+    assert not np.allclose(np.asarray(net[0].weight.data), np.asarray(held))
+    assert np.isfinite(np.asarray(held)).all()
+    with pytest.raises(TypeError, match="pass a closure"):
+        optimizer.step()
+    with pytest.raises(ValueError, match="must return a scalar"):
+        optimizer.step(lambda: net(x))
+
+
+def test_learning_rate_control_and_frozen_parameters():
+    frozen = nn.Parameter(np.ones(2, np.float32), requires_grad=False)
+    trained = nn.Parameter(np.ones(2, np.float32))
+    optimizer = optim.SGD([frozen, trained], lr=0.1)
+    assert optimizer.params == [trained]
+    optimizer.step(lambda: jnp.sum(trained.data * frozen.data))
+    np.testing.assert_allclose(np.asarray(trained.data), 0.9)
+    optimizer.param_groups[0]["lr"] = 0.5
+    assert optimizer.lr == pytest.approx(0.5)
+    optimizer.step(lambda: jnp.sum(trained.data))
+    np.testing.assert_allclose(np.asarray(trained.data), 0.4, rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(frozen.data), 1.0)
+
+
+def test_gradient_clipping():
+    param = nn.Parameter(np.zeros(4, np.float32))
+    optimizer = optim.SGD([param], lr=1.0, max_grad_norm=1.0)
+    optimizer.step(lambda: jnp.sum(param.data * 100.0))
+    np.testing.assert_allclose(float(jnp.linalg.norm(param.data)), 1.0, rtol=1e-5)
+
+
+def test_optimizer_errors():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.Adam([])
+    with pytest.raises(TypeError, match="not a Parameter"):
+        optim.Adam([np.zeros(3)])
+    p = nn.Parameter(np.zeros(2))
+    with pytest.raises(ValueError, match="more than once"):
+        optim.Adam([p, p])
+    with pytest.raises(ValueError, match="nesterov"):
+        optim.SGD([p], nesterov=True)
