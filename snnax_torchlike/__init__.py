@@ -1,10 +1,37 @@
 """snnax-torchlike: spiking neural networks on JAX, for PyTorch, snnTorch and Norse users.
 
-``snnax_torchlike.snn`` is the functional core (pure Equinox). It never imports torch.
+- ``snnax_torchlike.snn``: the functional core (pure Equinox, SNNAX lineage).
+- ``nn``, ``optim``, ``functional``, ``spikegen``, ``surrogate``, ``Trainer``: the
+  PyTorch/snnTorch-style facade over it.
+
+Nothing here imports torch; ``snnax_torchlike.interop`` bridges to it.
 """
 
-from . import snn
+from . import functional, nn, optim, snn, spikegen, surrogate
+from . import random
+from .compile import compile
+from .random import manual_seed
+from .train import Callback, CheckpointError, EarlyStopping, History, ModelCheckpoint, Trainer, load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["snn", "__version__"]
+__all__ = [
+    "snn",
+    "nn",
+    "optim",
+    "functional",
+    "spikegen",
+    "surrogate",
+    "random",
+    "manual_seed",
+    "compile",
+    "Trainer",
+    "Callback",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "History",
+    "save",
+    "load",
+    "CheckpointError",
+    "__version__",
+]

@@ -95,3 +95,33 @@ def test_optimizer_errors():
         optim.Adam([p, p])
     with pytest.raises(ValueError, match="nesterov"):
         optim.SGD([p], nesterov=True)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, steps",
+    [
+        (lambda o: optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+         lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5), 10),
+        (lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+         lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), 10),
+        (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+         lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=7, eta_min=0.01), 7),
+        (lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=20),
+         lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=20), 19),
+    ],
+)  # fmt: skip
+def test_schedulers_match_torch(ours, theirs, steps):
+    param = nn.Parameter(np.zeros(2, np.float32))
+    optimizer = optim.Adam([param], lr=0.1)
+    torch_optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    scheduler, torch_scheduler = ours(optimizer), theirs(torch_optimizer)
+    for _ in range(steps):
+        assert scheduler.get_last_lr()[0] == pytest.approx(torch_scheduler.get_last_lr()[0], rel=1e-5)
+        assert optimizer.state.hyperparams["b1"] == pytest.approx(torch_optimizer.param_groups[0]["betas"][0], rel=1e-5)
+        torch_optimizer.step()
+        scheduler.step()
+        torch_scheduler.step()
+    # The schedule reaches the update rule: one step with lr=0 leaves the parameter alone.
+    optimizer.lr = 0.0
+    optimizer.step(lambda: jnp.sum(param.data + 1.0))
+    np.testing.assert_array_equal(np.asarray(param.data), 0.0)

@@ -9,19 +9,25 @@ import jax
 from jaxtyping import Array
 
 from .. import snn
+from ..random import next_key
 from .module import Module, to_array
 
 
 @eqx.filter_jit
-def _run_sequence(core: snn.Sequential, x: Array, record: int | None) -> Any:
-    """Run a per-sample core model over a time-first batch ``[T, B, ...]``."""
-    state = core.init_state(x.shape[2:])
+def _run_sequence(core: snn.Sequential, x: Array, record: int | None, key: Array | None) -> Any:
+    """Run a per-sample core model over a time-first batch ``[T, B, ...]``.
 
-    def one_sample(xs: Array) -> Any:
-        _, outs, layer_states = core(state, xs, record_states=True)
+    ``key``: split per sample (the core splits it per step and layer); None for
+    deterministic networks, which then skip all key arithmetic.
+    """
+    state = core.init_state(x.shape[2:])
+    keys = None if key is None else jax.random.split(key, x.shape[1])
+
+    def one_sample(xs: Array, sample_key: Array | None) -> Any:
+        _, outs, layer_states = core(state, xs, sample_key, record_states=True)
         return outs[-1], (None if record is None else layer_states[record])
 
-    return jax.vmap(one_sample, in_axes=1, out_axes=1)(x)
+    return jax.vmap(one_sample, in_axes=(1, 0 if key is not None else None), out_axes=1)(x, keys)
 
 
 class Sequential(Module):
@@ -33,7 +39,9 @@ class Sequential(Module):
     spikes and membrane, each ``[T, B, ...]``; otherwise the last layer's output.
 
     Children are named ``"0"``, ``"1"``, ..., so ``state_dict`` keys match
-    torch's (``"0.weight"``, ``"1.beta"``, ...).
+    torch's (``"0.weight"``, ``"1.beta"``, ...). Stochastic layers (``Dropout``)
+    draw from ``snnax_torchlike.random`` (``manual_seed``; inside ``fit``, a fresh
+    key per step), with a different mask per sample, time step and layer.
     """
 
     def __init__(self, *layers: Module):
@@ -69,5 +77,6 @@ class Sequential(Module):
                 f"got shape {tuple(x.shape)}. For one step at a time, call the layers directly."
             )
         last_is_neuron = getattr(self[-1], "is_neuron", False)
-        outputs, mem = _run_sequence(self.core_model(), x, len(self) - 1 if last_is_neuron else None)
+        key = next_key() if any(getattr(layer, "needs_key", False) for layer in self) else None
+        outputs, mem = _run_sequence(self.core_model(), x, len(self) - 1 if last_is_neuron else None, key)
         return (outputs, mem) if last_is_neuron else outputs

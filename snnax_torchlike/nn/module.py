@@ -291,6 +291,12 @@ class Module:
                 owner._buffers[attr] = jnp.asarray(value, dtype=owner._buffers[attr].dtype)
         return LoadResult(missing, unexpected)
 
+    def save(self, path: str) -> None:
+        """Write ``state_dict()`` to ``path`` as safetensors (torch-readable, torch names)."""
+        from ..train.checkpoint import save
+
+        save(self, path)
+
     # -- functional execution -------------------------------------------------------
     @contextlib.contextmanager
     def bind(self, arrays: Mapping[str, Array]) -> Iterator[Module]:

@@ -66,7 +66,14 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self.state.hyperparams["learning_rate"] = jnp.asarray(value, dtype=jnp.float32)
+        self.set_hyperparameter("learning_rate", value)
+
+    def set_hyperparameter(self, name: str, value: float) -> None:
+        """Change an injected hyper-parameter (``learning_rate``, ``b1``, ``momentum``, ...)."""
+        hyperparams = self.state.hyperparams
+        if name not in hyperparams:
+            raise KeyError(f"{type(self).__name__}: no hyper-parameter {name!r}; it has {sorted(hyperparams)}.")
+        hyperparams[name] = jnp.asarray(value, dtype=hyperparams[name].dtype)
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:
@@ -77,12 +84,20 @@ class Optimizer:
         """Nothing to clear: gradients are computed fresh in every ``step``."""
 
     def update(
-        self, params: tuple[Array, ...], state: Any, grads: tuple[Array, ...]
+        self,
+        params: tuple[Array, ...],
+        state: Any,
+        grads: tuple[Array, ...],
+        transform: optax.GradientTransformation | None = None,
     ) -> tuple[tuple[Array, ...], Any]:
-        """The pure update: ``(params, state, grads) -> (new_params, new_state)``; jit-safe."""
+        """The pure update: ``(params, state, grads) -> (new_params, new_state)``; jit-safe.
+
+        ``transform`` replaces ``self.transform`` (e.g. wrapped in ``optax.MultiSteps``);
+        gradient clipping applies first either way.
+        """
         if self.max_grad_norm is not None:
             grads, _ = optax.clip_by_global_norm(self.max_grad_norm).update(grads, optax.EmptyState())
-        updates, state = self.transform.update(grads, state, params)
+        updates, state = (transform or self.transform).update(grads, state, params)
         return optax.apply_updates(params, updates), state
 
     def apply_gradients(self, grads: Iterable[Array]) -> None:

@@ -1,7 +1,8 @@
-"""Training: `Trainer` (fit / evaluate / predict), callbacks, history."""
+"""Training: `Trainer` (fit / evaluate / predict), callbacks, history, checkpoints."""
 
-from .callbacks import Callback, EarlyStopping
+from .callbacks import Callback, EarlyStopping, ModelCheckpoint
+from .checkpoint import CheckpointError, load, save
 from .history import History
 from .trainer import Trainer
 
-__all__ = ["Trainer", "Callback", "EarlyStopping", "History"]
+__all__ = ["Trainer", "Callback", "EarlyStopping", "ModelCheckpoint", "History", "save", "load", "CheckpointError"]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import TYPE_CHECKING, Any
+
+from .checkpoint import save
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -62,3 +65,46 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             trainer.should_stop = True
+
+
+class ModelCheckpoint(Callback):
+    """Write a training checkpoint after every epoch; keep the newest ``keep_last``.
+
+    Files are ``dirpath/epoch-XXXX.safetensors`` (resumable with
+    ``fit(..., ckpt_path=...)``). With ``monitor`` (e.g. ``"val_loss"``), the
+    weights of the best epoch so far also go to ``dirpath/best.safetensors``
+    (a torch-readable state dict; load with ``snx.load``).
+    """
+
+    def __init__(self, dirpath: str, *, keep_last: int = 1, monitor: str | None = None, mode: str = "min"):
+        if keep_last < 1:
+            raise ValueError(f"ModelCheckpoint: keep_last must be >= 1, got {keep_last}.")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ModelCheckpoint: mode must be 'min' or 'max', got {mode!r}.")
+        self.dirpath = dirpath
+        self.keep_last = int(keep_last)
+        self.monitor = monitor
+        self.mode = mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.saved: list[str] = []
+
+    def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        path = os.path.join(self.dirpath, f"epoch-{epoch:04d}.safetensors")
+        trainer.save_checkpoint(path)
+        self.saved.append(path)
+        while len(self.saved) > self.keep_last:
+            old = self.saved.pop(0)
+            if os.path.exists(old):
+                os.remove(old)
+        if self.monitor is not None:
+            if self.monitor not in logs:
+                raise KeyError(f"ModelCheckpoint: monitor {self.monitor!r} is not logged; available: {sorted(logs)}.")
+            value = logs[self.monitor]
+            if (value < self.best) if self.mode == "min" else (value > self.best):
+                self.best = value
+                save(trainer.model, os.path.join(self.dirpath, "best.safetensors"))
+
+    @property
+    def last_path(self) -> str | None:
+        """The newest checkpoint written, or None."""
+        return self.saved[-1] if self.saved else None

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+import optax
 from jaxtyping import Array
 from tqdm.auto import tqdm
 
 from ..nn.module import Module, bind_parameters
+from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
+from ..random import get_rng_state, key_scope, manual_seed, next_key, set_rng_state
 from ._batches import Batch, iterate_batches
 from .callbacks import Callback
+from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
 
 
@@ -89,7 +95,9 @@ class Trainer:
         self.should_stop = False
         self.trace_count = 0
         """How many times the training step was traced (compiled); one per input shape."""
-        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1))
+        self.history = History()
+        self.current_epoch = 0
+        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(7,))
         self._eval_step = jax.jit(self._pure_eval_step)
         self._predict_step = jax.jit(self._forward)
 
@@ -106,8 +114,8 @@ class Trainer:
                 frozen[name] = owner._buffers[attr]
         return frozen
 
-    def _forward(self, trained: tuple[Array, ...], frozen: dict[str, Array], x: Array) -> Any:
-        with bind_parameters(self._trained(), trained), self.model.bind(frozen):
+    def _forward(self, trained: tuple[Array, ...], frozen: dict[str, Array], x: Array, key: Array) -> Any:
+        with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key):
             return self.model(x)
 
     def _loss_and_metric_sums(self, output: Any, y: Array, mask: Array) -> tuple[Array, dict[str, Array]]:
@@ -119,21 +127,32 @@ class Trainer:
             sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y) * mask)
         return sums["loss"] / jnp.maximum(jnp.sum(mask), 1.0), sums
 
-    def _pure_train_step(self, trained, opt_state, frozen, x, y, mask):
+    def _pure_train_step(self, trained, opt_state, frozen, x, y, mask, key, accumulate):
         self.trace_count += 1  # runs only while tracing: counts compilations
 
         def objective(params):
-            return self._loss_and_metric_sums(self._forward(params, frozen, x), y, mask)
+            return self._loss_and_metric_sums(self._forward(params, frozen, x, key), y, mask)
 
         (loss, sums), grads = jax.value_and_grad(objective, has_aux=True)(trained)
-        trained, opt_state = self.optimizer.update(trained, opt_state, grads)
+        transform = None if accumulate == 1 else optax.MultiSteps(self.optimizer.transform, accumulate)
+        trained, opt_state = self.optimizer.update(trained, opt_state, grads, transform)
         return trained, opt_state, loss, sums
 
-    def _pure_eval_step(self, trained, frozen, x, y, mask):
-        _, sums = self._loss_and_metric_sums(self._forward(trained, frozen, x), y, mask)
+    def _pure_eval_step(self, trained, frozen, x, y, mask, key):
+        _, sums = self._loss_and_metric_sums(self._forward(trained, frozen, x, key), y, mask)
         return sums
 
     # -- loops ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _mode(self, training: bool) -> Iterator[None]:
+        """Train or eval mode (dropout on/off) for the block; the previous mode comes back after."""
+        previous = self.model.training
+        self.model.train(training)
+        try:
+            yield
+        finally:
+            self.model.train(previous)
+
     def _bar(self, loader: Iterable[Any], desc: str) -> tqdm:
         total = len(loader) if hasattr(loader, "__len__") else None
         return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
@@ -151,6 +170,11 @@ class Trainer:
         *,
         val_loader: Iterable[Any] | None = None,
         time_first: bool = True,
+        scheduler: LRScheduler | None = None,
+        accumulate_grad_batches: int = 1,
+        fast_dev_run: bool | int = False,
+        seed: int | None = None,
+        ckpt_path: str | os.PathLike | None = None,
     ) -> History:
         """Train for ``epochs`` passes over ``train_loader``.
 
@@ -158,37 +182,69 @@ class Trainer:
 
         - ``train_loader``: any iterable of ``(x, y)`` batches (numpy, JAX, torch
           tensors, e.g. a torch ``DataLoader``), re-iterated every epoch.
-        - ``epochs``: number of passes.
+        - ``epochs``: the total number of passes (a resumed run counts the
+          finished ones).
         - ``val_loader``: evaluated after every epoch; logged as ``val_...``.
         - ``time_first``: ``x`` is ``[T, B, ...]`` (default, as snnTorch) or, with
           ``False``, ``[B, T, ...]``.
+        - ``scheduler``: an ``optim.lr_scheduler`` scheduler, stepped per epoch or
+          per batch (its ``interval``).
+        - ``accumulate_grad_batches``: update once every ``k`` batches with the mean
+          of their gradients (``optax.MultiSteps``).
+        - ``fast_dev_run``: run only ``n`` batches (``True``: 1) of training and
+          validation for one epoch, to check that everything runs.
+        - ``seed``: reset ``snnax_torchlike.random`` first (dropout, encoders), for
+          reproducible runs.
+        - ``ckpt_path``: resume from a checkpoint written by
+          [`save_checkpoint`][] (or ``ModelCheckpoint``): weights, optimizer state,
+          epoch, history and PRNG position, so the run ends as an uninterrupted one.
 
         **Returns:** a [`History`][] of per-epoch means.
         """
         self._require(optimizer=True)
         if epochs < 1:
             raise ValueError(f"Trainer.fit: epochs must be >= 1, got {epochs}.")
-        history = History()
+        if accumulate_grad_batches < 1:
+            raise ValueError(f"Trainer.fit: accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}.")
+        max_batches = None if not fast_dev_run else int(fast_dev_run)
+        if max_batches is not None:
+            epochs = 1
+        if seed is not None:
+            manual_seed(seed)
+        self.history = History()
+        start_epoch = 0
+        if ckpt_path is not None:
+            start_epoch = self._restore(ckpt_path) + 1
         self.should_stop = False
         for callback in self.callbacks:
             callback.on_fit_start(self)
         optimizer = self.optimizer
+        accumulate = int(accumulate_grad_batches)
         # Private copies: the compiled step donates them, so nothing the user holds is invalidated.
         trained = tuple(jnp.copy(p.data) for p in optimizer.params)
         opt_state = jax.tree_util.tree_map(jnp.copy, optimizer.state)
+        if accumulate > 1:
+            opt_state = optax.MultiSteps(optimizer.transform, accumulate).init(trained)._replace(inner_opt_state=opt_state)
         frozen = self._frozen_arrays()
-        for epoch in range(epochs):
+        for epoch in range(start_epoch, epochs):
+            self.current_epoch = epoch
             for callback in self.callbacks:
                 callback.on_train_epoch_start(self, epoch)
+            if scheduler is not None:
+                self._sync_hyperparameters(opt_state, accumulate)
             sums: dict[str, Array] = {}
             count = 0
-            with self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
-                for index, batch in enumerate(iterate_batches(train_loader, time_first=time_first)):
+            batches = itertools.islice(iterate_batches(train_loader, time_first=time_first), max_batches)
+            with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
+                for index, batch in enumerate(batches):
                     trained, opt_state, loss, batch_sums = self._train_step(
-                        trained, opt_state, frozen, batch.x, batch.y, batch.mask
+                        trained, opt_state, frozen, batch.x, batch.y, batch.mask, next_key(), accumulate
                     )
                     sums = batch_sums if not sums else jax.tree_util.tree_map(jnp.add, sums, batch_sums)
                     count += batch.size
+                    if scheduler is not None and scheduler.interval == "step":
+                        scheduler.step()
+                        self._sync_hyperparameters(opt_state, accumulate)
                     for callback in self.callbacks:
                         callback.on_train_batch_end(self, index, loss)
                     bar.update(1)
@@ -198,11 +254,16 @@ class Trainer:
                 raise ValueError("Trainer.fit: the training loader yielded no batches.")
             for param, array in zip(optimizer.params, trained):
                 param.data = jnp.copy(array)
-            optimizer.state = jax.tree_util.tree_map(jnp.copy, opt_state)
+            inner_state = opt_state.inner_opt_state if accumulate > 1 else opt_state
+            optimizer.state = jax.tree_util.tree_map(jnp.copy, inner_state)
+            if scheduler is not None and scheduler.interval == "epoch":
+                scheduler.step()
             logs = {name: float(total) / count for name, total in sums.items()}
             if val_loader is not None:
-                logs.update({f"val_{name}": value for name, value in self.evaluate(val_loader, time_first=time_first).items()})
-            history.append(epoch, logs)
+                val_batches = val_loader if max_batches is None else list(itertools.islice(val_loader, max_batches))
+                val_logs = self.evaluate(val_batches, time_first=time_first)
+                logs.update({f"val_{name}": value for name, value in val_logs.items()})
+            self.history.append(epoch, logs)
             if self.progress:
                 tqdm.write(f"Epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4f}" for k, v in logs.items()))
             for callback in self.callbacks:
@@ -211,7 +272,38 @@ class Trainer:
                 break
         for callback in self.callbacks:
             callback.on_fit_end(self)
-        return history
+        return self.history
+
+    def _sync_hyperparameters(self, opt_state: Any, accumulate: int) -> None:
+        """Copy the optimizer's (scheduled) hyper-parameters into the step's private state."""
+        inner = opt_state.inner_opt_state if accumulate > 1 else opt_state
+        # Copies: the step donates its state, and the optimizer's own arrays must survive it.
+        inner.hyperparams.update({k: jnp.copy(v) for k, v in self.optimizer.state.hyperparams.items()})
+
+    def save_checkpoint(self, path: str | os.PathLike) -> None:
+        """Write weights, optimizer state, epoch, history and PRNG position (atomically).
+
+        Call it between epochs (e.g. from a callback's ``on_train_epoch_end``);
+        ``fit(..., ckpt_path=path)`` resumes from it.
+        """
+        save_training_checkpoint(
+            path,
+            model=self.model,
+            optimizer_state=self.optimizer.state,
+            epoch=self.current_epoch,
+            rng_state=get_rng_state(),
+            history=self.history.history,
+        )
+
+    def _restore(self, path: str | os.PathLike) -> int:
+        """Load a training checkpoint into the model, optimizer, PRNG and history; return its epoch."""
+        checkpoint = load_training_checkpoint(path, self.optimizer.state)
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.state = checkpoint["optimizer_state"]
+        set_rng_state(checkpoint["rng_state"])
+        for epoch in range(checkpoint["epoch"] + 1):
+            self.history.append(epoch, {name: values[epoch] for name, values in checkpoint["history"].items()})
+        return checkpoint["epoch"]
 
     def evaluate(self, loader: Iterable[Any], *, time_first: bool = True) -> dict[str, float]:
         """Mean loss and metrics over ``loader`` (every sample weighs the same)."""
@@ -220,9 +312,9 @@ class Trainer:
         frozen = self._frozen_arrays()
         sums: dict[str, Array] = {}
         count = 0
-        with self._bar(loader, "Evaluate") as bar:
+        with self._mode(False), self._bar(loader, "Evaluate") as bar:
             for batch in iterate_batches(loader, time_first=time_first):
-                batch_sums = self._eval_step(trained, frozen, batch.x, batch.y, batch.mask)
+                batch_sums = self._eval_step(trained, frozen, batch.x, batch.y, batch.mask, next_key())
                 sums = batch_sums if not sums else jax.tree_util.tree_map(jnp.add, sums, batch_sums)
                 count += batch.size
                 bar.update(1)
@@ -240,9 +332,9 @@ class Trainer:
         trained = tuple(p.data for p in self._trained())
         frozen = self._frozen_arrays()
         pieces: list[Any] = []
-        with self._bar(loader, "Predict") as bar:
+        with self._mode(False), self._bar(loader, "Predict") as bar:
             for batch in iterate_batches(loader, time_first=time_first, with_targets=False):
-                output = self._predict_step(trained, frozen, batch.x)
+                output = self._predict_step(trained, frozen, batch.x, next_key())
                 pieces.append(jax.tree_util.tree_map(lambda a, n=batch.size: a[:, :n], output))
                 bar.update(1)
         if not pieces:

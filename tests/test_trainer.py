@@ -1,0 +1,142 @@
+"""`fit` / `evaluate` / `predict`: learning, one compilation per epoch, loaders, callbacks, errors."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import snnax_torchlike as snx
+from snnax_torchlike import functional as SF
+from snnax_torchlike import nn, optim, spikegen
+
+T = 10
+
+
+def _digits_batches(batch_size=64, limit=None, time_first=True):
+    digits = load_digits()
+    images = (digits.data / 16.0).astype(np.float32)
+    labels = digits.target.astype(np.int32)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    snx.manual_seed(0)
+    spikes = np.asarray(spikegen.rate(jnp.asarray(images), num_steps=T))  # [T, N, 64]
+    batches = []
+    for start in range(0, len(labels), batch_size):
+        x = spikes[:, start : start + batch_size]
+        batches.append((x if time_first else np.swapaxes(x, 0, 1), labels[start : start + batch_size]))
+    return batches
+
+
+def _net():
+    snx.manual_seed(1)
+    return nn.Sequential(nn.Linear(64, 64), nn.Leaky(beta=0.9), nn.Linear(64, 10), nn.Leaky(beta=0.9))
+
+
+def test_fit_learns_logs_history_and_compiles_once():
+    batches = _digits_batches(limit=1000)  # 15 batches of 64 and a short one of 40
+    train, val = batches[:13], batches[13:]
+    net = _net()
+    optimizer = optim.Adam(net.parameters(), lr=5e-3)
+    trainer = snx.Trainer(net, optimizer, SF.ce_rate_loss(), metrics=[SF.accuracy_rate], progress=False)
+    before = trainer.evaluate(val)
+    history = trainer.fit(train + [val[-1]], epochs=3, val_loader=val)
+    assert trainer.trace_count == 1  # full batches and the short last batch share one compiled step
+    assert set(history.history) == {"loss", "accuracy_rate", "val_loss", "val_accuracy_rate"}
+    assert len(history["loss"]) == 3
+    assert history["loss"][-1] < history["loss"][0]
+    after = trainer.evaluate(val)
+    assert after["loss"] < before["loss"]
+    assert after["accuracy_rate"] > 0.6 > before["accuracy_rate"]
+    # evaluate agrees with the last epoch's validation log (parameters were written back)
+    assert after["loss"] == pytest.approx(history["val_loss"][-1], rel=1e-5)
+
+
+def test_masked_last_batch_gives_the_unpadded_mean():
+    batches = _digits_batches(limit=100, batch_size=64)  # 64 + 36
+    net = _net()
+    loss_fn = SF.ce_rate_loss()
+    results = net.evaluate(batches, loss_fn=loss_fn, metrics=[SF.accuracy_rate])
+    spk, _ = net(np.concatenate([b[0] for b in batches], axis=1))
+    labels = np.concatenate([b[1] for b in batches])
+    assert results["loss"] == pytest.approx(float(loss_fn(spk, jnp.asarray(labels))), rel=1e-5)
+    assert results["accuracy_rate"] == pytest.approx(float(SF.accuracy_rate(spk, jnp.asarray(labels))), rel=1e-6)
+
+
+def test_net_fit_with_torch_dataloader_and_batch_first_data():
+    batches = _digits_batches(limit=256, time_first=False)
+    x = np.concatenate([b[0] for b in batches])  # [B, T, 64]
+    y = np.concatenate([b[1] for b in batches])
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=50, shuffle=True
+    )
+    net = _net()
+    held = net[0].weight.data
+    optimizer = optim.Adam(net.parameters(), lr=5e-3)
+    history = net.fit(loader, epochs=2, optimizer=optimizer, loss_fn=SF.ce_rate_loss(), time_first=False, progress=False)
+    assert history["loss"][1] < history["loss"][0]
+    # Arrays handed out before fit are still alive (the step donates private copies only).
+    assert np.isfinite(np.asarray(held)).all()
+    assert not np.array_equal(np.asarray(held), np.asarray(net[0].weight.data))
+    # The optimizer keeps working after fit: its state was written back, not donated away.
+    spikes = jnp.asarray(np.swapaxes(x[:8], 0, 1))
+    optimizer.step(lambda: SF.ce_rate_loss()(net(spikes)[0], jnp.asarray(y[:8])))
+
+
+def test_predict_concatenates_and_unpads():
+    batches = _digits_batches(limit=100, batch_size=64)
+    net = _net()
+    spk, mem = net.predict(batches)
+    assert spk.shape == mem.shape == (T, 100, 10)
+    direct_spk, _ = net(np.concatenate([b[0] for b in batches], axis=1))
+    np.testing.assert_array_equal(np.asarray(spk), np.asarray(direct_spk))
+    only_inputs = [b[0] for b in batches]
+    spk_inputs, _ = net.predict(only_inputs)
+    np.testing.assert_array_equal(np.asarray(spk_inputs), np.asarray(spk))
+
+
+def test_early_stopping_and_callback_hooks():
+    batches = _digits_batches(limit=256)
+    calls = []
+
+    class Recorder(snx.Callback):
+        def on_fit_start(self, trainer):
+            calls.append("fit_start")
+
+        def on_train_epoch_end(self, trainer, epoch, logs):
+            calls.append(("epoch_end", epoch, round(logs["loss"], 6)))
+
+        def on_fit_end(self, trainer):
+            calls.append("fit_end")
+
+    stopper = snx.EarlyStopping(monitor="loss", patience=1, min_delta=1e9)  # never "improves" enough
+    net = _net()
+    history = net.fit(
+        batches, epochs=5, optimizer=optim.SGD(net.parameters(), lr=0.0), loss_fn=SF.ce_rate_loss(),
+        callbacks=[Recorder(), stopper], progress=False,
+    )  # fmt: skip
+    assert len(history["loss"]) == 2  # epoch 0 sets the best, epoch 1 fails to improve -> stop
+    assert stopper.stopped_epoch == 1
+    assert calls[0] == "fit_start" and calls[-1] == "fit_end" and len(calls) == 4
+    with pytest.raises(KeyError, match="monitor 'val_loss' is not logged"):
+        net.fit(batches, epochs=1, optimizer=optim.SGD(net.parameters(), lr=0.0), loss_fn=SF.ce_rate_loss(),
+                callbacks=[snx.EarlyStopping()], progress=False)  # fmt: skip
+
+
+def test_fit_input_errors():
+    net = _net()
+    optimizer = optim.Adam(net.parameters())
+    trainer = snx.Trainer(net, optimizer, SF.ce_rate_loss(), progress=False)
+    good_x = np.zeros((T, 8, 64), np.float32)
+    with pytest.raises(ValueError, match="no batches"):
+        trainer.fit([], epochs=1)
+    with pytest.raises(ValueError, match=r"8 inputs but targets of shape \(5,\).*time_first=False"):
+        trainer.fit([(good_x, np.zeros(5, np.int32))])
+    with pytest.raises(ValueError, match=r"has 16 samples but the first batch had 8"):
+        trainer.fit([(good_x, np.zeros(8, np.int32)), (np.zeros((T, 16, 64)), np.zeros(16, np.int32))])
+    with pytest.raises(ValueError, match=r"time and a batch axis"):
+        trainer.fit([(np.zeros((8, 64)), np.zeros(8, np.int32))])
+    with pytest.raises(TypeError, match=r"expected an \(x, y\) pair"):
+        trainer.fit([good_x])
+    with pytest.raises(ValueError, match="optimizer is needed"):
+        snx.Trainer(net, None, SF.ce_rate_loss()).fit([(good_x, np.zeros(8, np.int32))])
