@@ -29,13 +29,6 @@ def _modules_used_by(fn: Callable[..., Any], args: tuple, kwargs: dict) -> list[
     return found
 
 
-def _arrays_of(module: Module) -> dict[str, Any]:
-    return {
-        name: owner._parameters[attr].data if kind == "parameter" else owner._buffers[attr]
-        for name, owner, attr, kind in module._state_slots()
-    }
-
-
 def compile(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Compile ``fn`` with ``jax.jit``, reading facade modules' *current* parameters at each call.
 
@@ -67,7 +60,7 @@ def compile(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        states = [_arrays_of(module) for module in _modules_used_by(fn, args, kwargs)]
+        states = [dict(module.named_arrays()) for module in _modules_used_by(fn, args, kwargs)]
         return run(states, next_key(), args, kwargs)
 
     return wrapper

@@ -244,13 +244,23 @@ class Module:
                 if buffer is not None and name not in module._non_persistent:
                     yield dotted + name, module, name, "buffer"
 
+    def named_arrays(self, *, buffers: bool = True) -> OrderedDict[str, Array]:
+        """The current arrays of parameters (and persistent buffers), in ``state_dict`` order.
+
+        These are the live JAX arrays, not copies: the inputs of a pure function
+        made with [`bind`][].
+        """
+        result: OrderedDict[str, Array] = OrderedDict()
+        for name, owner, attr, kind in self._state_slots():
+            if kind == "parameter":
+                result[name] = owner._parameters[attr].data
+            elif buffers:
+                result[name] = owner._buffers[attr]
+        return result
+
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Parameters and persistent buffers as numpy copies, with torch's names and layouts."""
-        result: OrderedDict[str, np.ndarray] = OrderedDict()
-        for name, owner, attr, kind in self._state_slots():
-            value = owner._parameters[attr].data if kind == "parameter" else owner._buffers[attr]
-            result[name] = np.array(value)
-        return result
+        return OrderedDict((name, np.array(value)) for name, value in self.named_arrays().items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> LoadResult:
         """Load values by name; numpy arrays, JAX arrays and torch tensors are accepted.
@@ -265,11 +275,12 @@ class Module:
         unexpected = [name for name in state_dict if name not in slots]
         values: dict[str, np.ndarray] = {}
         misshapen = []
-        for name, (owner, attr, kind) in slots.items():
+        current_arrays = self.named_arrays()
+        for name in slots:
             if name not in state_dict:
                 continue
             value = to_numpy(state_dict[name])
-            current = owner._parameters[attr].data if kind == "parameter" else owner._buffers[attr]
+            current = current_arrays[name]
             if tuple(value.shape) != tuple(current.shape):
                 misshapen.append(f"{name}: expected shape {tuple(current.shape)}, got {tuple(value.shape)}")
             values[name] = value

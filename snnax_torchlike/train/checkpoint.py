@@ -40,7 +40,7 @@ def _atomic_save(tensors: dict[str, np.ndarray], path: str | os.PathLike, metada
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".safetensors")
     os.close(handle)
     try:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, temporary, metadata=metadata)
+        save_file({k: np.asarray(v, order="C") for k, v in tensors.items()}, temporary, metadata=metadata)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

@@ -108,11 +108,8 @@ class Trainer:
     def _frozen_arrays(self) -> dict[str, Array]:
         """Parameters the optimizer does not train, and buffers: inputs to the step, not constants."""
         trained = {id(p) for p in self._trained()}
-        frozen = {name: p.data for name, p in self.model.named_parameters() if id(p) not in trained}
-        for name, owner, attr, kind in self.model._state_slots():
-            if kind == "buffer":
-                frozen[name] = owner._buffers[attr]
-        return frozen
+        trained_names = {name for name, p in self.model.named_parameters() if id(p) in trained}
+        return {name: array for name, array in self.model.named_arrays().items() if name not in trained_names}
 
     def _forward(self, trained: tuple[Array, ...], frozen: dict[str, Array], x: Array, key: Array) -> Any:
         with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key):
