@@ -28,6 +28,15 @@ def _cross_entropy(logits: Array, targets: Array) -> Array:
     return -jnp.mean(jnp.take_along_axis(log_p, targets[:, None], axis=-1))
 
 
+def _snntorch_targets(targets: Array, classes: int, on_target: float, off_target: float) -> Array:
+    """snnTorch's ``targets_convert``: ``max(one_hot * on_target, off_target)``, ``[B, C]``.
+
+    A quirk kept for parity: ``off_target`` is a floor, so a negative ``off_target``
+    leaves the wrong classes at 0, not at ``off_target``.
+    """
+    return jnp.maximum(jax.nn.one_hot(targets, classes) * on_target, off_target)
+
+
 @dataclass(frozen=True)
 class ce_rate_loss:
     r"""Cross-entropy at every step, averaged over time: $\frac1T\sum_t \mathrm{CE}(s_t, y)$."""
@@ -82,13 +91,17 @@ class mse_count_loss:
         spk, targets = outputs_and_targets(spk, targets, name="mse_count_loss")
         steps, _, classes = spk.shape
         on, off = int(steps * self.correct_rate), int(steps * self.incorrect_rate)
-        target_counts = jnp.where(jax.nn.one_hot(targets, classes) > 0, float(on), float(off))
+        target_counts = _snntorch_targets(targets, classes, float(on), float(off))
         return jnp.mean((jnp.sum(spk, axis=0) - target_counts) ** 2) / steps
 
 
 @dataclass(frozen=True)
 class mse_membrane_loss:
-    r"""Squared error of the membrane against ``on_target``/``off_target`` at every step, averaged over time."""
+    r"""Squared error of the membrane against per-class targets at every step, averaged over time.
+
+    Targets are snnTorch's ``max(one_hot * on_target, off_target)`` (see its quirk
+    for a negative ``off_target``).
+    """
 
     on_target: float = 1.0
     off_target: float = 0.0
@@ -97,5 +110,5 @@ class mse_membrane_loss:
 
     def __call__(self, mem: Any, targets: Any) -> Array:
         mem, targets = outputs_and_targets(mem, targets, name="mse_membrane_loss")
-        target = jnp.where(jax.nn.one_hot(targets, mem.shape[2]) > 0, self.on_target, self.off_target)
+        target = _snntorch_targets(targets, mem.shape[2], self.on_target, self.off_target)
         return jnp.mean((mem - target[None]) ** 2)
