@@ -100,8 +100,9 @@ class _Sigmoid(SurrogateSpike):
     slope: float
 
     def derivative(self, x: Array) -> Array:
-        s = jax.nn.sigmoid(self.slope * x)
-        return self.slope * s * (1.0 - s)
+        z = self.slope * x
+        # sigmoid(-z) instead of 1 - sigmoid(z): no cancellation for large z in float32.
+        return self.slope * jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)
 
 
 class _Piecewise(SurrogateSpike):
