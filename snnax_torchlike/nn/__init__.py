@@ -1,8 +1,26 @@
 """The PyTorch/snnTorch-style facade: mutable-looking modules over pure JAX computations."""
 
 from .container import Sequential
+from .conv import Conv1d, Conv2d
+from .dropout import Dropout
 from .leaky import Leaky
 from .linear import Flatten, Linear
 from .module import LoadResult, Module, Parameter
+from .normalization import LayerNorm
+from .pooling import AvgPool2d, MaxPool2d
 
-__all__ = ["Module", "Parameter", "LoadResult", "Sequential", "Linear", "Flatten", "Leaky"]
+__all__ = [
+    "Module",
+    "Parameter",
+    "LoadResult",
+    "Sequential",
+    "Linear",
+    "Conv1d",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
+    "Dropout",
+    "LayerNorm",
+    "Leaky",
+]

@@ -1,0 +1,147 @@
+"""Convolutions with torch's constructor, layout (channels first) and initialisation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from ..random import next_key
+from .module import Module, Parameter, to_array
+
+
+def _tuple(value: int | Sequence[int], n: int, *, layer: str, name: str) -> tuple[int, ...]:
+    values = (value,) * n if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(values) != n:
+        raise ValueError(f"{layer}: {name} must be an int or {n} ints, got {value!r}.")
+    return values
+
+
+class ConvKernel(eqx.Module):
+    """A convolution as a pure function; ``weight`` ``[out, in/groups, *kernel]`` (torch's layout).
+
+    Takes one sample ``[C, *spatial]`` or a batch ``[B, C, *spatial]``.
+    """
+
+    weight: Array
+    bias: Array | None
+    stride: tuple[int, ...] = eqx.field(static=True)
+    padding: str | tuple[tuple[int, int], ...] = eqx.field(static=True)
+    dilation: tuple[int, ...] = eqx.field(static=True)
+    groups: int = eqx.field(static=True)
+
+    def __call__(self, x: Array) -> Array:
+        spatial = self.weight.ndim - 2
+        single = x.ndim == spatial + 1
+        batch = x[None] if single else x
+        letters = "HWD"[:spatial]
+        numbers = (f"NC{letters}", f"OI{letters}", f"NC{letters}")
+        y = jax.lax.conv_general_dilated(
+            batch,
+            self.weight,
+            window_strides=self.stride,
+            padding=self.padding,
+            rhs_dilation=self.dilation,
+            dimension_numbers=numbers,
+            feature_group_count=self.groups,
+        )
+        if self.bias is not None:
+            y = y + self.bias.reshape((1, -1) + (1,) * spatial)
+        return y[0] if single else y
+
+
+class _ConvNd(Module):
+    """Shared constructor and checks of ``Conv1d``/``Conv2d``."""
+
+    spatial_dims = 0
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] | str = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        *,
+        key: PRNGKeyArray | None = None,
+    ):
+        super().__init__()
+        name, n = type(self).__name__, self.spatial_dims
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must divide by groups ({groups})."
+            )
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = _tuple(kernel_size, n, layer=name, name="kernel_size")
+        self.stride = _tuple(stride, n, layer=name, name="stride")
+        self.dilation = _tuple(dilation, n, layer=name, name="dilation")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be an int, ints, 'same' or 'valid', got {padding!r}.")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{name}: padding='same' needs stride 1 (as in torch).")
+            self.padding: Any = padding
+        else:
+            self.padding = _tuple(padding, n, layer=name, name="padding")
+        fan_in = in_channels // groups * math.prod(self.kernel_size)
+        bound = 1.0 / math.sqrt(fan_in)
+        wkey, bkey = jax.random.split(next_key() if key is None else key)
+        shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Parameter(jax.random.uniform(wkey, shape, minval=-bound, maxval=bound))
+        self.bias = Parameter(jax.random.uniform(bkey, (out_channels,), minval=-bound, maxval=bound)) if bias else None
+
+    def _lax_padding(self) -> str | tuple[tuple[int, int], ...]:
+        if self.padding == "valid":
+            return "VALID"
+        if self.padding == "same":
+            # torch's 'same': total padding d*(k-1), the extra element on the right.
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        return tuple((p, p) for p in self.padding)
+
+    def core_layer(self) -> ConvKernel:
+        """The convolution as a pure Equinox module over the current arrays."""
+        return ConvKernel(
+            self.weight.data,
+            None if self.bias is None else self.bias.data,
+            self.stride,
+            self._lax_padding(),
+            self.dilation,
+            self.groups,
+        )
+
+    def forward(self, x: Any) -> Array:
+        x = to_array(x)
+        name, n = type(self).__name__, self.spatial_dims
+        if x.ndim not in (n + 1, n + 2) or x.shape[-n - 1] != self.in_channels:
+            raise ValueError(
+                f"{name}: expected [B, {self.in_channels}, {', '.join(['*'] * n)}] (or one sample without B), "
+                f"got shape {tuple(x.shape)}."
+            )
+        return self.core_layer()(x)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}"
+        )
+
+
+class Conv1d(_ConvNd):
+    """``torch.nn.Conv1d``: input ``[B, C_in, L]``, weight ``[C_out, C_in/groups, k]``."""
+
+    spatial_dims = 1
+
+
+class Conv2d(_ConvNd):
+    """``torch.nn.Conv2d``: input ``[B, C_in, H, W]``, weight ``[C_out, C_in/groups, kh, kw]``."""
+
+    spatial_dims = 2

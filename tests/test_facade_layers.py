@@ -1,0 +1,103 @@
+"""Conv, pooling, dropout and layer norm against torch; a convolutional SNN in `nn.Sequential`."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+import snnax_torchlike as snx
+from snnax_torchlike import nn
+
+
+def _compare(ours, theirs, x, atol=1e-5):
+    ours.load_state_dict(theirs.state_dict())
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    with torch.no_grad():
+        expected = theirs(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(np.asarray(ours(x)), expected, atol=atol, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(kernel_size=3), dict(kernel_size=(3, 2), stride=2, padding=1), dict(kernel_size=3, dilation=2, padding="same"),
+     dict(kernel_size=3, groups=2, bias=False), dict(kernel_size=5, padding="valid")],
+)  # fmt: skip
+def test_conv2d_matches_torch(kwargs):
+    x = np.random.default_rng(0).normal(size=(2, 4, 11, 9)).astype(np.float32)
+    _compare(nn.Conv2d(4, 6, **kwargs), torch.nn.Conv2d(4, 6, **kwargs), x)
+
+
+def test_conv1d_and_single_sample():
+    x = np.random.default_rng(1).normal(size=(3, 2, 17)).astype(np.float32)
+    _compare(nn.Conv1d(2, 5, 4, stride=2, padding=1), torch.nn.Conv1d(2, 5, 4, stride=2, padding=1), x)
+    conv = nn.Conv1d(2, 5, 4)
+    np.testing.assert_allclose(np.asarray(conv(x[0])), np.asarray(conv(x))[0], atol=1e-6)
+    with pytest.raises(ValueError, match=r"Conv1d: expected \[B, 2, \*\].*\(3, 3, 17\)"):
+        conv(np.zeros((3, 3, 17), np.float32))
+    with pytest.raises(ValueError, match="must divide by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(2, 3))])
+def test_pooling_matches_torch(kwargs):
+    x = np.random.default_rng(2).normal(size=(2, 3, 8, 9)).astype(np.float32)
+    _compare(nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs), x)
+    _compare(nn.AvgPool2d(**kwargs), torch.nn.AvgPool2d(**kwargs), x)
+    _compare(nn.AvgPool2d(**kwargs, count_include_pad=False), torch.nn.AvgPool2d(**kwargs, count_include_pad=False), x)
+
+
+def test_layer_norm_matches_torch():
+    x = np.random.default_rng(3).normal(size=(4, 3, 5)).astype(np.float32)
+    theirs = torch.nn.LayerNorm((3, 5))
+    with torch.no_grad():
+        theirs.weight.mul_(2.0).add_(0.5)
+    _compare(nn.LayerNorm((3, 5)), theirs, x)
+    with pytest.raises(ValueError, match=r"LayerNorm: expected inputs ending in \(5,\)"):
+        nn.LayerNorm(5)(np.zeros((2, 4), np.float32))
+
+
+def test_dropout_train_and_eval():
+    snx.manual_seed(0)
+    dropout = nn.Dropout(0.25)
+    y = np.asarray(dropout(jnp.ones((200, 100))))
+    np.testing.assert_allclose(np.unique(y), [0.0, 1 / 0.75], rtol=1e-6)
+    assert abs((y == 0).mean() - 0.25) < 0.02
+    dropout.eval()
+    np.testing.assert_array_equal(np.asarray(dropout(jnp.ones((4, 4)))), 1.0)
+    with pytest.raises(ValueError, match=r"Dropout: p must lie in \[0, 1\)"):
+        nn.Dropout(1.0)
+
+
+def test_dropout_inside_sequential_differs_per_step_and_sample_and_is_seeded():
+    net = nn.Sequential(nn.Dropout(0.5))
+    x = jnp.ones((6, 3, 40))
+    snx.manual_seed(1)
+    first = np.asarray(net(x))
+    assert len({first[t, b].tobytes() for t in range(6) for b in range(3)}) == 18
+    snx.manual_seed(1)
+    np.testing.assert_array_equal(np.asarray(net(x)), first)
+    net.eval()
+    np.testing.assert_array_equal(np.asarray(net(x)), 1.0)
+
+
+def test_convolutional_snn_sequence_equals_stepwise():
+    snx.manual_seed(2)
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 5), nn.MaxPool2d(2), nn.Leaky(beta=0.5),
+        nn.Conv2d(4, 8, 5), nn.MaxPool2d(2), nn.Leaky(beta=0.5),
+        nn.Flatten(), nn.Linear(8 * 4 * 4, 10), nn.Leaky(beta=0.5),
+    )  # fmt: skip
+    x = (np.random.default_rng(4).random((5, 2, 1, 28, 28)) < 0.3).astype(np.float32)
+    spk, mem = net(x)
+    assert spk.shape == mem.shape == (5, 2, 10)
+    layers = list(net)
+    mems = [layer.init_leaky() if isinstance(layer, nn.Leaky) else None for layer in layers]
+    for t in range(5):
+        h = x[t]
+        for i, layer in enumerate(layers):
+            if isinstance(layer, nn.Leaky):
+                h, mems[i] = layer(h, mems[i])
+            else:
+                h = layer(h)
+        np.testing.assert_allclose(np.asarray(mems[-1]), np.asarray(mem[t]), atol=1e-5)
+        np.testing.assert_array_equal(np.asarray(h), np.asarray(spk[t]))
