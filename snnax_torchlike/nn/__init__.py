@@ -8,6 +8,7 @@ from .linear import Flatten, Linear
 from .module import LoadResult, Module, Parameter
 from .normalization import LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
+from .synaptic import Synaptic
 
 __all__ = [
     "Module",
@@ -23,4 +24,5 @@ __all__ = [
     "Dropout",
     "LayerNorm",
     "Leaky",
+    "Synaptic",
 ]

@@ -25,7 +25,11 @@ def _run_sequence(core: snn.Sequential, x: Array, record: int | None, key: Array
 
     def one_sample(xs: Array, sample_key: Array | None) -> Any:
         _, outs, layer_states = core(state, xs, sample_key, record_states=True)
-        return outs[-1], (None if record is None else layer_states[record])
+        if record is None:
+            return outs[-1], None
+        recorded = layer_states[record]
+        # Neurons with several state variables (Synaptic) name their membrane `mem`.
+        return outs[-1], getattr(recorded, "mem", recorded)
 
     return jax.vmap(one_sample, in_axes=(1, 0 if key is not None else None), out_axes=1)(x, keys)
 

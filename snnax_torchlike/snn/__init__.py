@@ -27,7 +27,10 @@ from .neurons import (
     SpikeCounter,
     SpikingNeuron,
     SRMState,
+    Synaptic,
+    SynapticState,
     leaky_update,
+    synaptic_update,
 )
 
 __all__ = [
@@ -37,6 +40,9 @@ __all__ = [
     "SpikingNeuron",
     "Leaky",
     "leaky_update",
+    "Synaptic",
+    "SynapticState",
+    "synaptic_update",
     "SimpleLIF",
     "LIF",
     "LIFState",

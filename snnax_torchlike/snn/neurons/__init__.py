@@ -2,6 +2,7 @@
 
 from ._base import SpikingNeuron
 from .leaky import Leaky, leaky_update
+from .synaptic import Synaptic, SynapticState, synaptic_update
 from .iaf import IAF, IAFState, SimpleIAF
 from .li import SimpleLI
 from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
@@ -13,6 +14,9 @@ __all__ = [
     "SpikingNeuron",
     "Leaky",
     "leaky_update",
+    "Synaptic",
+    "SynapticState",
+    "synaptic_update",
     "SimpleLIF",
     "LIF",
     "LIFState",

@@ -1,0 +1,82 @@
+"""snnTorch's `Synaptic` neuron as a facade layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike
+
+from .. import snn
+from ..snn.surrogate import SurrogateSpike
+from ._neuron import SnnTorchNeuron
+from .module import to_array
+
+
+class Synaptic(SnnTorchNeuron):
+    r"""Second-order (current-based) LIF neuron with snnTorch 1.0's semantics.
+
+    Same constructor and numerics as ``snntorch.Synaptic`` (equations:
+    [`snnax_torchlike.snn.synaptic_update`][]; note snnTorch's zero reset clears
+    the whole new membrane, input included). Step by step::
+
+        syn, mem = lif.init_synaptic()
+        spk, syn, mem = lif(cur, syn, mem)
+
+    ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
+    ``beta``, ``alpha`` (parameters first when ``learn_*`` is set, as torch).
+    """
+
+    def __init__(
+        self,
+        alpha: ArrayLike,
+        beta: ArrayLike,
+        threshold: ArrayLike = 1.0,
+        spike_grad: SurrogateSpike | None = None,
+        surrogate_disable: bool = False,
+        init_hidden: bool = False,
+        inhibition: bool = False,
+        learn_alpha: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        reset_mechanism: str = "subtract",
+        state_quant: Any = False,
+        output: bool = False,
+        reset_delay: bool = True,
+    ):
+        super().__init__(
+            threshold=threshold,
+            spike_grad=spike_grad,
+            surrogate_disable=surrogate_disable,
+            init_hidden=init_hidden,
+            inhibition=inhibition,
+            learn_threshold=learn_threshold,
+            reset_mechanism=reset_mechanism,
+            state_quant=state_quant,
+            output=output,
+            graded_spikes_factor=1.0,
+            learn_graded_spikes_factor=False,
+            reset_delay=reset_delay,
+        )
+        self._register("beta", beta, learn_beta)
+        self._register("alpha", alpha, learn_alpha)
+
+    def init_synaptic(self) -> tuple[Array, Array]:
+        """Initial ``(syn, mem)``: scalar zeros that broadcast on the first step."""
+        return jnp.zeros(()), jnp.zeros(())
+
+    reset_mem = init_synaptic
+
+    def core_layer(self) -> snn.Synaptic:
+        return snn.Synaptic(self._value("alpha"), self._value("beta"), **self._neuron_arguments())
+
+    def forward(self, input_: Any, syn: Any = None, mem: Any = None) -> tuple[Array, Array, Array]:
+        """One step: ``spk, syn, mem = lif(input_, syn, mem)``."""
+        x = to_array(input_)
+        syn = jnp.zeros(()) if syn is None else to_array(syn)
+        mem = jnp.zeros(()) if mem is None else to_array(mem)
+        self._check_state(x, syn, "the synaptic current")
+        self._check_state(x, mem, "the membrane")
+        return snn.synaptic_update(
+            x, syn, mem, alpha=self._value("alpha"), beta=self._value("beta"), **self._neuron_arguments()
+        )

@@ -1,0 +1,104 @@
+"""snnTorch's second-order LIF (`snntorch.Synaptic`), reproduced operation for operation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, PRNGKeyArray
+
+from ..surrogate import SurrogateSpike
+from ._base import ResetMode, as_float_array, check_input, check_param_shape, check_shape_argument
+from .leaky import Leaky
+
+
+class SynapticState(NamedTuple):
+    """State of [`Synaptic`][]: synaptic current ``syn`` and membrane ``mem`` (pre-reset)."""
+
+    syn: Array
+    mem: Array
+
+
+def synaptic_update(
+    x: Array,
+    syn: Array,
+    mem: Array,
+    *,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    threshold: ArrayLike,
+    graded_spikes_factor: ArrayLike,
+    spike_fn: SurrogateSpike,
+    reset_mechanism: ResetMode,
+    reset_delay: bool,
+) -> tuple[Array, Array, Array]:
+    r"""One step of snnTorch 1.0's ``Synaptic``; returns ``(spk, syn, mem)``.
+
+    With $a = \mathrm{clip}(\alpha, 0, 1)$, $b = \mathrm{clip}(\beta, 0, 1)$ and
+    $R = \mathrm{sg}(H(m_{t-1} - \theta))$:
+
+    $$i_t = a\, i_{t-1} + x_t,\qquad m_t = b\, m_{t-1} + i_t,$$
+
+    then subtract $m_t \mathrel{-}= R\theta$, or zero $m_t \mathrel{-}= R\, m_t$ (snnTorch
+    zeroes the *whole new* membrane, input included, unlike ``Leaky``; the current
+    is not reset); $s_t = H(m_t - \theta)\, g$. ``reset_delay=False`` as in
+    [`leaky_update`][].
+    """
+    a = jnp.clip(alpha, 0.0, 1.0)
+    b = jnp.clip(beta, 0.0, 1.0)
+    reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
+    syn = a * syn + x
+    mem = b * mem + syn
+    if reset_mechanism == "subtract":
+        mem = mem - reset * threshold
+    elif reset_mechanism == "zero":
+        mem = mem - mem * reset
+    spk = spike_fn(mem - threshold) * graded_spikes_factor
+    if not reset_delay:
+        delta = spk / graded_spikes_factor - reset
+        if reset_mechanism == "subtract":
+            mem = mem - delta * threshold
+        elif reset_mechanism == "zero":
+            mem = mem - delta * mem
+    return spk, syn, mem
+
+
+class Synaptic(Leaky):
+    r"""snnTorch's ``Synaptic`` neuron as a stateful layer (see [`synaptic_update`][]).
+
+    State: [`SynapticState`][] ``(syn, mem)``. Output: the spikes. Takes every
+    argument of [`Leaky`][] plus ``alpha``, the synaptic decay (scalar or
+    per-neuron, trainable).
+    """
+
+    alpha: Array
+
+    def __init__(self, alpha: ArrayLike, beta: ArrayLike, **kwargs):
+        super().__init__(beta, **kwargs)
+        self.alpha = as_float_array(alpha, layer="Synaptic", name="alpha")
+
+    def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> SynapticState:
+        shape = check_shape_argument(shape, layer="Synaptic")
+        for name in ("alpha", "beta", "threshold", "graded_spikes_factor"):
+            check_param_shape(getattr(self, name), shape, layer="Synaptic", name=name)
+        return SynapticState(jnp.zeros(shape), jnp.zeros(shape))
+
+    def __call__(
+        self, state: SynapticState, x: Array, *, key: PRNGKeyArray | None = None
+    ) -> tuple[SynapticState, Array]:
+        check_input(x, state.mem.shape, layer="Synaptic")
+        spk, syn, mem = synaptic_update(
+            x,
+            state.syn,
+            state.mem,
+            alpha=self.alpha,
+            beta=self.beta,
+            threshold=self.threshold,
+            graded_spikes_factor=self.graded_spikes_factor,
+            spike_fn=self.spike_fn,
+            reset_mechanism=self.reset_mechanism,
+            reset_delay=self.reset_delay,
+        )
+        return SynapticState(syn, mem), spk
