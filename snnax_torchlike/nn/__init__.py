@@ -1,13 +1,16 @@
 """The PyTorch/snnTorch-style facade: mutable-looking modules over pure JAX computations."""
 
 from .container import Sequential
+from .alpha import Alpha
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .lapicque import Lapicque
 from .leaky import Leaky
 from .linear import Flatten, Linear
 from .module import LoadResult, Module, Parameter
 from .normalization import LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
+from .recurrent import RLeaky, RSynaptic
 from .synaptic import Synaptic
 
 __all__ = [
@@ -25,4 +28,8 @@ __all__ = [
     "LayerNorm",
     "Leaky",
     "Synaptic",
+    "RLeaky",
+    "RSynaptic",
+    "Lapicque",
+    "Alpha",
 ]

@@ -3,6 +3,9 @@
 from ._base import SpikingNeuron
 from .leaky import Leaky, leaky_update
 from .synaptic import Synaptic, SynapticState, synaptic_update
+from .recurrent import RLeaky, RLeakyState, RSynaptic, RSynapticState, rleaky_update, rsynaptic_update
+from .lapicque import Lapicque, lapicque_update
+from .alpha import Alpha, AlphaState, alpha_update
 from .iaf import IAF, IAFState, SimpleIAF
 from .li import SimpleLI
 from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
@@ -17,6 +20,17 @@ __all__ = [
     "Synaptic",
     "SynapticState",
     "synaptic_update",
+    "RLeaky",
+    "RLeakyState",
+    "rleaky_update",
+    "RSynaptic",
+    "RSynapticState",
+    "rsynaptic_update",
+    "Lapicque",
+    "lapicque_update",
+    "Alpha",
+    "AlphaState",
+    "alpha_update",
     "SimpleLIF",
     "LIF",
     "LIFState",

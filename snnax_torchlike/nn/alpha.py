@@ -1,0 +1,77 @@
+"""snnTorch's `Alpha` neuron as a facade layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+from .. import snn
+from ..snn.surrogate import SurrogateSpike
+from ._neuron import SnnTorchNeuron
+from .module import to_array
+
+
+class Alpha(SnnTorchNeuron):
+    r"""``snntorch.Alpha``: excitatory and inhibitory synaptic traces whose sum drives the membrane.
+
+    Needs ``alpha > beta`` and ``beta != 1`` (checked). The reset defaults to
+    ``"zero"`` and the subtract reset is snnTorch's own odd form, reproduced
+    ([`snnax_torchlike.snn.alpha_update`][]). Step by step:
+    ``syn_exc, syn_inh, mem = lif.init_alpha(); spk, syn_exc, syn_inh, mem = lif(x, syn_exc, syn_inh, mem)``.
+    ``learn_alpha=True`` works here (it raises a TypeError in snnTorch 1.0).
+    """
+
+    def __init__(
+        self,
+        alpha: ArrayLike,
+        beta: ArrayLike,
+        threshold: ArrayLike = 1.0,
+        spike_grad: SurrogateSpike | None = None,
+        surrogate_disable: bool = False,
+        init_hidden: bool = False,
+        inhibition: bool = False,
+        learn_alpha: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        reset_mechanism: str = "zero",
+        state_quant: Any = False,
+        output: bool = False,
+    ):
+        super().__init__(
+            threshold=threshold, spike_grad=spike_grad, surrogate_disable=surrogate_disable, init_hidden=init_hidden,
+            inhibition=inhibition, learn_threshold=learn_threshold, reset_mechanism=reset_mechanism,
+            state_quant=state_quant, output=output, graded_spikes_factor=1.0, learn_graded_spikes_factor=False,
+            reset_delay=True,
+        )  # fmt: skip
+        alpha = np.clip(np.asarray(alpha, np.float32), 0, 1)
+        beta = np.asarray(beta, np.float32)
+        if np.any(alpha <= beta) or np.any(beta == 1):
+            raise ValueError(f"Alpha: needs alpha > beta and beta != 1, got alpha={alpha} and beta={beta}.")
+        self._register("beta", beta, learn_beta)
+        self._register("alpha", alpha, learn_alpha)
+
+    def init_alpha(self) -> tuple[Array, Array, Array]:
+        """Initial ``(syn_exc, syn_inh, mem)``: scalar zeros that broadcast on the first step."""
+        return jnp.zeros(()), jnp.zeros(()), jnp.zeros(())
+
+    reset_mem = init_alpha
+
+    def _arguments(self) -> dict[str, Any]:
+        arguments = self._neuron_arguments()
+        del arguments["reset_delay"]
+        return {**arguments, "alpha": self._value("alpha"), "beta": self._value("beta")}
+
+    def core_layer(self) -> snn.Alpha:
+        arguments = self._arguments()
+        return snn.Alpha(arguments.pop("alpha"), arguments.pop("beta"), **arguments)
+
+    def forward(self, input_: Any, syn_exc: Any = None, syn_inh: Any = None, mem: Any = None) -> tuple[Array, ...]:
+        """One step: ``spk, syn_exc, syn_inh, mem = lif(input_, syn_exc, syn_inh, mem)``."""
+        x = to_array(input_)
+        states = [jnp.zeros(()) if s is None else to_array(s) for s in (syn_exc, syn_inh, mem)]
+        for state, name in zip(states, ("syn_exc", "syn_inh", "mem")):
+            self._check_state(x, state, name)
+        return snn.alpha_update(x, *states, **self._arguments())

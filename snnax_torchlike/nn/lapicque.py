@@ -1,0 +1,92 @@
+"""snnTorch's `Lapicque` neuron as a facade layer."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+from .. import snn
+from ..snn.surrogate import SurrogateSpike
+from ._neuron import SnnTorchNeuron
+from .module import to_array
+
+
+class Lapicque(SnnTorchNeuron):
+    r"""``snntorch.Lapicque``: an RC membrane integrated with forward Euler.
+
+    Give ``beta`` (then ``R = 1`` and ``C = dt / (R ln(1/beta))``), or ``R`` and
+    ``C`` (then ``beta = exp(-dt / (R C))``, kept but unused, as in snnTorch), or
+    ``beta`` with one of them. The update uses ``R``, ``C`` and ``time_step``, not
+    ``beta`` ([`snnax_torchlike.snn.lapicque_update`][]): with ``beta = 0.9`` the
+    effective decay is ``1 + ln 0.9 = 0.8946``, exactly as snnTorch computes it.
+    ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
+    ``beta``, ``time_step``, ``R``, ``C``.
+    """
+
+    def __init__(
+        self,
+        beta: ArrayLike | bool = False,
+        R: ArrayLike | bool = False,
+        C: ArrayLike | bool = False,
+        time_step: ArrayLike = 1,
+        threshold: ArrayLike = 1.0,
+        spike_grad: SurrogateSpike | None = None,
+        surrogate_disable: bool = False,
+        init_hidden: bool = False,
+        inhibition: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        reset_mechanism: str = "subtract",
+        state_quant: Any = False,
+        output: bool = False,
+    ):
+        super().__init__(
+            threshold=threshold, spike_grad=spike_grad, surrogate_disable=surrogate_disable, init_hidden=init_hidden,
+            inhibition=inhibition, learn_threshold=learn_threshold, reset_mechanism=reset_mechanism,
+            state_quant=state_quant, output=output, graded_spikes_factor=1.0, learn_graded_spikes_factor=False,
+            reset_delay=True,
+        )  # fmt: skip
+        given = {name: value is not False for name, value in (("beta", beta), ("R", R), ("C", C))}
+        dt = np.float32(time_step)
+        if given["beta"]:
+            log_inverse_beta = np.log(1 / np.asarray(beta, np.float32))
+            if given["C"] and not given["R"]:
+                C = np.asarray(C, np.float32)
+                R = dt / (C * log_inverse_beta)
+            else:
+                R = np.asarray(R if given["R"] else 1.0, np.float32)
+                C = dt / (R * log_inverse_beta)
+        elif given["R"] and given["C"]:
+            R, C = np.asarray(R, np.float32), np.asarray(C, np.float32)
+            beta = np.exp(-dt / (R * C)).reshape(1)
+        else:
+            raise ValueError("Lapicque: give beta, or both R and C.")
+        self._register("beta", beta, learn_beta)
+        self.register_buffer("time_step", jnp.asarray(dt))
+        self.register_buffer("R", jnp.asarray(R, jnp.float32))
+        self.register_buffer("C", jnp.asarray(C, jnp.float32))
+
+    def init_lapicque(self) -> Array:
+        """The initial membrane: a scalar zero that broadcasts on the first step."""
+        return jnp.zeros(())
+
+    reset_mem = init_lapicque
+
+    def _arguments(self) -> dict[str, Any]:
+        arguments = self._neuron_arguments()
+        del arguments["reset_delay"]
+        return {**arguments, "R": self._value("R"), "C": self._value("C"), "time_step": self._value("time_step")}
+
+    def core_layer(self) -> snn.Lapicque:
+        return snn.Lapicque(**self._arguments())
+
+    def forward(self, input_: Any, mem: Any = None) -> tuple[Array, Array]:
+        """One step: ``spk, mem = lif(input_, mem)``."""
+        x = to_array(input_)
+        mem = jnp.zeros(()) if mem is None else to_array(mem)
+        self._check_state(x, mem, "the membrane")
+        return snn.lapicque_update(x, mem, **self._arguments())
