@@ -42,7 +42,8 @@ def test_fit_learns_logs_history_and_compiles_once():
     before = trainer.evaluate(val)
     history = trainer.fit(train + [val[-1]], epochs=3, val_loader=val)
     assert trainer.trace_count == 1  # full batches and the short last batch share one compiled step
-    assert set(history.history) == {"loss", "accuracy_rate", "val_loss", "val_accuracy_rate"}
+    assert set(history.history) == {"loss", "accuracy_rate", "val_loss", "val_accuracy_rate", "lr"}
+    assert history["lr"] == pytest.approx([5e-3] * 3)
     assert len(history["loss"]) == 3
     assert history["loss"][-1] < history["loss"][0]
     after = trainer.evaluate(val)

@@ -196,7 +196,9 @@ class Trainer:
           [`save_checkpoint`][] (or ``ModelCheckpoint``): weights, optimizer state,
           epoch, history and PRNG position, so the run ends as an uninterrupted one.
 
-        **Returns:** a [`History`][] of per-epoch means.
+        **Returns:** a [`History`][] of per-epoch means of the loss and metrics,
+        ``val_``-prefixed validation results, and ``lr``, the learning rate at the
+        end of each epoch.
         """
         self._require(optimizer=True)
         if epochs < 1:
@@ -253,9 +255,10 @@ class Trainer:
                 param.data = jnp.copy(array)
             inner_state = opt_state.inner_opt_state if accumulate > 1 else opt_state
             optimizer.state = jax.tree_util.tree_map(jnp.copy, inner_state)
+            logs = {name: float(total) / count for name, total in sums.items()}
+            logs["lr"] = optimizer.lr  # the rate this epoch ended with (a learning-rate monitor)
             if scheduler is not None and scheduler.interval == "epoch":
                 scheduler.step()
-            logs = {name: float(total) / count for name, total in sums.items()}
             if val_loader is not None:
                 val_batches = val_loader if max_batches is None else list(itertools.islice(val_loader, max_batches))
                 val_logs = self.evaluate(val_batches, time_first=time_first)

@@ -20,7 +20,7 @@ from ._base import (
     check_shape_argument,
     check_spike_fn,
 )
-from .recurrent import _reset
+from ._snntorch_reset import reset_from_previous_spike
 
 
 def lapicque_update(x, mem, *, R, C, time_step, threshold, graded_spikes_factor, spike_fn, reset_mechanism):
@@ -32,7 +32,7 @@ def lapicque_update(x, mem, *, R, C, time_step, threshold, graded_spikes_factor,
     """
     reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
     base = ((x * R) * (1 / (R * C))) * time_step + (1 - time_step / (R * C)) * mem
-    mem = _reset(base, reset, threshold, reset_mechanism)
+    mem = reset_from_previous_spike(base, reset, threshold, reset_mechanism)
     return spike_fn(mem - threshold) * graded_spikes_factor, mem
 
 

@@ -11,6 +11,7 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from .._stateful import StatefulLayer
 from ..surrogate import SurrogateSpike, atan
+from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
 from ._base import (
     _RESET_MODES,
     ResetMode,
@@ -51,19 +52,13 @@ def leaky_update(
     """
     b = jnp.clip(beta, 0.0, 1.0)  # snnTorch clamps beta in the forward pass
     reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
-    if reset_mechanism == "subtract":
-        mem = (b * mem + x) - reset * threshold
-    elif reset_mechanism == "zero":
-        mem = b * ((1.0 - reset) * mem) + x
+    if reset_mechanism == "zero":
+        mem = b * ((1.0 - reset) * mem) + x  # Leaky's own zero reset keeps this step's input
     else:
-        mem = b * mem + x
+        mem = reset_from_previous_spike(b * mem + x, reset, threshold, reset_mechanism)
     spk = spike_fn(mem - threshold) * graded_spikes_factor
     if not reset_delay:
-        delta = spk / graded_spikes_factor - reset
-        if reset_mechanism == "subtract":
-            mem = mem - delta * threshold
-        elif reset_mechanism == "zero":
-            mem = mem - delta * mem
+        mem = reset_in_same_step(mem, spk, reset, threshold, graded_spikes_factor, reset_mechanism)
     return spk, mem
 
 

@@ -11,6 +11,7 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ..surrogate import SurrogateSpike
 from ._base import ResetMode, as_float_array, as_hyperparameter, check_input, check_param_shape, check_shape_argument
+from ._snntorch_reset import reset_from_previous_spike
 from .leaky import Leaky
 
 
@@ -20,14 +21,6 @@ def recurrent_input(spk: Array, weight: Array | None, bias: Array | None, v: Arr
         out = spk @ weight.T
         return out if bias is None else out + bias
     return spk * v
-
-
-def _reset(base: Array, reset: Array, threshold: ArrayLike, mechanism: ResetMode) -> Array:
-    if mechanism == "subtract":
-        return base - reset * threshold
-    if mechanism == "zero":
-        return base - reset * base
-    return base
 
 
 class RLeakyState(NamedTuple):
@@ -54,7 +47,7 @@ def rleaky_update(x, spk, mem, *, beta, threshold, graded_spikes_factor, spike_f
     """
     reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
     base = (jnp.clip(beta, 0.0, 1.0) * mem + x) + recurrent_input(spk, weight, bias, v)
-    mem = _reset(base, reset, threshold, reset_mechanism)
+    mem = reset_from_previous_spike(base, reset, threshold, reset_mechanism)
     return spike_fn(mem - threshold) * graded_spikes_factor, mem
 
 
@@ -69,7 +62,7 @@ def rsynaptic_update(
     reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
     syn = (jnp.clip(alpha, 0.0, 1.0) * syn + x) + recurrent_input(spk, weight, bias, v)
     base = jnp.clip(beta, 0.0, 1.0) * mem + syn
-    mem = _reset(base, reset, threshold, reset_mechanism)
+    mem = reset_from_previous_spike(base, reset, threshold, reset_mechanism)
     return spike_fn(mem - threshold) * graded_spikes_factor, syn, mem
 
 

@@ -11,6 +11,7 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ..surrogate import SurrogateSpike
 from ._base import ResetMode, as_float_array, check_input, check_param_shape, check_shape_argument
+from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
 from .leaky import Leaky
 
 
@@ -50,18 +51,10 @@ def synaptic_update(
     b = jnp.clip(beta, 0.0, 1.0)
     reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
     syn = a * syn + x
-    mem = b * mem + syn
-    if reset_mechanism == "subtract":
-        mem = mem - reset * threshold
-    elif reset_mechanism == "zero":
-        mem = mem - mem * reset
+    mem = reset_from_previous_spike(b * mem + syn, reset, threshold, reset_mechanism)
     spk = spike_fn(mem - threshold) * graded_spikes_factor
     if not reset_delay:
-        delta = spk / graded_spikes_factor - reset
-        if reset_mechanism == "subtract":
-            mem = mem - delta * threshold
-        elif reset_mechanism == "zero":
-            mem = mem - delta * mem
+        mem = reset_in_same_step(mem, spk, reset, threshold, graded_spikes_factor, reset_mechanism)
     return spk, syn, mem
 
 
