@@ -7,8 +7,7 @@
 Nothing here imports torch; ``snnax_torchlike.interop`` bridges to it.
 """
 
-from . import functional, nn, optim, snn, spikegen, surrogate
-from . import random
+from . import functional, nn, optim, random, snn, spikegen, surrogate
 from .compile import compile
 from .random import manual_seed
 from .train import Callback, CheckpointError, EarlyStopping, History, ModelCheckpoint, Trainer, load, save

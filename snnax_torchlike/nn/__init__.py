@@ -1,7 +1,7 @@
 """The PyTorch/snnTorch-style facade: mutable-looking modules over pure JAX computations."""
 
-from .container import Sequential
 from .alpha import Alpha
+from .container import Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
 from .lapicque import Lapicque

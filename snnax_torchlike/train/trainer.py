@@ -18,7 +18,7 @@ from ..nn.module import Module, bind_parameters
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..random import get_rng_state, key_scope, manual_seed, next_key, set_rng_state
-from ._batches import Batch, iterate_batches
+from ._batches import iterate_batches
 from .callbacks import Callback
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History

@@ -1,17 +1,17 @@
 """Stateful neuron layers."""
 
 from ._base import SpikingNeuron
-from .leaky import Leaky, leaky_update
-from .synaptic import Synaptic, SynapticState, synaptic_update
-from .recurrent import RLeaky, RLeakyState, RSynaptic, RSynapticState, rleaky_update, rsynaptic_update
-from .lapicque import Lapicque, lapicque_update
 from .alpha import Alpha, AlphaState, alpha_update
 from .iaf import IAF, IAFState, SimpleIAF
+from .lapicque import Lapicque, lapicque_update
+from .leaky import Leaky, leaky_update
 from .li import SimpleLI
 from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
+from .recurrent import RLeaky, RLeakyState, RSynaptic, RSynapticState, rleaky_update, rsynaptic_update
 from .sigma_delta import SigmaDelta, SigmaDeltaState
 from .spike_counter import SpikeCounter
 from .srm import SRM, SRMState
+from .synaptic import Synaptic, SynapticState, synaptic_update
 
 __all__ = [
     "SpikingNeuron",

@@ -176,6 +176,13 @@ def check_decay_parameterisation(value: str, *, layer: str) -> DecayParameterisa
     return value
 
 
+def check_reset_mode(value: str, *, layer: str, name: str = "reset") -> ResetMode:
+    """``value`` if it is a known reset mode, else a ValueError naming the layer."""
+    if value not in _RESET_MODES:
+        raise ValueError(f"{layer}: {name} must be one of {_RESET_MODES}, got {value!r}.")
+    return value
+
+
 def check_spike_fn(spike_fn: SurrogateSpike | None, *, layer: str) -> SurrogateSpike:
     """The given surrogate, or ``superspike()`` when None."""
     if spike_fn is None:
@@ -224,8 +231,7 @@ class SpikingNeuron(StatefulLayer):
         decay_parameterisation: DecayParameterisation,
     ) -> None:
         name = type(self).__name__
-        if reset not in _RESET_MODES:
-            raise ValueError(f"{name}: reset must be one of {_RESET_MODES}, got {reset!r}.")
+        check_reset_mode(reset, layer=name)
         self.threshold = as_hyperparameter(threshold, layer=name, name="threshold")
         self.spike_fn = check_spike_fn(spike_fn, layer=name)
         self.reset = reset

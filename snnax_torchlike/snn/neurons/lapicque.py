@@ -12,11 +12,11 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 from .._stateful import StatefulLayer
 from ..surrogate import SurrogateSpike, atan
 from ._base import (
-    _RESET_MODES,
     ResetMode,
     as_hyperparameter,
     check_input,
     check_param_shape,
+    check_reset_mode,
     check_shape_argument,
     check_spike_fn,
 )
@@ -60,8 +60,7 @@ class Lapicque(StatefulLayer):
     ):
         """``R``, ``C``, ``time_step``: the RC circuit and Euler step (derive them from a
         ``beta`` as snnTorch does with the facade's ``nn.Lapicque``)."""
-        if reset_mechanism not in _RESET_MODES:
-            raise ValueError(f"Lapicque: reset_mechanism must be one of {_RESET_MODES}, got {reset_mechanism!r}.")
+        check_reset_mode(reset_mechanism, layer="Lapicque", name="reset_mechanism")
         for name, value in (("R", R), ("C", C), ("time_step", time_step), ("threshold", threshold),
                             ("graded_spikes_factor", graded_spikes_factor)):  # fmt: skip
             setattr(self, name, as_hyperparameter(value, layer="Lapicque", name=name))

@@ -11,17 +11,17 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from .._stateful import StatefulLayer
 from ..surrogate import SurrogateSpike, atan
-from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
 from ._base import (
-    _RESET_MODES,
     ResetMode,
     as_float_array,
     as_hyperparameter,
     check_input,
     check_param_shape,
+    check_reset_mode,
     check_shape_argument,
     check_spike_fn,
 )
+from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
 
 
 def leaky_update(
@@ -96,8 +96,7 @@ class Leaky(StatefulLayer):
         - ``reset_mechanism``: ``"subtract"`` (default), ``"zero"`` or ``"none"``.
         - ``reset_delay``: snnTorch's flag (default True: reset one step later).
         """
-        if reset_mechanism not in _RESET_MODES:
-            raise ValueError(f"Leaky: reset_mechanism must be one of {_RESET_MODES}, got {reset_mechanism!r}.")
+        check_reset_mode(reset_mechanism, layer="Leaky", name="reset_mechanism")
         if spike_fn is None:
             spike_fn = atan(2.0)
         self.beta = as_float_array(beta, layer="Leaky", name="beta")
