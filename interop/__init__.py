@@ -1,6 +1,16 @@
 """Bridges to the torch world, installed as ``snnax_torchlike.interop``.
 
-This package may import torch, snntorch, norse and nir (optional extras); nothing
-else in ``snnax_torchlike`` imports it. Its contents (DataLoader bridge, snnTorch
-and Norse import, NIR import/export) are specified in the interop issue.
+This package may use torch, snntorch, norse and nir (optional extras); it imports
+them only when a bridge is called, so ``import snnax_torchlike.interop`` works
+without them. Nothing else in ``snnax_torchlike`` imports this package.
+
+- ``from_snntorch(module)`` / ``to_snntorch(net)``: snnTorch networks in and out,
+  with snnTorch's numerics.
+
+Planned (the interop issue): a torch DataLoader bridge with prefetching and
+padding, Norse import, NIR import and export.
 """
+
+from .snntorch import SUPPORTED_MODULES, UnsupportedModuleError, from_snntorch, to_snntorch
+
+__all__ = ["from_snntorch", "to_snntorch", "SUPPORTED_MODULES", "UnsupportedModuleError"]
