@@ -9,24 +9,10 @@ from typing import Any
 
 import equinox as eqx
 
-from .nn.module import Module
+from ._closures import modules_used_by
 from .random import key_scope, next_key
 
 __all__ = ["compile"]
-
-
-def _modules_used_by(fn: Callable[..., Any], args: tuple, kwargs: dict) -> list[Module]:
-    """Modules passed as arguments, captured in ``fn``'s closure, or named as its globals."""
-    found: list[Module] = []
-    candidates = list(args) + list(kwargs.values())
-    candidates += [cell.cell_contents for cell in (getattr(fn, "__closure__", None) or ())]
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        candidates += [fn.__globals__[name] for name in code.co_names if name in fn.__globals__]
-    for candidate in candidates:
-        if isinstance(candidate, Module) and all(candidate is not m for m in found):
-            found.append(candidate)
-    return found
 
 
 def compile(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,7 +37,7 @@ def compile(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @eqx.filter_jit
     def run(states: list[dict[str, Any]], key: Any, args: tuple, kwargs: dict) -> Any:
-        modules = _modules_used_by(fn, args, kwargs)
+        modules = modules_used_by(fn, args, kwargs)
         with contextlib.ExitStack() as stack:
             for module, arrays in zip(modules, states, strict=True):
                 stack.enter_context(module.bind(arrays))
@@ -60,7 +46,7 @@ def compile(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        states = [dict(module.named_arrays()) for module in _modules_used_by(fn, args, kwargs)]
+        states = [dict(module.named_arrays()) for module in modules_used_by(fn, args, kwargs)]
         return run(states, next_key(), args, kwargs)
 
     return wrapper

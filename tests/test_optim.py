@@ -1,5 +1,6 @@
 """torch.optim-style optimizers: same updates as torch, the closure idiom, learning-rate control."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -125,3 +126,36 @@ def test_schedulers_match_torch(ours, theirs, steps):
     optimizer.lr = 0.0
     optimizer.step(lambda: jnp.sum(param.data + 1.0))
     np.testing.assert_array_equal(np.asarray(param.data), 0.0)
+
+
+def test_closure_step_is_one_compiled_update_that_sees_new_data():
+    net = nn.Sequential(nn.Linear(3, 2))
+    optimizer = optim.SGD(net.parameters(), lr=0.1)
+    traces = []
+    rng = np.random.default_rng(0)
+    for step in range(5):
+        x = jnp.asarray(rng.normal(size=(4, 6, 3)).astype(np.float32))  # new data every step
+        y = jnp.asarray(rng.normal(size=(4, 6, 2)).astype(np.float32))
+        weight, bias = net[0].weight.data, net[0].bias.data
+
+        def closure():
+            traces.append("traced")  # runs while tracing only
+            return jnp.mean((net(x) - y) ** 2)
+
+        loss = optimizer.step(closure)
+        expected_loss, (grad_w, grad_b) = jax.value_and_grad(
+            lambda w, b: jnp.mean((x @ w.T + b - y) ** 2), argnums=(0, 1)
+        )(weight, bias)
+        assert float(loss) == pytest.approx(float(expected_loss), rel=1e-5)
+        np.testing.assert_allclose(np.asarray(net[0].weight.data), np.asarray(weight - 0.1 * grad_w), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(net[0].bias.data), np.asarray(bias - 0.1 * grad_b), rtol=1e-5, atol=1e-6)
+    assert traces == ["traced"]  # compiled once, reused with each step's data and weights
+    # A callable object (not a plain function) still works, differentiated eagerly.
+
+    class Loss:
+        def __call__(self):
+            return jnp.sum(net[0].bias.data)
+
+    before = np.asarray(net[0].bias.data)
+    optimizer.step(Loss())
+    np.testing.assert_allclose(np.asarray(net[0].bias.data), before - 0.1, rtol=1e-6)

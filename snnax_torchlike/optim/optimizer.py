@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -10,7 +11,9 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array
 
+from .._closures import modules_used_by, split_closure
 from ..nn.module import Parameter, bind_parameters
+from ..random import key_scope, next_key
 
 
 class Optimizer:
@@ -53,6 +56,8 @@ class Optimizer:
         self.transform = optax.inject_hyperparams(self._transform)(learning_rate=lr, **hyperparameters)
         self.state = self.transform.init(self._arrays())
         self._jitted_update = jax.jit(self.update, donate_argnums=(1,))
+        self._closures: dict[Any, Any] = {}
+        self._jitted_closure_step = jax.jit(self._closure_step, static_argnums=(0,), donate_argnums=(2,))
 
     def _transform(self, learning_rate: Any, **hyperparameters: Any) -> optax.GradientTransformation:
         raise NotImplementedError
@@ -112,27 +117,57 @@ class Optimizer:
     def step(self, closure: Callable[[], Array] | None = None) -> Array:
         """One update from a closure that computes the loss, the PyTorch idiom.
 
-        The closure runs the network and returns a scalar loss; its gradient with
-        respect to every trained parameter is taken with ``jax.value_and_grad`` and
-        applied in one jitted update. Returns the loss (before the update).
+        The closure runs the network and returns a scalar loss. Forward, gradient
+        (``jax.value_and_grad`` with respect to every trained parameter) and update
+        run as one jitted function, compiled once per closure definition and input
+        shapes: arrays the closure reads from its variables or from globals, and the
+        arrays of the facade modules it uses, enter as inputs rather than constants,
+        so new data and new weights never go stale. (Arrays reached only through
+        other helper functions' globals would be frozen in; pass them through the
+        closure's own variables.) Returns the loss before the update.
         """
         if closure is None:
             raise TypeError(
                 f"{type(self).__name__}.step: JAX has no loss.backward(); pass a closure that runs the "
                 "network and returns the loss: optimizer.step(lambda: loss_fn(net(x)[0], y))."
             )
+        split = split_closure(closure)
+        if split is None:  # not a plain Python function: differentiate it eagerly
+            loss, grads = jax.value_and_grad(self._loss_of(closure, []))(self._arrays())
+            self.apply_gradients(grads)
+            return loss
+        modules = modules_used_by(closure)
+        # Keep the closure's objects alive while their identities key the compilation cache.
+        self._closures.setdefault(split.key, (split, modules))
+        module_arrays = [dict(module.named_arrays()) for module in modules]
+        new_params, self.state, loss = self._jitted_closure_step(
+            split.key, self._arrays(), self.state, split.dynamic, module_arrays, next_key()
+        )
+        for param, array in zip(self.params, new_params):
+            param.data = array
+        return loss
+
+    def _loss_of(self, closure: Callable[[], Array], bindings: list) -> Callable[[tuple[Array, ...]], Array]:
+        """The loss as a function of the trained arrays, with ``bindings`` (context managers) active."""
 
         def loss_of(arrays: tuple[Array, ...]) -> Array:
-            with bind_parameters(self.params, arrays):
-                loss = closure()
-            loss = jnp.asarray(loss)
+            with contextlib.ExitStack() as stack:
+                for binding in bindings:
+                    stack.enter_context(binding)
+                stack.enter_context(bind_parameters(self.params, arrays))
+                loss = jnp.asarray(closure())
             if loss.shape != ():
                 raise ValueError(f"{type(self).__name__}.step: the closure must return a scalar, got {loss.shape}.")
             return loss
 
-        loss, grads = jax.value_and_grad(loss_of)(self._arrays())
-        self.apply_gradients(grads)
-        return loss
+        return loss_of
+
+    def _closure_step(self, key, params, state, dynamic, module_arrays, rng):
+        split, modules = self._closures[key]
+        bindings = [module.bind(arrays) for module, arrays in zip(modules, module_arrays)] + [key_scope(rng)]
+        loss, grads = jax.value_and_grad(self._loss_of(split.rebuild(dynamic), bindings))(params)
+        params, state = self.update(params, state, grads)
+        return params, state, loss
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={float(v):g}" for k, v in self.state.hyperparams.items())
