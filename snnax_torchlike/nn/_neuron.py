@@ -14,6 +14,31 @@ from .module import Module, Parameter, to_array
 _RESET_CODES = {"subtract": 0, "zero": 1, "none": 2}
 
 
+_SHARED_OPTIONS = {
+    "threshold": 1.0,
+    "spike_grad": None,
+    "surrogate_disable": False,
+    "init_hidden": False,
+    "inhibition": False,
+    "learn_threshold": False,
+    "reset_mechanism": "subtract",
+    "state_quant": False,
+    "output": False,
+    "graded_spikes_factor": 1.0,
+    "learn_graded_spikes_factor": False,
+    "reset_delay": True,
+}
+
+
+def shared_options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The constructor arguments every snnTorch neuron shares, picked from a subclass's ``locals()``.
+
+    Neurons whose snnTorch constructor lacks one (``Synaptic`` has no graded spikes)
+    get snnTorch's fixed value for it.
+    """
+    return {name: arguments.get(name, default) for name, default in _SHARED_OPTIONS.items()}
+
+
 class SnnTorchNeuron(Module):
     """Base of facade neurons with snnTorch 1.0's constructor and ``state_dict`` entries.
 

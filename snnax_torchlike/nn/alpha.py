@@ -10,7 +10,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron
+from ._neuron import SnnTorchNeuron, shared_options
 from .module import to_array
 
 
@@ -40,12 +40,7 @@ class Alpha(SnnTorchNeuron):
         state_quant: Any = False,
         output: bool = False,
     ):
-        super().__init__(
-            threshold=threshold, spike_grad=spike_grad, surrogate_disable=surrogate_disable, init_hidden=init_hidden,
-            inhibition=inhibition, learn_threshold=learn_threshold, reset_mechanism=reset_mechanism,
-            state_quant=state_quant, output=output, graded_spikes_factor=1.0, learn_graded_spikes_factor=False,
-            reset_delay=True,
-        )  # fmt: skip
+        super().__init__(**shared_options(locals()))
         alpha = np.clip(np.asarray(alpha, np.float32), 0, 1)
         beta = np.asarray(beta, np.float32)
         if np.any(alpha <= beta) or np.any(beta == 1):

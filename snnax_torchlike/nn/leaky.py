@@ -9,7 +9,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron
+from ._neuron import SnnTorchNeuron, shared_options
 from .module import to_array
 
 
@@ -52,20 +52,7 @@ class Leaky(SnnTorchNeuron):
         learn_graded_spikes_factor: bool = False,
         reset_delay: bool = True,
     ):
-        super().__init__(
-            threshold=threshold,
-            spike_grad=spike_grad,
-            surrogate_disable=surrogate_disable,
-            init_hidden=init_hidden,
-            inhibition=inhibition,
-            learn_threshold=learn_threshold,
-            reset_mechanism=reset_mechanism,
-            state_quant=state_quant,
-            output=output,
-            graded_spikes_factor=graded_spikes_factor,
-            learn_graded_spikes_factor=learn_graded_spikes_factor,
-            reset_delay=reset_delay,
-        )
+        super().__init__(**shared_options(locals()))
         self._register("beta", beta, learn_beta)
 
     def init_leaky(self) -> Array:

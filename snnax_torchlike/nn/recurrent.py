@@ -9,7 +9,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron
+from ._neuron import SnnTorchNeuron, shared_options
 from .linear import Linear
 from .module import Module, Parameter, to_array
 
@@ -59,12 +59,7 @@ class RLeaky(SnnTorchNeuron):
         output: bool = False,
         reset_delay: bool = True,
     ):
-        super().__init__(
-            threshold=threshold, spike_grad=spike_grad, surrogate_disable=surrogate_disable, init_hidden=init_hidden,
-            inhibition=inhibition, learn_threshold=learn_threshold, reset_mechanism=reset_mechanism,
-            state_quant=state_quant, output=output, graded_spikes_factor=1.0, learn_graded_spikes_factor=False,
-            reset_delay=reset_delay,
-        )  # fmt: skip
+        super().__init__(**shared_options(locals()))
         name = type(self).__name__
         if conv2d_channels is not None or kernel_size is not None:
             raise ValueError(f"{name}: convolutional recurrence (conv2d_channels) is not supported; use linear_features.")
