@@ -141,3 +141,16 @@ def test_fit_input_errors():
         trainer.fit([good_x])
     with pytest.raises(ValueError, match="optimizer is needed"):
         snx.Trainer(net, None, SF.ce_rate_loss()).fit([(good_x, np.zeros(8, np.int32))])
+
+
+def test_module_methods_reuse_compiled_steps():
+    batches = _digits_batches(limit=128)
+    net = _net()
+    optimizer = optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = SF.ce_rate_loss()
+    for _ in range(3):
+        net.evaluate(batches, loss_fn=loss_fn, metrics=[SF.accuracy_rate])
+        net.fit(batches, epochs=1, optimizer=optimizer, loss_fn=SF.ce_rate_loss(), progress=False)
+    evaluator = net._trainer(None, loss_fn, [SF.accuracy_rate], (), False)
+    trainer = net._trainer(optimizer, loss_fn, (), (), False)
+    assert evaluator.eval_trace_count == 1 and trainer.trace_count == 1

@@ -345,33 +345,43 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # -- training (Keras/Lightning words; implemented by snnax_torchlike.train) ------
-    def fit(self, train_loader: Any, epochs: int = 1, *, optimizer: Any, loss_fn: Any, **kwargs: Any) -> Any:
-        """Train on ``train_loader``; see [`Trainer.fit`][]. Returns the ``History``."""
+    def _trainer(self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool) -> Any:
+        """A ``Trainer`` for these arguments, reused across calls so its compiled steps are too."""
         from ..train import Trainer
 
-        trainer = Trainer(
-            self,
-            optimizer,
-            loss_fn,
-            metrics=kwargs.pop("metrics", ()),
-            callbacks=kwargs.pop("callbacks", ()),
-            progress=kwargs.pop("progress", True),
+        try:
+            key = (id(optimizer), loss_fn, tuple(metrics))
+            hash(key)
+        except TypeError:  # an unhashable loss or metric: key it by identity
+            key = (id(optimizer), id(loss_fn), tuple(id(m) for m in metrics))
+        cache = self.__dict__.setdefault("_trainers", {})
+        if key not in cache:
+            if len(cache) >= 4:  # a few (optimizer, loss) combinations at a time
+                cache.pop(next(iter(cache)))
+            cache[key] = Trainer(self, optimizer, loss_fn, metrics=metrics)
+        trainer = cache[key]
+        trainer.callbacks, trainer.progress = list(callbacks), progress
+        return trainer
+
+    def fit(self, train_loader: Any, epochs: int = 1, *, optimizer: Any, loss_fn: Any, **kwargs: Any) -> Any:
+        """Train on ``train_loader``; see [`Trainer.fit`][]. Returns the ``History``.
+
+        Calls with the same optimizer, loss and metrics reuse one ``Trainer``, so
+        nothing recompiles between them (the same holds for ``evaluate``/``predict``).
+        """
+        trainer = self._trainer(
+            optimizer, loss_fn, kwargs.pop("metrics", ()), kwargs.pop("callbacks", ()), kwargs.pop("progress", True)
         )
         return trainer.fit(train_loader, epochs=epochs, **kwargs)
 
     def evaluate(self, loader: Any, *, loss_fn: Any, metrics: Any = (), **kwargs: Any) -> dict[str, float]:
         """Mean loss and metrics over ``loader``; see [`Trainer.evaluate`][]."""
-        from ..train import Trainer
-
-        progress = kwargs.pop("progress", False)
-        return Trainer(self, None, loss_fn, metrics=metrics, progress=progress).evaluate(loader, **kwargs)
+        trainer = self._trainer(None, loss_fn, metrics, (), kwargs.pop("progress", False))
+        return trainer.evaluate(loader, **kwargs)
 
     def predict(self, loader: Any, **kwargs: Any) -> Any:
         """The network's outputs over ``loader``, concatenated along the batch axis."""
-        from ..train import Trainer
-
-        progress = kwargs.pop("progress", False)
-        return Trainer(self, None, None, progress=progress).predict(loader, **kwargs)
+        return self._trainer(None, None, (), (), kwargs.pop("progress", False)).predict(loader, **kwargs)
 
     # -- display ----------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -95,6 +95,7 @@ class Trainer:
         self.should_stop = False
         self.trace_count = 0
         """How many times the training step was traced (compiled); one per input shape."""
+        self.eval_trace_count = 0
         self.history = History()
         self.current_epoch = 0
         self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(7,))
@@ -136,6 +137,7 @@ class Trainer:
         return trained, opt_state, loss, sums
 
     def _pure_eval_step(self, trained, frozen, x, y, mask, key):
+        self.eval_trace_count += 1
         _, sums = self._loss_and_metric_sums(self._forward(trained, frozen, x, key), y, mask)
         return sums
 
