@@ -1,23 +1,35 @@
-"""Classification accuracy of spiking outputs."""
+"""Classification accuracy of spiking outputs (snnTorch's ``accuracy_rate``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import outputs_and_targets
+from .losses import _check_inputs, _nan_unless_in_range
 
 __all__ = ["accuracy_rate"]
 
 
-def accuracy_rate(spk: Any, targets: Any) -> Array:
-    """Fraction of samples whose most-spiking output (over time) is the target.
+def accuracy_rate(spk: ArrayLike, targets: ArrayLike) -> Float[Array, ""]:
+    """Fraction of samples whose most-spiking output over time is the target class.
 
-    ``spk``: ``[T, B, C]``; ``targets``: ``[B]`` class indices. Ties go to the
-    lowest index (as snnTorch). Returns a JAX scalar, usable inside ``jit``
-    (snnTorch returns a numpy float).
+    ``mean_b [argmax_c sum_t spk[t, b, c] == targets[b]]``; ties go to the lowest
+    class index, as in snnTorch.
+
+    Unlike snnTorch, which returns a numpy float (and so cannot be used in compiled
+    code), this returns a float32 JAX scalar of shape ``()``, usable inside
+    ``jax.jit``; call ``float(...)`` for a Python number. Population codes are not
+    supported.
+
+    **Arguments:**
+
+    - ``spk``: output spikes, time-first ``[T, B, C]``.
+    - ``targets``: integer class indices ``[B]`` in ``[0, C)``.
+
+    **Returns:** the accuracy in ``[0, 1]``, a JAX scalar. Out-of-range targets raise
+    ``ValueError`` when concrete and give NaN when traced.
     """
-    spk, targets = outputs_and_targets(spk, targets, name="accuracy_rate")
-    return jnp.mean((jnp.argmax(jnp.sum(spk, axis=0), axis=-1) == targets).astype(jnp.float32))
+    spk, targets = _check_inputs("accuracy_rate", spk, targets)
+    predicted = jnp.argmax(jnp.sum(spk, axis=0), axis=-1)
+    accuracy = jnp.mean((predicted == targets).astype(jnp.float32))
+    return _nan_unless_in_range(accuracy, targets, spk.shape[2])
