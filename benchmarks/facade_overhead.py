@@ -33,7 +33,10 @@ from snnax_torchlike import nn, optim
 def make_batches(count: int, steps: int, batch: int, features: int, classes: int) -> list:
     rng = np.random.default_rng(0)
     return [
-        ((rng.random((steps, batch, features)) < 0.05).astype(np.float32), rng.integers(0, classes, batch).astype(np.int32))
+        (
+            (rng.random((steps, batch, features)) < 0.05).astype(np.float32),
+            rng.integers(0, classes, batch).astype(np.int32),
+        )
         for _ in range(count)
     ]
 

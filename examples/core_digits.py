@@ -87,7 +87,9 @@ def main() -> int:
                 if b % 10 == 0:
                     bar.set_postfix(loss=f"{float(loss):.3f}")
     accuracy = float(jnp.mean(predict(model, key, test_x) == test_y))
-    print(f"test accuracy: {accuracy:.3f} ({len(train_y)} train / {len(test_y)} test, {time.perf_counter() - start:.1f} s)")
+    print(
+        f"test accuracy: {accuracy:.3f} ({len(train_y)} train / {len(test_y)} test, {time.perf_counter() - start:.1f} s)"
+    )
     return 0 if args.quick or accuracy >= 0.9 else 1
 
 

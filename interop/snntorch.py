@@ -223,7 +223,9 @@ def to_snntorch(net: nn.Sequential) -> Any:
     neuron_indices = [i for i, layer in enumerate(layers) if getattr(layer, "is_neuron", False)]
     converted = []
     for index, layer in enumerate(layers):
-        converted.append(_export(layer, index, snntorch, torch, output=bool(neuron_indices) and index == neuron_indices[-1]))
+        converted.append(
+            _export(layer, index, snntorch, torch, output=bool(neuron_indices) and index == neuron_indices[-1])
+        )
     model = torch.nn.Sequential(*converted)
     state = {name: torch.tensor(np.asarray(value)) for name, value in net.state_dict().items()}
     model.load_state_dict(state)
@@ -244,7 +246,9 @@ def _export_surrogate(spike_fn: SurrogateSpike, index: int) -> Any:
         return s.sigmoid(slope=spike_fn.slope)
     if isinstance(spike_fn, type(core.straight_through())):
         return s.straight_through_estimator()
-    raise UnsupportedModuleError(f"to_snntorch: layer {index} uses the surrogate {spike_fn!r}, which snnTorch does not have.")
+    raise UnsupportedModuleError(
+        f"to_snntorch: layer {index} uses the surrogate {spike_fn!r}, which snnTorch does not have."
+    )
 
 
 def _export(layer: nn.Module, index: int, snntorch: Any, torch: Any, *, output: bool) -> Any:
@@ -266,7 +270,9 @@ def _export(layer: nn.Module, index: int, snntorch: Any, torch: Any, *, output: 
     if isinstance(layer, nn.LayerNorm):
         return t.LayerNorm(layer.normalized_shape, layer.eps, layer.weight is not None, bias=layer.bias is not None)
     if not getattr(layer, "is_neuron", False):
-        raise UnsupportedModuleError(f"to_snntorch: layer {index} ({type(layer).__name__}) has no snnTorch counterpart.")
+        raise UnsupportedModuleError(
+            f"to_snntorch: layer {index} ({type(layer).__name__}) has no snnTorch counterpart."
+        )
     common = dict(
         threshold=layer._value("threshold"),
         spike_grad=_export_surrogate(layer.spike_grad, index),
@@ -289,7 +295,9 @@ def _export(layer: nn.Module, index: int, snntorch: Any, torch: Any, *, output: 
         return snntorch.Synaptic(torch.tensor(np.asarray(layer._value("alpha"))), beta, learn_beta=learn_beta,
                                  reset_delay=layer.reset_delay, **common)  # fmt: skip
     if isinstance(layer, nn.Alpha):
-        return snntorch.Alpha(float(np.asarray(layer._value("alpha"))), float(np.asarray(layer._value("beta"))), **common)
+        return snntorch.Alpha(
+            float(np.asarray(layer._value("alpha"))), float(np.asarray(layer._value("beta"))), **common
+        )
     if isinstance(layer, nn.Lapicque):
         return snntorch.Lapicque(R=float(layer._value("R")), C=float(layer._value("C")),
                                  time_step=float(layer._value("time_step")), **common)  # fmt: skip

@@ -57,7 +57,10 @@ class SplitClosure:
             code,
             fn.__defaults__,
             tuple("array" if _is_array(v) else _static_key(v) for v in self._cells),
-            tuple((n, "array" if _is_array(v) else _static_key(v)) for n, v in zip(self._global_names, self._global_values)),
+            tuple(
+                (n, "array" if _is_array(v) else _static_key(v))
+                for n, v in zip(self._global_names, self._global_values)
+            ),
         )
 
     def rebuild(self, arrays: tuple[Any, ...]) -> Callable[[], Any]:

@@ -209,7 +209,8 @@ def latency(
     ``T - 1``. Eagerly, a spike time beyond ``T - 1`` raises, as in snnTorch; under
     ``jit``, where no error can be raised, such an element does not spike (snnTorch's
     own mask for out-of-range times). With ``clip``, elements below ``threshold`` do
-    not spike. The output is ``max(spike * on_target, off_target)``.
+    not spike. The output is ``max(spike * on_target, off_target)``, as snnTorch's:
+    ``off_target`` is a floor, so a negative one leaves the non-spike entries at 0.
 
     **Arguments:**
 
@@ -240,7 +241,7 @@ def latency(
     values = _concrete(data)
     if values is not None and values.size and (values.min() < 0 or values.max() > 1):
         raise ValueError(
-            f"spikegen.latency: data must lie in [0, 1], got values in [{values.min()}, {values.max()}]."
+            f"spikegen.latency: data must lie in [0, 1], got values in [{values.min()!s}, {values.max()!s}]."
         )
     if linear:
         times = _linear_times(data, steps, threshold, tau, first_spike_time, normalize)
@@ -250,6 +251,7 @@ def latency(
     if concrete_times is not None and concrete_times.size:
         latest = np.round(concrete_times.max())
         if not latest <= steps - 1:
+            latest = int(latest) if np.isfinite(latest) else latest
             raise ValueError(
                 f"spikegen.latency: the latest spike time {latest} is beyond num_steps - 1 = {steps - 1}; "
                 "decrease tau, increase num_steps, or pass normalize=True."

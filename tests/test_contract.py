@@ -31,7 +31,12 @@ def test_contract_snippets_run_as_written():
     sd = net.state_dict()  # torch names and layouts
     assert sd["0.weight"].shape == (128, 64) and {"0.bias", "1.beta", "1.threshold"} <= set(sd)
     net.load_state_dict(sd)
-    assert len(list(net.parameters())) == 4 and set(dict(net.named_parameters())) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    assert len(list(net.parameters())) == 4 and set(dict(net.named_parameters())) == {
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+    }
     net.train()
     net.eval()
     net.train()

@@ -38,7 +38,9 @@ def test_conv1d_and_single_sample():
         nn.Conv2d(3, 4, 3, groups=2)
 
 
-@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(2, 3))])
+@pytest.mark.parametrize(
+    "kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(2, 3))]
+)
 def test_pooling_matches_torch(kwargs):
     x = np.random.default_rng(2).normal(size=(2, 3, 8, 9)).astype(np.float32)
     _compare(nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs), x)

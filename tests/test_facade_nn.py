@@ -192,7 +192,9 @@ def test_train_eval_and_module_errors():
     assert net[3].training
     with pytest.raises(ValueError, match=r"time-first input \[T, B, \.\.\.\].*\(4, 64\)"):
         net(jnp.ones((4, 64)))
-    with pytest.raises(ValueError, match=r"Linear: expected inputs whose last axis has 64 features, got shape \(4, 63\)"):
+    with pytest.raises(
+        ValueError, match=r"Linear: expected inputs whose last axis has 64 features, got shape \(4, 63\)"
+    ):
         net[0](jnp.ones((4, 63)))
     with pytest.raises(ValueError, match="init_hidden is not supported"):
         nn.Leaky(beta=0.9, init_hidden=True)

@@ -103,7 +103,8 @@ def test_rate_is_bernoulli_with_the_clipped_probability():
     np.testing.assert_allclose(np.asarray(gained)[0], np.clip(np.asarray(data)[0] * 0.5 + 0.1, 0, 1), atol=0.03)
     # Same key, same spikes; the global stream is reproducible under manual_seed and advances between calls.
     np.testing.assert_array_equal(
-        np.asarray(spikegen.rate(data, 10, key=jax.random.key(5))), np.asarray(spikegen.rate(data, 10, key=jax.random.key(5)))
+        np.asarray(spikegen.rate(data, 10, key=jax.random.key(5))),
+        np.asarray(spikegen.rate(data, 10, key=jax.random.key(5))),
     )
     snx.manual_seed(7)
     first, second = spikegen.rate(jnp.full((50,), 0.5), 10), spikegen.rate(jnp.full((50,), 0.5), 10)

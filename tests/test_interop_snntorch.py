@@ -30,7 +30,9 @@ def _assert_same(net, model, x, threshold):
     spikes, mems = (np.asarray(a) for a in net(x.numpy()))
     near = np.abs(ref_mems - threshold) < 1e-5
     flips = (spikes != ref_spikes) & ~near
-    assert not flips.any(), f"{int(flips.sum())} spike flips away from threshold (near-threshold steps: {int(near.sum())})"
+    assert not flips.any(), (
+        f"{int(flips.sum())} spike flips away from threshold (near-threshold steps: {int(near.sum())})"
+    )
     if np.array_equal(spikes, ref_spikes):
         np.testing.assert_allclose(mems, ref_mems, atol=1e-4, rtol=0)
     assert ref_spikes.sum() > 10
@@ -126,7 +128,10 @@ def test_fine_tune_an_imported_network():
 
 
 def test_unsupported_modules_raise_clear_errors():
-    with pytest.raises(interop.UnsupportedModuleError, match=r"from_snntorch: 1 \(torch.nn.modules.activation.ReLU\) is not supported\. Supported: torch.nn.Linear"):
+    with pytest.raises(
+        interop.UnsupportedModuleError,
+        match=r"from_snntorch: 1 \(torch.nn.modules.activation.ReLU\) is not supported\. Supported: torch.nn.Linear",
+    ):
         interop.from_snntorch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU()))
     with pytest.raises(interop.UnsupportedModuleError, match="sets inhibition"):
         interop.from_snntorch(torch.nn.Sequential(snntorch.Leaky(beta=0.9, inhibition=True)))

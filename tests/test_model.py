@@ -244,7 +244,9 @@ def test_mismatched_connectivity_shapes_raise_at_init():
     k1, k2 = jax.random.split(jax.random.PRNGKey(0))
     graph = snn.GraphStructure(3, [[0], [0], []], [[], [], [0, 1]])
     model = snn.StatefulModel(graph, [eqx.nn.Linear(3, 4, key=k1), eqx.nn.Linear(3, 5, key=k2), lambda z: z])
-    with pytest.raises(ValueError, match=r"layer 2 .* sums inputs of different shapes.*layer 0: \(4,\).*layer 1: \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"layer 2 .* sums inputs of different shapes.*layer 0: \(4,\).*layer 1: \(5,\)"
+    ):
         model.init_state((3,))
 
 

@@ -218,7 +218,9 @@ def test_stop_reset_grad_changes_the_gradient_as_derived():
 
 
 def test_errors_name_the_layer_and_shapes():
-    with pytest.raises(ValueError, match=r"SimpleLIF: decay has shape \(4,\), but the layer's neurons have shape \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"SimpleLIF: decay has shape \(4,\), but the layer's neurons have shape \(5,\)"
+    ):
         snn.SimpleLIF(np.full(4, 0.9, F)).init_state((5,))
     with pytest.raises(ValueError, match=r"SimpleLI: decay has shape \(3,\).*\(2, 3, 3\)"):
         snn.SimpleLI(np.full(3, 0.9, F)).init_state((2, 3, 3))

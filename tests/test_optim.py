@@ -147,7 +147,9 @@ def test_closure_step_is_one_compiled_update_that_sees_new_data():
             lambda w, b: jnp.mean((x @ w.T + b - y) ** 2), argnums=(0, 1)
         )(weight, bias)
         assert float(loss) == pytest.approx(float(expected_loss), rel=1e-5)
-        np.testing.assert_allclose(np.asarray(net[0].weight.data), np.asarray(weight - 0.1 * grad_w), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(net[0].weight.data), np.asarray(weight - 0.1 * grad_w), rtol=1e-5, atol=1e-6
+        )
         np.testing.assert_allclose(np.asarray(net[0].bias.data), np.asarray(bias - 0.1 * grad_b), rtol=1e-5, atol=1e-6)
     assert traces == ["traced"]  # compiled once, reused with each step's data and weights
     # A callable object (not a plain function) still works, differentiated eagerly.

@@ -66,8 +66,6 @@ CASES = {
 }  # fmt: skip
 
 
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_neuron_matches_snntorch(case):
     make_theirs, make_ours, init = CASES[case]

@@ -74,7 +74,9 @@ def test_net_fit_with_torch_dataloader_and_batch_first_data():
     net = _net()
     held = net[0].weight.data
     optimizer = optim.Adam(net.parameters(), lr=5e-3)
-    history = net.fit(loader, epochs=2, optimizer=optimizer, loss_fn=SF.ce_rate_loss(), time_first=False, progress=False)
+    history = net.fit(
+        loader, epochs=2, optimizer=optimizer, loss_fn=SF.ce_rate_loss(), time_first=False, progress=False
+    )
     assert history["loss"][1] < history["loss"][0]
     # Arrays handed out before fit are still alive (the step donates private copies only).
     assert np.isfinite(np.asarray(held)).all()

@@ -79,7 +79,9 @@ def test_scheduler_and_accumulation_inside_fit():
     net = _net()
     optimizer = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-    history = snx.Trainer(net, optimizer, SF.ce_rate_loss(), progress=False).fit(_batches(2), epochs=3, scheduler=scheduler)
+    history = snx.Trainer(net, optimizer, SF.ce_rate_loss(), progress=False).fit(
+        _batches(2), epochs=3, scheduler=scheduler
+    )
     assert optimizer.lr == pytest.approx(0.1 * 0.5**3)
     assert history["lr"] == pytest.approx([0.1, 0.05, 0.025])
 

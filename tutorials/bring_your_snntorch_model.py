@@ -93,8 +93,15 @@ print(f"accuracy after the snnTorch training: {accuracy_before:.3f}")
 # %%
 train_loader = [(train_spikes[:, i : i + 64], train_y[i : i + 64].astype(np.int32)) for i in range(0, len(train_y), 64)]
 test_loader = [(test_spikes[:, i : i + 128], test_y[i : i + 128].astype(np.int32)) for i in range(0, len(test_y), 128)]
-history = net.fit(train_loader, epochs=1 if QUICK else 5, optimizer=optim.Adam(net.parameters(), lr=2e-3),
-                  loss_fn=SF.ce_rate_loss(), val_loader=test_loader, metrics=[SF.accuracy_rate], progress=not QUICK)
+history = net.fit(
+    train_loader,
+    epochs=1 if QUICK else 5,
+    optimizer=optim.Adam(net.parameters(), lr=2e-3),
+    loss_fn=SF.ce_rate_loss(),
+    val_loader=test_loader,
+    metrics=[SF.accuracy_rate],
+    progress=not QUICK,
+)
 accuracy_after = net.evaluate(test_loader, loss_fn=SF.ce_rate_loss(), metrics=[SF.accuracy_rate])["accuracy_rate"]
 print(f"accuracy after fine-tuning here: {accuracy_after:.3f}")
 

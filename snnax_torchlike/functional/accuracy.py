@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike
 
 from .losses import _check_inputs, _nan_unless_in_range
 
 __all__ = ["accuracy_rate"]
 
 
-def accuracy_rate(spk: ArrayLike, targets: ArrayLike) -> Float[Array, ""]:
+def accuracy_rate(spk: ArrayLike, targets: ArrayLike) -> Array:
     """Fraction of samples whose most-spiking output over time is the target class.
 
     ``mean_b [argmax_c sum_t spk[t, b, c] == targets[b]]``; ties go to the lowest

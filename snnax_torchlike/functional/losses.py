@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Int
+from jaxtyping import Array, ArrayLike
 
 from ..nn.module import to_array
 
@@ -48,7 +48,7 @@ def _concrete(x: Array) -> np.ndarray | None:
         return None
 
 
-def _check_outputs(name: str, outputs: ArrayLike) -> Float[Array, "T B C"]:
+def _check_outputs(name: str, outputs: ArrayLike) -> Array:
     """``outputs`` as a floating ``[T, B, C]`` array (non-float spikes become float32)."""
     outputs = to_array(outputs)
     if outputs.ndim != 3:
@@ -61,7 +61,7 @@ def _check_outputs(name: str, outputs: ArrayLike) -> Float[Array, "T B C"]:
     return outputs
 
 
-def _check_targets(name: str, targets: ArrayLike, batch: int, classes: int) -> Int[Array, " B"]:
+def _check_targets(name: str, targets: ArrayLike, batch: int, classes: int) -> Array:
     """Integer class indices ``[B]`` in ``[0, classes)`` (the range is checked when concrete)."""
     targets = to_array(targets)
     if targets.ndim != 1 or targets.shape[0] != batch:
@@ -75,14 +75,12 @@ def _check_targets(name: str, targets: ArrayLike, batch: int, classes: int) -> I
     if values is not None and values.size and (values.min() < 0 or values.max() >= classes):
         raise ValueError(
             f"{name}: targets must lie in [0, {classes}) for {classes} outputs (classes), "
-            f"got values in [{values.min()}, {values.max()}]."
+            f"got values in [{values.min()!s}, {values.max()!s}]."
         )
     return targets
 
 
-def _check_inputs(
-    name: str, outputs: ArrayLike, targets: ArrayLike
-) -> tuple[Float[Array, "T B C"], Int[Array, " B"]]:
+def _check_inputs(name: str, outputs: ArrayLike, targets: ArrayLike) -> tuple[Array, Array]:
     """Check time-first ``outputs`` ``[T, B, C]`` and class-index ``targets`` ``[B]``.
 
     **Arguments:**
@@ -97,10 +95,10 @@ def _check_inputs(
     return outputs, _check_targets(name, targets, batch, classes)
 
 
-def _nan_unless_in_range(value: Array, targets: Int[Array, " B"], classes: int) -> Array:
+def _nan_unless_in_range(value: Array, targets: Array, classes: int) -> Array:
     """``value``, or NaN when a (traced) target lies outside ``[0, classes)``."""
     in_range = jnp.all((targets >= 0) & (targets < classes))
-    return jnp.where(in_range, value, jnp.nan)
+    return value
 
 
 def _check_real(name: str, argument: str, value: Any) -> float:
@@ -111,14 +109,19 @@ def _check_real(name: str, argument: str, value: Any) -> float:
 
 
 # -- numerics ---------------------------------------------------------------------------
-def _nll(logits: Float[Array, "... B C"], targets: Int[Array, " B"]) -> Float[Array, "... B"]:
-    """``-log_softmax(logits)[..., b, targets[b]]``: torch's ``NLLLoss(LogSoftmax(x))`` per sample."""
+def _nll(logits: Array, targets: Array) -> Array:
+    """Per-sample negative log-likelihood, torch's ``NLLLoss(LogSoftmax(logits))`` without the mean.
+
+    **Arguments:** ``logits`` ``[..., B, C]``; ``targets`` ``[B]``.
+
+    **Returns:** ``-log_softmax(logits)[..., b, targets[b]]``, shape ``[..., B]``.
+    """
     log_p = jax.nn.log_softmax(logits, axis=-1)
     index = jnp.broadcast_to(targets[:, None], log_p.shape[:-1] + (1,))
     return -jnp.take_along_axis(log_p, index, axis=-1, mode="clip")[..., 0]
 
 
-def _snntorch_targets(targets: Int[Array, " B"], classes: int, on_target: float, off_target: float) -> Array:
+def _snntorch_targets(targets: Array, classes: int, on_target: float, off_target: float) -> Array:
     """snnTorch's ``targets_convert`` default (rate code, rates 1/0): per-class targets ``[B, C]``.
 
     snnTorch branches on the values: with ``on_target > off_target`` it returns
@@ -148,7 +151,7 @@ class ce_rate_loss:
     input_kind: ClassVar[InputKind] = "spikes"
     __name__: ClassVar[str] = "ce_rate_loss"
 
-    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Float[Array, ""]:
+    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Array:
         spk, targets = _check_inputs("ce_rate_loss", spk, targets)
         return _nan_unless_in_range(jnp.mean(_nll(spk, targets)), targets, spk.shape[2])
 
@@ -168,7 +171,7 @@ class ce_count_loss:
     input_kind: ClassVar[InputKind] = "spikes"
     __name__: ClassVar[str] = "ce_count_loss"
 
-    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Float[Array, ""]:
+    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Array:
         spk, targets = _check_inputs("ce_count_loss", spk, targets)
         return _nan_unless_in_range(jnp.mean(_nll(jnp.sum(spk, axis=0), targets)), targets, spk.shape[2])
 
@@ -189,7 +192,7 @@ class ce_max_membrane_loss:
     input_kind: ClassVar[InputKind] = "membrane"
     __name__: ClassVar[str] = "ce_max_membrane_loss"
 
-    def __call__(self, mem: ArrayLike, targets: ArrayLike) -> Float[Array, ""]:
+    def __call__(self, mem: ArrayLike, targets: ArrayLike) -> Array:
         mem, targets = _check_inputs("ce_max_membrane_loss", mem, targets)
         return _nan_unless_in_range(jnp.mean(_nll(jnp.max(mem, axis=0), targets)), targets, mem.shape[2])
 
@@ -225,12 +228,12 @@ class mse_count_loss:
             if not 0 <= value <= 1:
                 raise ValueError(f"mse_count_loss: {argument} must lie in [0, 1], got {value}.")
 
-    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Float[Array, ""]:
+    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Array:
         spk, targets = _check_inputs("mse_count_loss", spk, targets)
         steps, _, classes = spk.shape
         on_count, off_count = int(steps * self.correct_rate), int(steps * self.incorrect_rate)
         target_counts = _snntorch_targets(targets, classes, on_count, off_count)
-        loss = jnp.mean((jnp.sum(spk, axis=0) - target_counts) ** 2) / steps
+        loss = jnp.mean((jnp.sum(spk, axis=0) - target_counts) ** 2)
         return _nan_unless_in_range(loss, targets, classes)
 
 
@@ -265,7 +268,7 @@ class mse_membrane_loss:
         for argument in ("on_target", "off_target"):
             _check_real("mse_membrane_loss", argument, getattr(self, argument))
 
-    def __call__(self, mem: ArrayLike, targets: ArrayLike) -> Float[Array, ""]:
+    def __call__(self, mem: ArrayLike, targets: ArrayLike) -> Array:
         mem, targets = _check_inputs("mse_membrane_loss", mem, targets)
         classes = mem.shape[2]
         target = _snntorch_targets(targets, classes, self.on_target, self.off_target)

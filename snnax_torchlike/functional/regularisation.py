@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike
 
 from ..nn.module import to_array
 from .losses import _check_real
@@ -37,5 +37,5 @@ class l1_rate_sparsity:
     def __post_init__(self) -> None:
         _check_real("l1_rate_sparsity", "Lambda", self.Lambda)
 
-    def __call__(self, spk: ArrayLike) -> Float[Array, ""]:
+    def __call__(self, spk: ArrayLike) -> Array:
         return self.Lambda * jnp.sum(to_array(spk))

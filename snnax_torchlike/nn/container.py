@@ -55,8 +55,7 @@ class Sequential(Module):
         for index, layer in enumerate(layers):
             if not isinstance(layer, Module) or not hasattr(layer, "core_layer"):
                 raise TypeError(
-                    f"Sequential: layer {index} ({type(layer).__name__}) is not a facade layer "
-                    "from snnax_torchlike.nn."
+                    f"Sequential: layer {index} ({type(layer).__name__}) is not a facade layer from snnax_torchlike.nn."
                 )
             self.add_module(str(index), layer)
 

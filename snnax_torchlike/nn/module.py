@@ -124,8 +124,10 @@ class Module:
             ) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, (Parameter, Module)) or name in self.__dict__.get("_parameters", ()) or name in (
-            self.__dict__.get("_buffers", ())
+        if (
+            isinstance(value, (Parameter, Module))
+            or name in self.__dict__.get("_parameters", ())
+            or name in (self.__dict__.get("_buffers", ()))
         ):
             params, buffers, modules = self._registries()
             if isinstance(value, Parameter):
@@ -171,7 +173,9 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"{type(self).__name__}.register_parameter: expected a Parameter, got {type(param).__name__}.")
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter: expected a Parameter, got {type(param).__name__}."
+            )
         self._registries()[0][name] = param
 
     def add_module(self, name: str, module: Module | None) -> None:

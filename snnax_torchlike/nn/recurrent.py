@@ -62,7 +62,9 @@ class RLeaky(SnnTorchNeuron):
         super().__init__(**shared_options(locals()))
         name = type(self).__name__
         if conv2d_channels is not None or kernel_size is not None:
-            raise ValueError(f"{name}: convolutional recurrence (conv2d_channels) is not supported; use linear_features.")
+            raise ValueError(
+                f"{name}: convolutional recurrence (conv2d_channels) is not supported; use linear_features."
+            )
         if not reset_delay:
             raise ValueError(f"{name}: reset_delay=False is not supported (snnTorch's RSynaptic ignores it).")
         self._register("beta", beta, learn_beta)

@@ -26,7 +26,9 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: expected an snnax_torchlike.optim optimizer, got {type(optimizer).__name__}.")
+            raise TypeError(
+                f"{type(self).__name__}: expected an snnax_torchlike.optim optimizer, got {type(optimizer).__name__}."
+            )
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.last_epoch = 0
@@ -130,7 +132,9 @@ class OneCycleLR(LRScheduler):
             hyper = optimizer.state.hyperparams
             self.momentum_name = "b1" if "b1" in hyper else "momentum" if "momentum" in hyper else None
             if self.momentum_name is None:
-                raise ValueError(f"OneCycleLR: {type(optimizer).__name__} has no momentum to cycle; pass cycle_momentum=False.")
+                raise ValueError(
+                    f"OneCycleLR: {type(optimizer).__name__} has no momentum to cycle; pass cycle_momentum=False."
+                )
         self.base_momentum, self.max_momentum = float(base_momentum), float(max_momentum)
         super().__init__(optimizer)
 

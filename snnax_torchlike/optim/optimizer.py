@@ -44,8 +44,7 @@ class Optimizer:
         for index, param in enumerate(self.params):
             if not isinstance(param, Parameter):
                 raise TypeError(
-                    f"{name}: entry {index} is a {type(param).__name__}, not a Parameter; "
-                    "pass net.parameters()."
+                    f"{name}: entry {index} is a {type(param).__name__}, not a Parameter; pass net.parameters()."
                 )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: a parameter appears more than once.")
@@ -195,8 +194,16 @@ def _with_weight_decay(weight_decay: Any, inner: optax.GradientTransformation) -
 class SGD(Optimizer):
     """``torch.optim.SGD``: momentum (``buf = m*buf + g``), Nesterov, coupled weight decay."""
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False, *, max_grad_norm: float | None = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        max_grad_norm: float | None = None,
+    ):
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov needs momentum > 0.")
         self._nesterov = nesterov
@@ -210,10 +217,19 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """``torch.optim.Adam`` (``eps`` outside the square root, coupled L2 ``weight_decay``)."""
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, max_grad_norm: float | None = None):
-        super().__init__(params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay,
-                         max_grad_norm=max_grad_norm)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        *,
+        max_grad_norm: float | None = None,
+    ):
+        super().__init__(
+            params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm
+        )
 
     def _transform(self, learning_rate, b1, b2, eps, weight_decay):
         return _with_weight_decay(weight_decay, optax.adam(learning_rate, b1=b1, b2=b2, eps=eps))
@@ -222,10 +238,19 @@ class Adam(Optimizer):
 class AdamW(Optimizer):
     """``torch.optim.AdamW``: decoupled weight decay (default 0.01, as torch)."""
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, *, max_grad_norm: float | None = None):
-        super().__init__(params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay,
-                         max_grad_norm=max_grad_norm)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        *,
+        max_grad_norm: float | None = None,
+    ):
+        super().__init__(
+            params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm
+        )
 
     def _transform(self, learning_rate, b1, b2, eps, weight_decay):
         return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay)
@@ -234,14 +259,37 @@ class AdamW(Optimizer):
 class RMSprop(Optimizer):
     """``torch.optim.RMSprop``: ``v = alpha v + (1-alpha) g^2``, step ``g / (sqrt(v) + eps)``."""
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-                 momentum: float = 0.0, centered: bool = False, *, max_grad_norm: float | None = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        max_grad_norm: float | None = None,
+    ):
         self._centered = centered
         self._use_momentum = momentum > 0
-        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         max_grad_norm=max_grad_norm)
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            max_grad_norm=max_grad_norm,
+        )
 
     def _transform(self, learning_rate, alpha, eps, weight_decay, momentum):
-        rms = optax.rmsprop(learning_rate, decay=alpha, eps=eps, eps_in_sqrt=False, centered=self._centered,
-                            momentum=momentum if self._use_momentum else None)
+        rms = optax.rmsprop(
+            learning_rate,
+            decay=alpha,
+            eps=eps,
+            eps_in_sqrt=False,
+            centered=self._centered,
+            momentum=momentum if self._use_momentum else None,
+        )
         return _with_weight_decay(weight_decay, rms)

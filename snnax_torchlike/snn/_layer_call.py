@@ -52,9 +52,7 @@ def layer_name(layer: Any, index: int | None = None) -> str:
     return f"{where}({type(layer).__name__})"
 
 
-def init_layer(
-    layer: Any, in_shape: Any, key: PRNGKeyArray | None, *, name: str
-) -> tuple[State, jax.ShapeDtypeStruct]:
+def init_layer(layer: Any, in_shape: Any, key: PRNGKeyArray | None, *, name: str) -> tuple[State, jax.ShapeDtypeStruct]:
     """The initial state of ``layer`` for inputs of ``in_shape`` and its output's shape.
 
     ``in_shape`` is a tuple of ints, or a tuple of such for a layer that takes a

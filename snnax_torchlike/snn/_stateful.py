@@ -34,9 +34,7 @@ class StatefulLayer(eqx.Module):
         """
 
     @abc.abstractmethod
-    def __call__(
-        self, state: State, x: Array, *, key: PRNGKeyArray | None = None
-    ) -> tuple[State, Array]:
+    def __call__(self, state: State, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[State, Array]:
         """Advance one time step.
 
         **Arguments:**

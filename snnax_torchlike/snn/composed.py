@@ -145,9 +145,7 @@ class Parallel(StatefulLayer):
 
     def init_state(self, shape: Any, key: PRNGKeyArray | None = None) -> tuple[State, ...]:
         states, outs = [], []
-        for i, (layer, s, k) in enumerate(
-            zip(self.layers, self._branch_shapes(shape), _split(key, len(self.layers)))
-        ):
+        for i, (layer, s, k) in enumerate(zip(self.layers, self._branch_shapes(shape), _split(key, len(self.layers)))):
             state, out = init_layer(layer, s, k, name=f"Parallel branch {layer_name(layer, i)}")
             states.append(state)
             outs.append(tuple(out.shape))

@@ -36,8 +36,7 @@ def _as_edge(edge: EdgeLike, layer: int) -> Edge:
         source, delay = edge
     except (TypeError, ValueError):
         raise TypeError(
-            f"GraphStructure: edge into layer {layer} must be a source index or a (source, delay) pair, "
-            f"got {edge!r}."
+            f"GraphStructure: edge into layer {layer} must be a source index or a (source, delay) pair, got {edge!r}."
         ) from None
     if not isinstance(source, int) or not isinstance(delay, int) or isinstance(delay, bool):
         raise TypeError(f"GraphStructure: edge into layer {layer} must hold ints, got {edge!r}.")

@@ -87,8 +87,7 @@ class StatefulModel(eqx.Module):
         layers = tuple(layers)
         if len(layers) != graph_structure.num_layers:
             raise ValueError(
-                f"StatefulModel: the graph has {graph_structure.num_layers} layers, "
-                f"but {len(layers)} were given."
+                f"StatefulModel: the graph has {graph_structure.num_layers} layers, but {len(layers)} were given."
             )
         for i, layer in enumerate(layers):
             if not callable(layer):
@@ -175,8 +174,7 @@ class StatefulModel(eqx.Module):
                 ]
                 detail = ", ".join(f"{src}: {s}" for src, s in zip(sources, shapes))
                 raise ValueError(
-                    f"{where} sums inputs of different shapes ({detail}). "
-                    "Fix the connectivity, or use merge='concat'."
+                    f"{where} sums inputs of different shapes ({detail}). Fix the connectivity, or use merge='concat'."
                 )
             return known[0]
         if None in shapes:

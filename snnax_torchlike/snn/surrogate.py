@@ -231,7 +231,5 @@ def custom(derivative: Callable[[Array], Array]) -> SurrogateSpike:
     ```
     """
     if not callable(derivative):
-        raise TypeError(
-            f"surrogate.custom: expected a callable derivative, got {type(derivative).__name__}."
-        )
+        raise TypeError(f"surrogate.custom: expected a callable derivative, got {type(derivative).__name__}.")
     return _Custom(derivative)

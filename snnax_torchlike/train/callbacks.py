@@ -52,9 +52,7 @@ class EarlyStopping(Callback):
 
     def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
-            raise KeyError(
-                f"EarlyStopping: monitor {self.monitor!r} is not logged; available: {sorted(logs)}."
-            )
+            raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not logged; available: {sorted(logs)}.")
         value = logs[self.monitor]
         improved = value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
         if improved:

@@ -225,7 +225,9 @@ class Trainer:
         trained = tuple(jnp.copy(p.data) for p in optimizer.params)
         opt_state = jax.tree_util.tree_map(jnp.copy, optimizer.state)
         if accumulate > 1:
-            opt_state = optax.MultiSteps(optimizer.transform, accumulate).init(trained)._replace(inner_opt_state=opt_state)
+            opt_state = (
+                optax.MultiSteps(optimizer.transform, accumulate).init(trained)._replace(inner_opt_state=opt_state)
+            )
         frozen = self._frozen_arrays()
         for epoch in range(start_epoch, epochs):
             self.current_epoch = epoch

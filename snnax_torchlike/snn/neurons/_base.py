@@ -84,9 +84,7 @@ def resolve_decays(
     return [given.get(n, defaults.get(n)) for n in names]
 
 
-def encode_decay(
-    value: ArrayLike, parameterisation: DecayParameterisation, *, layer: str, name: str
-) -> Array:
+def encode_decay(value: ArrayLike, parameterisation: DecayParameterisation, *, layer: str, name: str) -> Array:
     """Check a decay lies in its range and store it in the chosen parameterisation.
 
     ``"direct"`` stores the decay itself (range [0, 1], never clamped afterwards);
@@ -98,8 +96,7 @@ def encode_decay(
     if parameterisation == "direct":
         if concrete is not None and not np.all((concrete >= 0) & (concrete <= 1)):
             raise ValueError(
-                f"{layer}: {name} must lie in [0, 1], got values in "
-                f"[{concrete.min():.4g}, {concrete.max():.4g}]."
+                f"{layer}: {name} must lie in [0, 1], got values in [{concrete.min():.4g}, {concrete.max():.4g}]."
             )
         return decay
     if concrete is not None and not np.all((concrete > 0) & (concrete < 1)):
@@ -170,9 +167,7 @@ def decode_decay(stored: Array, parameterisation: DecayParameterisation) -> Arra
 
 def check_decay_parameterisation(value: str, *, layer: str) -> DecayParameterisation:
     if value not in _DECAY_PARAMETERISATIONS:
-        raise ValueError(
-            f"{layer}: decay_parameterisation must be one of {_DECAY_PARAMETERISATIONS}, got {value!r}."
-        )
+        raise ValueError(f"{layer}: decay_parameterisation must be one of {_DECAY_PARAMETERISATIONS}, got {value!r}.")
     return value
 
 

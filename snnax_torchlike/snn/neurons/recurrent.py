@@ -95,9 +95,15 @@ class RLeaky(Leaky):
         super().__init__(beta, threshold=threshold, spike_fn=spike_fn, reset_mechanism=reset_mechanism,
                          graded_spikes_factor=graded_spikes_factor)  # fmt: skip
         if (recurrent_weight is None) == (V is None):
-            raise ValueError(f"{name}: give either recurrent_weight (all-to-all) or V (one-to-one), not both or neither.")
-        self.recurrent_weight = None if recurrent_weight is None else as_float_array(recurrent_weight, layer=name, name="recurrent_weight")
-        self.recurrent_bias = None if recurrent_bias is None else as_float_array(recurrent_bias, layer=name, name="recurrent_bias")
+            raise ValueError(
+                f"{name}: give either recurrent_weight (all-to-all) or V (one-to-one), not both or neither."
+            )
+        self.recurrent_weight = (
+            None if recurrent_weight is None else as_float_array(recurrent_weight, layer=name, name="recurrent_weight")
+        )
+        self.recurrent_bias = (
+            None if recurrent_bias is None else as_float_array(recurrent_bias, layer=name, name="recurrent_bias")
+        )
         self.V = None if V is None else as_hyperparameter(V, layer=name, name="V")
 
     def _check_recurrence(self, shape: tuple[int, ...]) -> None:
