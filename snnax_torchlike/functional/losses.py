@@ -98,7 +98,7 @@ def _check_inputs(name: str, outputs: ArrayLike, targets: ArrayLike) -> tuple[Ar
 def _nan_unless_in_range(value: Array, targets: Array, classes: int) -> Array:
     """``value``, or NaN when a (traced) target lies outside ``[0, classes)``."""
     in_range = jnp.all((targets >= 0) & (targets < classes))
-    return value
+    return jnp.where(in_range, value, jnp.nan)
 
 
 def _check_real(name: str, argument: str, value: Any) -> float:
@@ -233,7 +233,7 @@ class mse_count_loss:
         steps, _, classes = spk.shape
         on_count, off_count = int(steps * self.correct_rate), int(steps * self.incorrect_rate)
         target_counts = _snntorch_targets(targets, classes, on_count, off_count)
-        loss = jnp.mean((jnp.sum(spk, axis=0) - target_counts) ** 2)
+        loss = jnp.mean((jnp.sum(spk, axis=0) - target_counts) ** 2) / steps
         return _nan_unless_in_range(loss, targets, classes)
 
 
