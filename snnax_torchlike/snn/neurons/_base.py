@@ -142,6 +142,8 @@ def check_shape_argument(shape: Sequence[int], *, layer: str) -> tuple[int, ...]
 
 def check_input(x: Array, expected_shape: tuple[int, ...], *, layer: str) -> None:
     """The input of one step has the state's shape and a floating dtype."""
+    if not hasattr(x, "shape"):
+        raise TypeError(f"{layer}: expected an array input of shape {expected_shape}, got {type(x).__name__}.")
     if x.shape != expected_shape:
         hint = ""
         if x.shape[1:] == expected_shape:
@@ -191,8 +193,8 @@ def check_spike_fn(spike_fn: SurrogateSpike | None, *, layer: str) -> SurrogateS
 
 
 def as_hyperparameter(value: ArrayLike, *, layer: str, name: str) -> ArrayLike:
-    """A Python number stays a fixed hyper-parameter; an array becomes a trained float array."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """A plain number (Python or numpy scalar) stays a fixed hyper-parameter; an array becomes a trained float array."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         return float(value)
     return as_float_array(value, layer=layer, name=name)
 

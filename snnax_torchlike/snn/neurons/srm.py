@@ -14,6 +14,7 @@ from .._stateful import StatefulLayer
 from ..surrogate import SurrogateSpike
 from ._base import (
     DecayParameterisation,
+    _concrete,
     as_hyperparameter,
     check_decay_parameterisation,
     check_input,
@@ -88,11 +89,10 @@ class SRM(StatefulLayer):
         self.fast_decay = encode_decay(a, decay_parameterisation, layer="SRM", name="fast_decay")
         self.slow_decay = encode_decay(b, decay_parameterisation, layer="SRM", name="slow_decay")
         self.refractory_decay = encode_decay(c, decay_parameterisation, layer="SRM", name="refractory_decay")
-        try:
-            kernel_ok = np.all(np.asarray(a) < np.asarray(b))
-        except Exception:  # traced values: cannot be checked here
-            kernel_ok = True
-        if not kernel_ok:
+        fast, slow = _concrete(jnp.asarray(a)), _concrete(jnp.asarray(b))
+        if fast is not None and slow is not None and fast.shape != slow.shape and fast.ndim and slow.ndim:
+            raise ValueError(f"SRM: fast_decay has shape {fast.shape} but slow_decay has shape {slow.shape}.")
+        if fast is not None and slow is not None and not np.all(fast < slow):  # traced values are not checked
             raise ValueError(
                 f"SRM: fast_decay must be smaller than slow_decay (else the kernel b^k - a^k is "
                 f"zero or negative), got fast_decay={np.asarray(a)} and slow_decay={np.asarray(b)}."
