@@ -119,11 +119,14 @@ def check_param_shape(value: ArrayLike, state_shape: tuple[int, ...], *, layer: 
         return
     if len(shape) == len(state_shape) and all(p in (1, s) for p, s in zip(shape, state_shape)):
         return
+    per_channel = (
+        f" (e.g. {(state_shape[0],) + (1,) * (len(state_shape) - 1)} for one value per channel)"
+        if len(state_shape) > 1
+        else ""
+    )
     raise ValueError(
         f"{layer}: {name} has shape {shape}, but the layer's neurons have shape {state_shape}. "
-        f"Expected a scalar, shape {state_shape}, or that shape with some axes of size 1 "
-        f"(e.g. {(state_shape[0],) + (1,) * (len(state_shape) - 1) if state_shape else ()} "
-        f"for one value per channel)."
+        f"Expected a scalar, shape {state_shape}, or that shape with some axes of size 1{per_channel}."
     )
 
 
