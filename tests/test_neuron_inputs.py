@@ -26,3 +26,16 @@ def test_srm_decays_of_mismatched_shapes_raise_at_construction():
         snn.SRM([np.full(2, 0.3), np.full(3, 0.5), 0.5])
     layer = snn.SRM([0.3, np.full(3, 0.5), 0.5])  # a scalar against per-neuron values is fine
     assert layer.init_state((3,)).fast.shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "layer, name",
+    [
+        (lambda: snn.Alpha(0.9, np.full(3, 0.5, np.float32)), "Alpha: beta"),
+        (lambda: snn.Synaptic(np.full(3, 0.5, np.float32), 0.9), "Synaptic: alpha"),
+        (lambda: snn.RLeaky(np.full(3, 0.5, np.float32), V=1.0), "RLeaky: beta"),
+    ],
+)
+def test_parameter_shape_errors_name_the_subclass(layer, name):
+    with pytest.raises(ValueError, match=rf"{name} has shape \(3,\), but the layer's neurons have shape \(4,\)"):
+        layer().init_state((4,))

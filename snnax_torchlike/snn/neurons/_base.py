@@ -130,6 +130,12 @@ def check_param_shape(value: ArrayLike, state_shape: tuple[int, ...], *, layer: 
     )
 
 
+def check_param_shapes(module: object, shape: tuple[int, ...], names: Sequence[str]) -> None:
+    """[`check_param_shape`][] for each named attribute of ``module``, naming the module's class."""
+    for name in names:
+        check_param_shape(getattr(module, name), shape, layer=type(module).__name__, name=name)
+
+
 def check_shape_argument(shape: Sequence[int], *, layer: str) -> tuple[int, ...]:
     """``shape`` as a tuple of non-negative ints, or a clear error."""
     try:
@@ -241,11 +247,9 @@ class SpikingNeuron(StatefulLayer):
     def _decay(self, stored: Array) -> Array:
         return decode_decay(stored, self.decay_parameterisation)
 
-    def _check_params(self, state_shape: tuple[int, ...], **params: ArrayLike) -> None:
-        name = type(self).__name__
-        check_param_shape(self.threshold, state_shape, layer=name, name="threshold")
-        for param_name, value in params.items():
-            check_param_shape(value, state_shape, layer=name, name=param_name)
+    def _check_params(self, state_shape: tuple[int, ...], *names: str) -> None:
+        """The threshold and the named parameters fit the neurons' shape."""
+        check_param_shapes(self, state_shape, ("threshold", *names))
 
     def _fire_and_reset(self, v: Array) -> tuple[Array, Array]:
         """Spikes of membrane ``v`` and the membrane after the reset."""

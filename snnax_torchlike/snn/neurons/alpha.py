@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
-from ._base import as_float_array, check_input, check_param_shape, check_shape_argument
+from ._base import as_float_array, check_input, check_param_shapes, check_shape_argument
 from .leaky import Leaky
 
 
@@ -65,7 +65,7 @@ class Alpha(Leaky):
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> AlphaState:
         shape = check_shape_argument(shape, layer="Alpha")
         super().init_state(shape)
-        check_param_shape(self.alpha, shape, layer="Alpha", name="alpha")
+        check_param_shapes(self, shape, ("alpha",))
         return AlphaState(jnp.zeros(shape), jnp.zeros(shape), jnp.zeros(shape))
 
     def __call__(self, state: AlphaState, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[AlphaState, Array]:

@@ -51,7 +51,7 @@ class SimpleIAF(SpikingNeuron):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
         shape = check_shape_argument(shape, layer="SimpleIAF")
-        self._check_params(shape, leak=self.leak)
+        self._check_params(shape, "leak")
         return jnp.zeros(shape)
 
     def __call__(self, state: Array, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[Array, Array]:
@@ -101,7 +101,7 @@ class IAF(SpikingNeuron):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> IAFState:
         shape = check_shape_argument(shape, layer="IAF")
-        self._check_params(shape, syn_decay=self.syn_decay, leak=self.leak)
+        self._check_params(shape, "syn_decay", "leak")
         return IAFState(jnp.zeros(shape), jnp.zeros(shape))
 
     def __call__(self, state: IAFState, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[IAFState, Array]:

@@ -15,7 +15,7 @@ from ._base import (
     ResetMode,
     as_hyperparameter,
     check_input,
-    check_param_shape,
+    check_param_shapes,
     check_reset_mode,
     check_shape_argument,
     check_spike_fn,
@@ -69,8 +69,7 @@ class Lapicque(StatefulLayer):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
         shape = check_shape_argument(shape, layer="Lapicque")
-        for name in ("R", "C", "threshold"):
-            check_param_shape(getattr(self, name), shape, layer="Lapicque", name=name)
+        check_param_shapes(self, shape, ("R", "C", "threshold"))
         return jnp.zeros(shape)
 
     def __call__(self, state: Array, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[Array, Array]:

@@ -16,7 +16,7 @@ from ._base import (
     as_float_array,
     as_hyperparameter,
     check_input,
-    check_param_shape,
+    check_param_shapes,
     check_reset_mode,
     check_shape_argument,
     check_spike_fn,
@@ -107,9 +107,8 @@ class Leaky(StatefulLayer):
         self.reset_delay = bool(reset_delay)
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
-        shape = check_shape_argument(shape, layer="Leaky")
-        for name in ("beta", "threshold", "graded_spikes_factor"):
-            check_param_shape(getattr(self, name), shape, layer="Leaky", name=name)
+        shape = check_shape_argument(shape, layer=type(self).__name__)
+        check_param_shapes(self, shape, ("beta", "threshold", "graded_spikes_factor"))
         return jnp.zeros(shape)
 
     def __call__(self, state: Array, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[Array, Array]:

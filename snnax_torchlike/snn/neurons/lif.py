@@ -66,7 +66,7 @@ class SimpleLIF(SpikingNeuron):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
         shape = check_shape_argument(shape, layer="SimpleLIF")
-        self._check_params(shape, decay=self.decay)
+        self._check_params(shape, "decay")
         return jnp.zeros(shape)
 
     def __call__(self, state: Array, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[Array, Array]:
@@ -134,7 +134,7 @@ class LIF(SpikingNeuron):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> LIFState:
         shape = check_shape_argument(shape, layer=type(self).__name__)
-        self._check_params(shape, mem_decay=self.mem_decay, syn_decay=self.syn_decay)
+        self._check_params(shape, "mem_decay", "syn_decay")
         return LIFState(jnp.zeros(shape), jnp.zeros(shape))
 
     def __call__(self, state: LIFState, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[LIFState, Array]:
@@ -225,9 +225,7 @@ class AdaptiveLIF(SpikingNeuron):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> AdaptiveLIFState:
         shape = check_shape_argument(shape, layer="AdaptiveLIF")
-        self._check_params(
-            shape, mem_decay=self.mem_decay, adapt_decay=self.adapt_decay, coupling=self.coupling, jump=self.jump
-        )
+        self._check_params(shape, "mem_decay", "adapt_decay", "coupling", "jump")
         return AdaptiveLIFState(jnp.zeros(shape), jnp.zeros(shape))
 
     def __call__(

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ..surrogate import SurrogateSpike
-from ._base import ResetMode, as_float_array, as_hyperparameter, check_input, check_param_shape, check_shape_argument
+from ._base import ResetMode, as_float_array, as_hyperparameter, check_input, check_param_shapes, check_shape_argument
 from ._snntorch_reset import reset_from_previous_spike
 from .leaky import Leaky
 
@@ -116,7 +116,7 @@ class RLeaky(Leaky):
                     f"got input {shape} and weight {self.recurrent_weight.shape}."
                 )
         else:
-            check_param_shape(self.V, shape, layer=name, name="V")
+            check_param_shapes(self, shape, ("V",))
 
     def _recurrence(self) -> dict:
         return dict(weight=self.recurrent_weight, bias=self.recurrent_bias, v=self.V)
@@ -148,7 +148,7 @@ class RSynaptic(RLeaky):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> RSynapticState:
         spk, mem = super().init_state(shape)
-        check_param_shape(self.alpha, tuple(shape), layer="RSynaptic", name="alpha")
+        check_param_shapes(self, tuple(shape), ("alpha",))
         return RSynapticState(spk, jnp.zeros_like(mem), mem)
 
     def __call__(

@@ -18,7 +18,7 @@ from ._base import (
     as_hyperparameter,
     check_decay_parameterisation,
     check_input,
-    check_param_shape,
+    check_param_shapes,
     check_shape_argument,
     check_spike_fn,
     decode_decay,
@@ -103,8 +103,9 @@ class SRM(StatefulLayer):
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> SRMState:
         shape = check_shape_argument(shape, layer="SRM")
-        for name in ("fast_decay", "slow_decay", "refractory_decay", "refractory_strength", "threshold"):
-            check_param_shape(getattr(self, name), shape, layer="SRM", name=name)
+        check_param_shapes(
+            self, shape, ("fast_decay", "slow_decay", "refractory_decay", "refractory_strength", "threshold")
+        )
         return SRMState(jnp.zeros(shape), jnp.zeros(shape), jnp.zeros(shape))
 
     def __call__(self, state: SRMState, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[SRMState, Array]:

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ..surrogate import SurrogateSpike
-from ._base import ResetMode, as_float_array, check_input, check_param_shape, check_shape_argument
+from ._base import ResetMode, as_float_array, check_input, check_param_shapes
 from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
 from .leaky import Leaky
 
@@ -73,10 +73,9 @@ class Synaptic(Leaky):
         self.alpha = as_float_array(alpha, layer="Synaptic", name="alpha")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> SynapticState:
-        shape = check_shape_argument(shape, layer="Synaptic")
-        for name in ("alpha", "beta", "threshold", "graded_spikes_factor"):
-            check_param_shape(getattr(self, name), shape, layer="Synaptic", name=name)
-        return SynapticState(jnp.zeros(shape), jnp.zeros(shape))
+        mem = super().init_state(shape)
+        check_param_shapes(self, mem.shape, ("alpha",))
+        return SynapticState(jnp.zeros_like(mem), mem)
 
     def __call__(
         self, state: SynapticState, x: Array, *, key: PRNGKeyArray | None = None
