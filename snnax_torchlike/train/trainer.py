@@ -42,6 +42,23 @@ def _per_sample(fn: Callable[[Array, Array], Array], output: Array, targets: Arr
     return jax.vmap(lambda o, t: jnp.asarray(fn(o[:, None], t[None])), in_axes=(1, 0))(output, targets)
 
 
+class _Means:
+    """Per-sample sums of the loss and metrics over batches, and their means."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Array] = {}
+        self.count = 0
+
+    def add(self, batch_sums: dict[str, Array], size: int) -> None:
+        self.sums = batch_sums if not self.sums else jax.tree_util.tree_map(jnp.add, self.sums, batch_sums)
+        self.count += size
+
+    def means(self, empty_message: str) -> dict[str, float]:
+        if self.count == 0:
+            raise ValueError(empty_message)
+        return {name: float(total) / self.count for name, total in self.sums.items()}
+
+
 class Trainer:
     """Trains a facade network, Keras/Lightning style, on pure jitted steps.
 
@@ -235,16 +252,14 @@ class Trainer:
                 callback.on_train_epoch_start(self, epoch)
             if scheduler is not None:
                 self._sync_hyperparameters(opt_state, accumulate)
-            sums: dict[str, Array] = {}
-            count = 0
+            means = _Means()
             batches = itertools.islice(iterate_batches(train_loader, time_first=time_first), max_batches)
             with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
                 for index, batch in enumerate(batches):
                     trained, opt_state, loss, batch_sums = self._train_step(
                         trained, opt_state, frozen, batch.x, batch.y, batch.mask, next_key(), accumulate
                     )
-                    sums = batch_sums if not sums else jax.tree_util.tree_map(jnp.add, sums, batch_sums)
-                    count += batch.size
+                    means.add(batch_sums, batch.size)
                     if scheduler is not None and scheduler.interval == "step":
                         scheduler.step()
                         self._sync_hyperparameters(opt_state, accumulate)
@@ -253,13 +268,11 @@ class Trainer:
                     bar.update(1)
                     if index % self.log_every_n_steps == 0:
                         bar.set_postfix(loss=f"{float(loss):.4f}")
-            if count == 0:
-                raise ValueError("Trainer.fit: the training loader yielded no batches.")
+            logs = means.means("Trainer.fit: the training loader yielded no batches.")
             for param, array in zip(optimizer.params, trained):
                 param.data = jnp.copy(array)
             inner_state = opt_state.inner_opt_state if accumulate > 1 else opt_state
             optimizer.state = jax.tree_util.tree_map(jnp.copy, inner_state)
-            logs = {name: float(total) / count for name, total in sums.items()}
             logs["lr"] = optimizer.lr  # the rate this epoch ended with (a learning-rate monitor)
             if scheduler is not None and scheduler.interval == "epoch":
                 scheduler.step()
@@ -314,17 +327,12 @@ class Trainer:
         self._require(optimizer=False)
         trained = tuple(p.data for p in self._trained())
         frozen = self._frozen_arrays()
-        sums: dict[str, Array] = {}
-        count = 0
+        means = _Means()
         with self._mode(False), self._bar(loader, "Evaluate") as bar:
             for batch in iterate_batches(loader, time_first=time_first):
-                batch_sums = self._eval_step(trained, frozen, batch.x, batch.y, batch.mask, next_key())
-                sums = batch_sums if not sums else jax.tree_util.tree_map(jnp.add, sums, batch_sums)
-                count += batch.size
+                means.add(self._eval_step(trained, frozen, batch.x, batch.y, batch.mask, next_key()), batch.size)
                 bar.update(1)
-        if count == 0:
-            raise ValueError("Trainer.evaluate: the loader yielded no batches.")
-        return {name: float(total) / count for name, total in sums.items()}
+        return means.means("Trainer.evaluate: the loader yielded no batches.")
 
     validate = evaluate
 
