@@ -9,6 +9,7 @@ from .leaky import Leaky
 from .linear import Flatten, Linear
 from .module import LoadResult, Module, Parameter
 from .normalization import LayerNorm
+from .ode_neurons import IF, LI, LIF, CubaLI, CubaLIF, Integrator, ODENeuron
 from .pooling import AvgPool2d, MaxPool2d
 from .recurrent import RLeaky, RSynaptic
 from .synaptic import Synaptic
@@ -32,4 +33,11 @@ __all__ = [
     "RSynaptic",
     "Lapicque",
     "Alpha",
+    "ODENeuron",
+    "CubaLIF",
+    "CubaLI",
+    "LIF",
+    "LI",
+    "IF",
+    "Integrator",
 ]

@@ -28,8 +28,8 @@ def _run_sequence(core: snn.Sequential, x: Array, record: int | None, key: Array
         if record is None:
             return outs[-1], None
         recorded = layer_states[record]
-        # Neurons with several state variables (Synaptic) name their membrane `mem`.
-        return outs[-1], getattr(recorded, "mem", recorded)
+        # Neurons with several state variables name their membrane `mem` (snnTorch) or `v` (Norse, NIR).
+        return outs[-1], getattr(recorded, "mem", getattr(recorded, "v", recorded))
 
     return jax.vmap(one_sample, in_axes=(1, 0 if key is not None else None), out_axes=1)(x, keys)
 

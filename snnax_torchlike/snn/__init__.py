@@ -3,7 +3,7 @@
 Port SNNAX code by changing its import to ``import snnax_torchlike.snn as snn``.
 """
 
-from . import surrogate
+from . import discretisation, surrogate
 from ._stateful import State, StatefulLayer
 from .composed import CompoundLayer, Parallel, Residual, Sequential
 from .graph import Edge, GraphStructure, gen_feed_forward_struct
@@ -17,6 +17,8 @@ from .neurons import (
     AdaptiveLIFState,
     Alpha,
     AlphaState,
+    CubaLIF,
+    CubaLIFState,
     IAFState,
     Lapicque,
     Leaky,
@@ -46,6 +48,7 @@ from .neurons import (
 
 __all__ = [
     "surrogate",
+    "discretisation",
     "State",
     "StatefulLayer",
     "SpikingNeuron",
@@ -80,6 +83,8 @@ __all__ = [
     "SRM",
     "SRMState",
     "SpikeCounter",
+    "CubaLIF",
+    "CubaLIFState",
     "Flatten",
     "SpikingMaxPool2d",
     "SpikingAvgPool2d",

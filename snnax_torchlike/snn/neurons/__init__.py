@@ -2,6 +2,7 @@
 
 from ._base import SpikingNeuron
 from .alpha import Alpha, AlphaState, alpha_update
+from .cuba_lif import CubaLIF, CubaLIFState
 from .iaf import IAF, IAFState, SimpleIAF
 from .lapicque import Lapicque, lapicque_update
 from .leaky import Leaky, leaky_update
@@ -46,4 +47,6 @@ __all__ = [
     "SRM",
     "SRMState",
     "SpikeCounter",
+    "CubaLIF",
+    "CubaLIFState",
 ]
