@@ -14,17 +14,21 @@ from .module import Module, to_array
 
 
 @eqx.filter_jit
-def _run_sequence(core: snn.Sequential, x: Array, record: int | None, key: Array | None) -> Any:
+def _run_sequence(
+    core: snn.Sequential, x: Array, record: int | None, key: Array | None, checkpoint_every: int | None = None
+) -> Any:
     """Run a per-sample core model over a time-first batch ``[T, B, ...]``.
 
     ``key``: split per sample (the core splits it per step and layer); None for
     deterministic networks, which then skip all key arithmetic.
+    ``checkpoint_every``: gradient checkpointing over chunks of time (see
+    ``snn.StatefulModel``); None runs layer by layer.
     """
     state = core.init_state(x.shape[2:])
     keys = None if key is None else jax.random.split(key, x.shape[1])
 
     def one_sample(xs: Array, sample_key: Array | None) -> Any:
-        _, outs, layer_states = core(state, xs, sample_key, record_states=True)
+        _, outs, layer_states = core(state, xs, sample_key, record_states=True, checkpoint_every=checkpoint_every)
         if record is None:
             return outs[-1], None
         recorded = layer_states[record]
@@ -46,10 +50,17 @@ class Sequential(Module):
     torch's (``"0.weight"``, ``"1.beta"``, ...). Stochastic layers (``Dropout``)
     draw from ``snnax_torchlike.random`` (``manual_seed``; inside ``fit``, a fresh
     key per step), with a different mask per sample, time step and layer.
+
+    Execution: layer by layer by default (each Linear/Conv over all ``T*B`` frames
+    in one op, each neuron in its own scan). ``checkpoint_every=k`` (constructor
+    argument or attribute) instead runs the step-wise scan with gradient
+    checkpointing over chunks of ``k`` steps, for long sequences: training memory
+    grows as ``T/k + k`` steps instead of ``T``, for about one extra forward pass.
     """
 
-    def __init__(self, *layers: Module):
+    def __init__(self, *layers: Module, checkpoint_every: int | None = None):
         super().__init__()
+        self.checkpoint_every = checkpoint_every
         if not layers:
             raise ValueError("Sequential: needs at least one layer.")
         for index, layer in enumerate(layers):
@@ -81,5 +92,6 @@ class Sequential(Module):
             )
         last_is_neuron = getattr(self[-1], "is_neuron", False)
         key = next_key() if any(getattr(layer, "needs_key", False) for layer in self) else None
-        outputs, mem = _run_sequence(self.core_model(), x, len(self) - 1 if last_is_neuron else None, key)
+        record = len(self) - 1 if last_is_neuron else None
+        outputs, mem = _run_sequence(self.core_model(), x, record, key, self.checkpoint_every)
         return (outputs, mem) if last_is_neuron else outputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from ._layer_call import init_layer, layer_name, step_layer
-from ._stateful import State
+from ._stateful import State, StatefulLayer
 from .graph import GraphStructure
 
 Shape = tuple[int, ...]
@@ -251,7 +252,13 @@ class StatefulModel(eqx.Module):
         return new_state, [outs[i] for i in graph.output_layer_ids]
 
     def _scan(
-        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, start: int, record_states: bool
+        self,
+        state: ModelState,
+        xs: tuple[Array, ...],
+        key: PRNGKeyArray | None,
+        start: int,
+        record_states: bool,
+        checkpoint_every: int | None = None,
     ) -> tuple[ModelState, Any]:
         steps = xs[0].shape[0]
         times = jnp.arange(start, start + steps)
@@ -263,7 +270,69 @@ class StatefulModel(eqx.Module):
             new_state, outs = self.step(carry, x_t, key_t)
             return new_state, ((outs, new_state.layers) if record_states else outs)
 
-        return jax.lax.scan(body, state, (xs, times))
+        if checkpoint_every is None or checkpoint_every >= steps:
+            return jax.lax.scan(body, state, (xs, times))
+        # Gradient checkpointing: the backward pass keeps only the state at chunk
+        # boundaries and recomputes each chunk's steps, so memory grows as T/k + k.
+        chunks, k = steps // checkpoint_every, checkpoint_every
+        chunk = jax.checkpoint(lambda carry, inputs: jax.lax.scan(body, carry, inputs))
+        head = jax.tree.map(lambda a: a[: chunks * k].reshape(chunks, k, *a.shape[1:]), (xs, times))
+        state, ys = jax.lax.scan(chunk, state, head)
+        ys = jax.tree.map(lambda a: a.reshape(chunks * k, *a.shape[2:]), ys)
+        if chunks * k < steps:
+            state, tail = jax.lax.scan(body, state, jax.tree.map(lambda a: a[chunks * k :], (xs, times)))
+            ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, tail)
+        return state, ys
+
+    def _layerwise(
+        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, start: int, record_states: bool
+    ) -> tuple[ModelState, Any]:
+        """[`_scan`][]'s results for a graph without delayed edges, one layer at a time.
+
+        Each layer consumes its whole input sequence before the next starts: a
+        stateless layer maps all ``T`` steps in one batched call (one matmul or
+        convolution over every frame), a stateful one runs its own ``lax.scan``.
+        Keys are the step-wise path's (``fold_in(key, t)`` split per layer), so the
+        outputs are the same.
+        """
+        graph = self.graph_structure
+        n = graph.num_layers
+        times = jnp.arange(start, start + xs[0].shape[0])
+        if key is None:
+            layer_keys: list[Array | None] = [None] * n
+        else:
+            step_keys = jax.vmap(lambda t: jax.random.split(jax.random.fold_in(key, t), n))(times)
+            layer_keys = [step_keys[:, i] for i in range(n)]
+        sequences: list[Any] = [None] * n
+        new_states = list(state.layers)
+        recorded: list[Any] = [None] * n
+        for i in graph.order:
+            layer, layer_key = self.layers[i], layer_keys[i]
+            inputs = [xs[k] for k in graph.input_layer_ids[i]] + [
+                sequences[e.source] for e in graph.input_connectivity[i]
+            ]
+            where = f"StatefulModel: {layer_name(layer, i)}"
+            merged = jax.vmap(lambda *a, mode=graph.merge[i], where=where: _merge(list(a), mode, where=where))(*inputs)
+            if isinstance(layer, StatefulLayer):
+
+                def body(carry: State, step: tuple[Any, Any], layer: Any = layer) -> tuple[State, Any]:
+                    x_t, k_t = step
+                    new, out = step_layer(layer, carry, x_t, k_t)
+                    return new, (out, new if record_states else None)
+
+                new_states[i], (sequences[i], recorded[i]) = jax.lax.scan(body, state.layers[i], (merged, layer_key))
+            else:
+                in_axes = (0, None if layer_key is None else 0)
+                sequences[i] = jax.vmap(lambda x_t, k_t, layer=layer: step_layer(layer, None, x_t, k_t)[1], in_axes)(
+                    merged, layer_key
+                )
+        outs = [sequences[i] for i in graph.output_layer_ids]
+        final = ModelState(tuple(new_states), state.history, state.in_shapes)
+        return final, ((outs, tuple(recorded)) if record_states else outs)
+
+    def can_run_layerwise(self) -> bool:
+        """Whether every edge has delay 0, so layers can run one after another over all steps."""
+        return all(e.delay == 0 for incoming in self.graph_structure.input_connectivity for e in incoming)
 
     def __call__(
         self,
@@ -273,6 +342,8 @@ class StatefulModel(eqx.Module):
         *,
         burn_in: int = 0,
         record_states: bool = False,
+        layerwise: bool | None = None,
+        checkpoint_every: int | None = None,
     ) -> tuple[ModelState, list[Array]] | tuple[ModelState, list[Array], tuple[State, ...]]:
         """Run the model over a sequence.
 
@@ -288,6 +359,16 @@ class StatefulModel(eqx.Module):
           is ``stop_gradient``-ed after them) and their outputs are not returned.
 
         - ``record_states``: also return every layer's state after every step.
+        - ``layerwise``: run layer by layer over all steps (each stateless layer as one
+          batched op over every frame, each stateful layer in its own scan) instead
+          of one scan over steps. Same outputs, states and gradients; much faster
+          when stateless layers (Linear, Conv) dominate. ``None`` (default): layer-wise
+          whenever the graph has no delayed edge ([`can_run_layerwise`][]) and no
+          ``checkpoint_every`` is given.
+        - ``checkpoint_every``: gradient checkpointing over time: the step-wise scan
+          runs in chunks of this many steps under ``jax.checkpoint``, so backward keeps
+          only the state at chunk boundaries and recomputes the rest (memory ~ T/k + k
+          steps instead of T, for about one extra forward pass). Same results.
 
         **Returns:** ``(final_state, outputs)``: ``outputs`` is a list with one
         array per output layer, each time-first ``[T - burn_in, *out_shape]``;
@@ -301,11 +382,28 @@ class StatefulModel(eqx.Module):
         steps = self._check_inputs(state, xs)
         if not 0 <= burn_in < steps:
             raise ValueError(f"StatefulModel: burn_in must lie in [0, T) with T={steps}, got {burn_in}.")
+        if checkpoint_every is not None:
+            if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+                raise ValueError(f"StatefulModel: checkpoint_every must be a positive int, got {checkpoint_every!r}.")
+            if layerwise:
+                raise ValueError("StatefulModel: checkpoint_every runs the step-wise scan; it excludes layerwise=True.")
+            layerwise = False
+        if layerwise is None:
+            layerwise = self.can_run_layerwise()
+        elif layerwise and not self.can_run_layerwise():
+            raise ValueError(
+                "StatefulModel: layerwise=True needs a graph without delayed edges; this one has feedback or "
+                "delays, which only the step-wise scan can run (pass layerwise=None or False)."
+            )
+        if layerwise:
+            run = self._layerwise
+        else:
+            run = functools.partial(self._scan, checkpoint_every=checkpoint_every)
         if burn_in:
-            state, _ = self._scan(state, tuple(a[:burn_in] for a in xs), key, 0, False)
+            state, _ = run(state, tuple(a[:burn_in] for a in xs), key, 0, False)
             state = jax.lax.stop_gradient(state)
             xs = tuple(a[burn_in:] for a in xs)
-        final, recorded = self._scan(state, xs, key, burn_in, record_states)
+        final, recorded = run(state, xs, key, burn_in, record_states)
         if record_states:
             outs, layer_states = recorded
             return final, outs, layer_states
