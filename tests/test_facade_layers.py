@@ -103,3 +103,40 @@ def test_convolutional_snn_sequence_equals_stepwise():
                 h = layer(h)
         np.testing.assert_allclose(np.asarray(mems[-1]), np.asarray(mem[t]), atol=1e-5)
         np.testing.assert_array_equal(np.asarray(h), np.asarray(spk[t]))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(kernel_size=3), dict(kernel_size=(3, 2), stride=2, padding=1), dict(kernel_size=5, padding=2)]
+)
+def test_im2col_and_xla_convolutions_agree_in_values_and_gradients(kwargs):
+    import jax
+
+    from snnax_torchlike.nn.conv import ConvKernel
+
+    conv = nn.Conv2d(4, 6, **kwargs)
+    x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 4, 11, 9)).astype(np.float32))
+
+    def run(algorithm, weight, x):
+        kernel = conv.core_layer()
+        kernel = ConvKernel(weight, kernel.bias, kernel.stride, kernel.padding, kernel.dilation, 1, algorithm)
+        return jnp.sum(jnp.sin(kernel(x)))
+
+    values = [run(a, conv.weight.data, x) for a in ("xla", "im2col")]
+    grads = [jax.grad(run, argnums=(1, 2))(a, conv.weight.data, x) for a in ("xla", "im2col")]
+    np.testing.assert_allclose(values[0], values[1], rtol=1e-5)
+    for a, b in zip(grads[0], grads[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_tiled_max_pool_gradient_goes_to_the_first_maximum_as_in_torch():
+    import jax
+
+    # Spikes: windows full of ties, where a split gradient would differ from torch.
+    x = (np.random.default_rng(4).random((2, 3, 8, 6)) < 0.5).astype(np.float32)
+    pool = nn.MaxPool2d(2)
+    ours = jax.grad(lambda v: jnp.sum(pool(v) * jnp.arange(1, 1 + 2 * 3 * 4 * 3).reshape(2, 3, 4, 3)))(jnp.asarray(x))
+    xt = torch.tensor(x, requires_grad=True)
+    (torch.nn.functional.max_pool2d(xt, 2) * torch.arange(1, 1 + 72).reshape(2, 3, 4, 3)).sum().backward()
+    np.testing.assert_array_equal(np.asarray(ours), xt.grad.numpy())
+    avg = jax.grad(lambda v: jnp.sum(nn.AvgPool2d(2)(v)))(jnp.asarray(x))
+    np.testing.assert_allclose(avg, 0.25)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from ..random import next_key
@@ -21,10 +23,43 @@ def _tuple(value: int | Sequence[int], n: int, *, layer: str, name: str) -> tupl
     return values
 
 
+def _im2col_conv(x: Array, weight: Array, stride: tuple[int, ...], padding: str | tuple[tuple[int, int], ...]) -> Array:
+    """``conv_general_dilated`` (groups 1, no dilation) as patches times a matrix.
+
+    ``x``: ``[N, C, *spatial]``; ``weight``: ``[O, C, *kernel]``; returns ``[N, O, *out]``.
+    The patches are gathered channels-last with strided slices, so the product
+    is one plain matmul ``[N * prod(out), prod(kernel) * C] @ [prod(kernel) * C, O]``.
+    """
+    kernel = weight.shape[2:]
+    if padding != "VALID":
+        x = jnp.pad(x, ((0, 0), (0, 0)) + tuple(padding))
+    channels_last = jnp.moveaxis(x, 1, -1)
+    out = tuple((size - k) // s + 1 for size, k, s in zip(x.shape[2:], kernel, stride))
+    slices = [
+        channels_last[(slice(None),) + tuple(slice(o, o + s * (n - 1) + 1, s) for o, s, n in zip(offset, stride, out))]
+        for offset in itertools.product(*(range(k) for k in kernel))
+    ]
+    patches = jnp.stack(slices, axis=-2).reshape(x.shape[0] * math.prod(out), -1)
+    matrix = jnp.moveaxis(weight, (0, 1), (-1, -2)).reshape(-1, weight.shape[0])
+    y = (patches @ matrix).reshape(x.shape[0], *out, weight.shape[0])
+    return jnp.moveaxis(y, -1, 1)
+
+
+def _use_im2col(algorithm: str, groups: int, dilation: tuple[int, ...]) -> bool:
+    if algorithm == "auto":
+        # XLA's CPU convolutions (and their gradients) are several times slower than a
+        # patches matmul for the small kernels SNNs use; accelerators have fast convolutions.
+        return jax.default_backend() == "cpu" and groups == 1 and all(d == 1 for d in dilation)
+    return algorithm == "im2col"
+
+
 class ConvKernel(eqx.Module):
     """A convolution as a pure function; ``weight`` ``[out, in/groups, *kernel]`` (torch's layout).
 
-    Takes one sample ``[C, *spatial]`` or a batch ``[B, C, *spatial]``.
+    Takes one sample ``[C, *spatial]`` or a batch ``[B, C, *spatial]``. ``algorithm``:
+    ``"xla"`` (``lax.conv_general_dilated``), ``"im2col"`` (patches times a matrix;
+    groups 1, no dilation) or ``"auto"``: im2col on CPU where it applies, else XLA's.
+    Both compute the same convolution (up to float rounding).
     """
 
     weight: Array
@@ -33,22 +68,26 @@ class ConvKernel(eqx.Module):
     padding: str | tuple[tuple[int, int], ...] = eqx.field(static=True)
     dilation: tuple[int, ...] = eqx.field(static=True)
     groups: int = eqx.field(static=True)
+    algorithm: str = eqx.field(static=True, default="auto")
 
     def __call__(self, x: Array) -> Array:
         spatial = self.weight.ndim - 2
         single = x.ndim == spatial + 1
         batch = x[None] if single else x
-        letters = "HWD"[:spatial]
-        numbers = (f"NC{letters}", f"OI{letters}", f"NC{letters}")
-        y = jax.lax.conv_general_dilated(
-            batch,
-            self.weight,
-            window_strides=self.stride,
-            padding=self.padding,
-            rhs_dilation=self.dilation,
-            dimension_numbers=numbers,
-            feature_group_count=self.groups,
-        )
+        if _use_im2col(self.algorithm, self.groups, self.dilation):
+            y = _im2col_conv(batch, self.weight, self.stride, self.padding)
+        else:
+            letters = "HWD"[:spatial]
+            numbers = (f"NC{letters}", f"OI{letters}", f"NC{letters}")
+            y = jax.lax.conv_general_dilated(
+                batch,
+                self.weight,
+                window_strides=self.stride,
+                padding=self.padding,
+                rhs_dilation=self.dilation,
+                dimension_numbers=numbers,
+                feature_group_count=self.groups,
+            )
         if self.bias is not None:
             y = y + self.bias.reshape((1, -1) + (1,) * spatial)
         return y[0] if single else y
