@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
@@ -37,12 +38,32 @@ def _split_pair(item: Any, index: int) -> tuple[Any, Any]:
     )
 
 
-def _pad(array: np.ndarray, axis: int, size: int) -> np.ndarray:
+def _pad(array: Any, axis: int, size: int) -> Any:
+    """Repeat the last entry along ``axis`` up to ``size``; numpy stays numpy, JAX stays JAX."""
     missing = size - array.shape[axis]
     if missing == 0:
         return array
-    edge = np.take(array, [-1], axis=axis)
-    return np.concatenate([array, np.repeat(edge, missing, axis=axis)], axis=axis)
+    xp = jnp if isinstance(array, jax.Array) else np
+    edge = xp.take(array, xp.asarray([-1]), axis=axis)
+    return xp.concatenate([array, xp.repeat(edge, missing, axis=axis)], axis=axis)
+
+
+def _as_batch_array(value: Any) -> Any:
+    """A JAX array stays on its device (no host round trip); anything else becomes numpy."""
+    return value if isinstance(value, jax.Array) else to_numpy(value)
+
+
+def _to_device(value: Any) -> Array:
+    # device_put is asynchronous: the copy overlaps the previous step's compute.
+    return value if isinstance(value, jax.Array) else jax.device_put(value)
+
+
+def _mask(batch_size: int, size: int, cache: dict[tuple[int, int], Array]) -> Array:
+    if (batch_size, size) not in cache:
+        mask = np.zeros(batch_size, np.float32)
+        mask[:size] = 1.0
+        cache[(batch_size, size)] = jax.device_put(mask)
+    return cache[(batch_size, size)]
 
 
 def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bool = True) -> Iterator[Batch]:
@@ -54,6 +75,7 @@ def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bo
     become float32 (0/1 spikes from event loaders).
     """
     batch_size = None
+    masks: dict[tuple[int, int], Array] = {}
     for index, item in enumerate(loader):
         if isinstance(item, (tuple, list)) or with_targets:
             x, y = _split_pair(item, index)
@@ -61,7 +83,7 @@ def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bo
             x, y = item, None
         if not with_targets:
             y = None
-        x = to_numpy(x)
+        x = _as_batch_array(x)
         if x.dtype == np.float64 or x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
             x = x.astype(np.float32)
         if x.ndim < 3:
@@ -70,7 +92,7 @@ def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bo
                 f"({'[T, B, ...]' if time_first else '[B, T, ...]'}), got shape {x.shape}."
             )
         if not time_first:
-            x = np.swapaxes(x, 0, 1)
+            x = x.swapaxes(0, 1)
         size = x.shape[1]
         if batch_size is None:
             batch_size = size
@@ -80,18 +102,16 @@ def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bo
                 "may be smaller. Check time_first= (is axis 0 really time?)."
             )
         if y is not None:
-            y = to_numpy(y)
+            y = _as_batch_array(y)
             if y.ndim == 0 or y.shape[0] != size:
                 raise ValueError(
                     f"batch {index}: {size} inputs but targets of shape {y.shape}; targets are [B, ...]. "
                     f"If the inputs are batch-first [B, T, ...], pass time_first=False."
                 )
             y = _pad(y, 0, batch_size)
-        mask = np.zeros(batch_size, np.float32)
-        mask[:size] = 1.0
         yield Batch(
-            jnp.asarray(_pad(x, 1, batch_size)),
-            None if y is None else jnp.asarray(y),
-            jnp.asarray(mask),
+            _to_device(_pad(x, 1, batch_size)),
+            None if y is None else _to_device(y),
+            _mask(batch_size, size, masks),
             size,
         )
