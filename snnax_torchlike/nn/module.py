@@ -349,7 +349,9 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # -- training (Keras/Lightning words; implemented by snnax_torchlike.train) ------
-    def _trainer(self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool) -> Any:
+    def _trainer(
+        self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool, devices: Any = None
+    ) -> Any:
         """A ``Trainer`` for these arguments, reused across calls so its compiled steps are too."""
         from ..train import Trainer
 
@@ -365,27 +367,33 @@ class Module:
             cache[key] = Trainer(self, optimizer, loss_fn, metrics=metrics)
         trainer = cache[key]
         trainer.callbacks, trainer.progress = list(callbacks), progress
+        if devices != trainer.devices:
+            trainer.devices = devices
         return trainer
 
     def fit(self, train_loader: Any, epochs: int = 1, *, optimizer: Any, loss_fn: Any, **kwargs: Any) -> Any:
         """Train on ``train_loader``; see [`Trainer.fit`][]. Returns the ``History``.
 
+        ``devices=`` ("all", a count or a device list) trains data-parallel; see [`Trainer`][].
+
         Calls with the same optimizer, loss and metrics reuse one ``Trainer``, so
         nothing recompiles between them (the same holds for ``evaluate``/``predict``).
         """
         trainer = self._trainer(
-            optimizer, loss_fn, kwargs.pop("metrics", ()), kwargs.pop("callbacks", ()), kwargs.pop("progress", True)
-        )
+            optimizer, loss_fn, kwargs.pop("metrics", ()), kwargs.pop("callbacks", ()), kwargs.pop("progress", True),
+            kwargs.pop("devices", None),
+        )  # fmt: skip
         return trainer.fit(train_loader, epochs=epochs, **kwargs)
 
     def evaluate(self, loader: Any, *, loss_fn: Any, metrics: Any = (), **kwargs: Any) -> dict[str, float]:
         """Mean loss and metrics over ``loader``; see [`Trainer.evaluate`][]."""
-        trainer = self._trainer(None, loss_fn, metrics, (), kwargs.pop("progress", False))
+        trainer = self._trainer(None, loss_fn, metrics, (), kwargs.pop("progress", False), kwargs.pop("devices", None))
         return trainer.evaluate(loader, **kwargs)
 
     def predict(self, loader: Any, **kwargs: Any) -> Any:
         """The network's outputs over ``loader``, concatenated along the batch axis."""
-        return self._trainer(None, None, (), (), kwargs.pop("progress", False)).predict(loader, **kwargs)
+        trainer = self._trainer(None, None, (), (), kwargs.pop("progress", False), kwargs.pop("devices", None))
+        return trainer.predict(loader, **kwargs)
 
     # -- display ----------------------------------------------------------------------
     def extra_repr(self) -> str:

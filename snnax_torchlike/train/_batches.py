@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array
 
 from ..nn.module import to_numpy
+from ._sharding import check_divisible, put_batch_part
 
 
 class Batch(NamedTuple):
@@ -53,29 +55,41 @@ def _as_batch_array(value: Any) -> Any:
     return value if isinstance(value, jax.Array) else to_numpy(value)
 
 
-def _to_device(value: Any) -> Array:
-    # device_put is asynchronous: the copy overlaps the previous step's compute.
-    return value if isinstance(value, jax.Array) else jax.device_put(value)
+def _placer(mesh: Mesh | None) -> Callable[[Any, int], Array]:
+    """How batch arrays reach the device(s): as they are, or split over the mesh along a batch axis."""
+    if mesh is None:
+        # device_put is asynchronous: the copy overlaps the previous step's compute.
+        return lambda value, axis: value if isinstance(value, jax.Array) else jax.device_put(value)
+    return lambda value, axis: put_batch_part(value, mesh, axis)
 
 
-def _mask(batch_size: int, size: int, cache: dict[tuple[int, int], Array]) -> Array:
+def _mask(batch_size: int, size: int, cache: dict[tuple[int, int], Array], place: Callable[[Any, int], Array]) -> Array:
     if (batch_size, size) not in cache:
         mask = np.zeros(batch_size, np.float32)
         mask[:size] = 1.0
-        cache[(batch_size, size)] = jax.device_put(mask)
+        cache[(batch_size, size)] = place(mask, 0)
     return cache[(batch_size, size)]
 
 
-def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bool = True) -> Iterator[Batch]:
+def iterate_batches(
+    loader: Iterable[Any], *, time_first: bool, with_targets: bool = True, mesh: Mesh | None = None
+) -> Iterator[Batch]:
     """Yield [`Batch`][]es from ``loader``; the first batch fixes the batch size.
 
     A later, smaller batch (the last one of an epoch) is padded and masked, so one
     compiled step serves the whole epoch. Input conversion: numpy, JAX arrays and
     torch tensors (through ``__array__``, no torch import); booleans and integers
     become float32 (0/1 spikes from event loaders).
+
+    With a ``mesh`` (data parallelism), every array is split over its devices along
+    the batch axis; with several processes, ``loader`` yields this process's part
+    of each global batch (all processes the same number of batches and sizes), and
+    ``Batch.size`` counts the global samples.
     """
     batch_size = None
     masks: dict[tuple[int, int], Array] = {}
+    place = _placer(mesh)
+    processes = 1 if mesh is None else jax.process_count()
     for index, item in enumerate(loader):
         if isinstance(item, (tuple, list)) or with_targets:
             x, y = _split_pair(item, index)
@@ -96,6 +110,8 @@ def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bo
         size = x.shape[1]
         if batch_size is None:
             batch_size = size
+            if mesh is not None:
+                check_divisible(batch_size * processes, mesh, where=f"batch {index}")
         if size > batch_size:
             raise ValueError(
                 f"batch {index}: has {size} samples but the first batch had {batch_size}; only the last batch "
@@ -110,8 +126,8 @@ def iterate_batches(loader: Iterable[Any], *, time_first: bool, with_targets: bo
                 )
             y = _pad(y, 0, batch_size)
         yield Batch(
-            _to_device(_pad(x, 1, batch_size)),
-            None if y is None else _to_device(y),
-            _mask(batch_size, size, masks),
-            size,
+            place(_pad(x, 1, batch_size), 1),
+            None if y is None else place(y, 0),
+            _mask(batch_size, size, masks, place),
+            size * processes,
         )

@@ -11,6 +11,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
+from jax.experimental import multihost_utils
 from jaxtyping import Array
 from tqdm.auto import tqdm
 
@@ -19,6 +20,7 @@ from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..random import get_rng_state, key_scope, manual_seed, next_key, set_rng_state
 from ._batches import iterate_batches
+from ._sharding import data_parallel_mesh, replicated
 from .callbacks import Callback
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
@@ -81,6 +83,14 @@ class Trainer:
       ``functional.accuracy_rate``; logged under their ``__name__``.
     - ``callbacks``: [`Callback`][] objects.
     - ``progress``: show a tqdm bar (default True).
+    - ``devices``: data parallelism over several devices: ``"all"``, a count, or a
+      list of ``jax.Device`` (default None: one device). Batches are split over a
+      ``Mesh`` axis ``"data"``, parameters and optimizer state replicated, and the
+      step stays one ``jax.jit`` (XLA adds the gradient all-reduce), so results
+      equal the single-device run on the same global batches. The global batch must
+      divide by the device count. Under ``jax.distributed.initialize`` (several
+      processes), each process's loader yields its part of every global batch and
+      only process 0 writes checkpoints.
 
     Losses and metrics are evaluated per sample and averaged over the real samples,
     so the last, smaller batch of an epoch is padded to the first batch's size
@@ -97,6 +107,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         progress: bool = True,
         log_every_n_steps: int = 10,
+        devices: int | Sequence[Any] | str | None = None,
     ):
         if not isinstance(model, Module):
             raise TypeError(f"Trainer: model must be an nn.Module, got {type(model).__name__}.")
@@ -115,9 +126,24 @@ class Trainer:
         self.eval_trace_count = 0
         self.history = History()
         self.current_epoch = 0
+        self.devices = devices
         self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(7,))
         self._eval_step = jax.jit(self._pure_eval_step)
         self._predict_step = jax.jit(self._forward)
+
+    @property
+    def devices(self) -> int | Sequence[Any] | str | None:
+        """The devices of data-parallel runs (see the class docstring); setting it rebuilds the mesh."""
+        return self._devices
+
+    @devices.setter
+    def devices(self, devices: int | Sequence[Any] | str | None) -> None:
+        self.mesh = data_parallel_mesh(devices)
+        self._devices = devices
+
+    def _replicate(self, tree: Any) -> Any:
+        """Copies of ``tree`` on every device of the mesh (as is without one)."""
+        return tree if self.mesh is None else jax.device_put(tree, replicated(self.mesh))
 
     # -- pure functions (traced once per input shape) --------------------------------
     def _trained(self) -> list:
@@ -246,6 +272,7 @@ class Trainer:
                 optax.MultiSteps(optimizer.transform, accumulate).init(trained)._replace(inner_opt_state=opt_state)
             )
         frozen = self._frozen_arrays()
+        trained, opt_state, frozen = self._replicate((trained, opt_state, frozen))
         for epoch in range(start_epoch, epochs):
             self.current_epoch = epoch
             for callback in self.callbacks:
@@ -253,7 +280,9 @@ class Trainer:
             if scheduler is not None:
                 self._sync_hyperparameters(opt_state, accumulate)
             means = _Means()
-            batches = itertools.islice(iterate_batches(train_loader, time_first=time_first), max_batches)
+            batches = itertools.islice(
+                iterate_batches(train_loader, time_first=time_first, mesh=self.mesh), max_batches
+            )
             with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
                 for index, batch in enumerate(batches):
                     trained, opt_state, loss, batch_sums = self._train_step(
@@ -301,8 +330,11 @@ class Trainer:
         """Write weights, optimizer state, epoch, history and PRNG position (atomically).
 
         Call it between epochs (e.g. from a callback's ``on_train_epoch_end``);
-        ``fit(..., ckpt_path=path)`` resumes from it.
+        ``fit(..., ckpt_path=path)`` resumes from it. With several processes only
+        process 0 writes (every process holds the same replicated state).
         """
+        if jax.process_index() != 0:
+            return
         save_training_checkpoint(
             path,
             model=self.model,
@@ -325,11 +357,10 @@ class Trainer:
     def evaluate(self, loader: Iterable[Any], *, time_first: bool = True) -> dict[str, float]:
         """Mean loss and metrics over ``loader`` (every sample weighs the same)."""
         self._require(optimizer=False)
-        trained = tuple(p.data for p in self._trained())
-        frozen = self._frozen_arrays()
+        trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
         means = _Means()
         with self._mode(False), self._bar(loader, "Evaluate") as bar:
-            for batch in iterate_batches(loader, time_first=time_first):
+            for batch in iterate_batches(loader, time_first=time_first, mesh=self.mesh):
                 means.add(self._eval_step(trained, frozen, batch.x, batch.y, batch.mask, next_key()), batch.size)
                 bar.update(1)
         return means.means("Trainer.evaluate: the loader yielded no batches.")
@@ -339,14 +370,16 @@ class Trainer:
     def predict(self, loader: Iterable[Any], *, time_first: bool = True) -> Any:
         """The network's outputs over ``loader``, concatenated along the batch axis (axis 1).
 
-        Batches may be ``(x, y)`` pairs (targets ignored) or inputs alone.
+        Batches may be ``(x, y)`` pairs (targets ignored) or inputs alone. With
+        several processes every process receives the outputs of the global batches.
         """
-        trained = tuple(p.data for p in self._trained())
-        frozen = self._frozen_arrays()
+        trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
         pieces: list[Any] = []
         with self._mode(False), self._bar(loader, "Predict") as bar:
-            for batch in iterate_batches(loader, time_first=time_first, with_targets=False):
+            for batch in iterate_batches(loader, time_first=time_first, with_targets=False, mesh=self.mesh):
                 output = self._predict_step(trained, frozen, batch.x, next_key())
+                if jax.process_count() > 1:
+                    output = multihost_utils.process_allgather(output, tiled=True)
                 pieces.append(jax.tree_util.tree_map(lambda a, n=batch.size: a[:, :n], output))
                 bar.update(1)
         if not pieces:
