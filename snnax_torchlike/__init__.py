@@ -10,7 +10,17 @@ Nothing here imports torch; ``snnax_torchlike.interop`` bridges to it.
 from . import functional, nn, optim, random, snn, spikegen, surrogate
 from .compile import compile
 from .random import manual_seed
-from .train import Callback, CheckpointError, EarlyStopping, History, ModelCheckpoint, Trainer, load, save
+from .train import (
+    Callback,
+    CheckpointError,
+    EarlyStopping,
+    History,
+    ModelCheckpoint,
+    NonFiniteError,
+    Trainer,
+    load,
+    save,
+)
 
 __version__ = "0.1.0"
 
@@ -32,5 +42,6 @@ __all__ = [
     "save",
     "load",
     "CheckpointError",
+    "NonFiniteError",
     "__version__",
 ]

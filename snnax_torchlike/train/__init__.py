@@ -3,6 +3,16 @@
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .checkpoint import CheckpointError, load, save
 from .history import History
-from .trainer import Trainer
+from .trainer import NonFiniteError, Trainer
 
-__all__ = ["Trainer", "Callback", "EarlyStopping", "ModelCheckpoint", "History", "save", "load", "CheckpointError"]
+__all__ = [
+    "Trainer",
+    "Callback",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "History",
+    "save",
+    "load",
+    "CheckpointError",
+    "NonFiniteError",
+]

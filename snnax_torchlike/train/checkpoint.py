@@ -5,11 +5,14 @@
 model. A training checkpoint adds the optimizer state, the epoch, the history
 and the position of the library's PRNG stream, so ``fit(..., ckpt_path=path)``
 continues exactly where the run stopped. Writes are atomic (a temporary file,
-then a rename), so a crash never leaves half a file under ``path``.
+then a rename), so a crash never leaves half a file under ``path``; every file
+carries a SHA-256 of its tensors, verified on load, so a corrupted file raises
+[`CheckpointError`][] instead of loading garbage.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -33,14 +36,26 @@ class CheckpointError(ValueError):
     """A file is not a readable checkpoint of the expected kind."""
 
 
+def _checksum(tensors: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def _atomic_save(tensors: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, str]) -> None:
     path = os.fspath(path)
+    tensors = {k: np.asarray(v, order="C") for k, v in tensors.items()}
+    metadata = {**metadata, "sha256": _checksum(tensors)}
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".safetensors")
     os.close(handle)
     try:
-        save_file({k: np.asarray(v, order="C") for k, v in tensors.items()}, temporary, metadata=metadata)
+        save_file(tensors, temporary, metadata=metadata)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -55,6 +70,12 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str
             metadata = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{os.fspath(path)}: not a readable safetensors file ({error}).") from error
+    # Files written by other tools (torch's safetensors) carry no checksum; ours always do.
+    expected = metadata.get("sha256")
+    if expected is not None and expected != _checksum(tensors):
+        raise CheckpointError(
+            f"{os.fspath(path)}: checksum mismatch: the file was modified or corrupted after it was written."
+        )
     return tensors, metadata
 
 

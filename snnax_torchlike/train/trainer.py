@@ -6,10 +6,11 @@ import contextlib
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.experimental import multihost_utils
 from jaxtyping import Array
@@ -59,6 +60,22 @@ class _Means:
         if self.count == 0:
             raise ValueError(empty_message)
         return {name: float(total) / self.count for name, total in self.sums.items()}
+
+
+class _Guard(NamedTuple):
+    """The NaN guard's device-side record: steps run, the first failed step (-1: none) and what was finite then."""
+
+    step: Array
+    step_failed: Array
+    finite: Array
+
+    @classmethod
+    def start(cls, leaves: int) -> _Guard:
+        return cls(jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32), jnp.ones(leaves + 1, bool))
+
+
+class NonFiniteError(FloatingPointError):
+    """Training met a NaN or Inf; the model holds the parameters of the last good step."""
 
 
 class Trainer:
@@ -127,7 +144,7 @@ class Trainer:
         self.history = History()
         self.current_epoch = 0
         self.devices = devices
-        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(7,))
+        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1, 2), static_argnums=(8, 9))
         self._eval_step = jax.jit(self._pure_eval_step)
         self._predict_step = jax.jit(self._forward)
 
@@ -168,16 +185,33 @@ class Trainer:
             sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y) * mask)
         return sums["loss"] / jnp.maximum(jnp.sum(mask), 1.0), sums
 
-    def _pure_train_step(self, trained, opt_state, frozen, x, y, mask, key, accumulate):
+    def _pure_train_step(self, trained, opt_state, guard, frozen, x, y, mask, key, accumulate, options):
         self.trace_count += 1  # runs only while tracing: counts compilations
 
         def objective(params):
             return self._loss_and_metric_sums(self._forward(params, frozen, x, key), y, mask)
 
         (loss, sums), grads = jax.value_and_grad(objective, has_aux=True)(trained)
+        nan_guard, log_grad_norm = options
+        if log_grad_norm:  # logged as the batch-size-weighted mean over the epoch's batches
+            sums = {**sums, "grad_norm": optax.tree.norm(grads) * jnp.sum(mask)}
         transform = None if accumulate == 1 else optax.MultiSteps(self.optimizer.transform, accumulate)
-        trained, opt_state = self.optimizer.update(trained, opt_state, grads, transform)
-        return trained, opt_state, loss, sums
+        new_trained, new_opt_state = self.optimizer.update(trained, opt_state, grads, transform)
+        # The NaN guard, on the device (no per-step sync): from the first step whose loss
+        # or gradients are not finite on, updates are skipped, so the last good
+        # parameters survive; the step index and the culprits are kept for the message.
+        finite = jnp.stack([jnp.isfinite(loss)] + [jnp.all(jnp.isfinite(g)) for g in grads])
+        first_failure = jnp.logical_and(guard.step_failed < 0, ~jnp.all(finite)) & nan_guard
+        keep = jnp.logical_and(guard.step_failed < 0, jnp.all(finite)) if nan_guard else jnp.asarray(True)
+        trained, opt_state = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(keep, new, old), (new_trained, new_opt_state), (trained, opt_state)
+        )
+        guard = _Guard(
+            step=guard.step + 1,
+            step_failed=jnp.where(first_failure, guard.step, guard.step_failed),
+            finite=jnp.where(first_failure, finite, guard.finite),
+        )
+        return trained, opt_state, guard, loss, sums
 
     def _pure_eval_step(self, trained, frozen, x, y, mask, key):
         self.eval_trace_count += 1
@@ -217,6 +251,8 @@ class Trainer:
         fast_dev_run: bool | int = False,
         seed: int | None = None,
         ckpt_path: str | os.PathLike | None = None,
+        terminate_on_nan: bool = True,
+        log_grad_norm: bool = False,
     ) -> History:
         """Train for ``epochs`` passes over ``train_loader``.
 
@@ -240,6 +276,16 @@ class Trainer:
         - ``ckpt_path``: resume from a checkpoint written by
           [`save_checkpoint`][] (or ``ModelCheckpoint``): weights, optimizer state,
           epoch, history and PRNG position, so the run ends as an uninterrupted one.
+        - ``terminate_on_nan``: stop at the first step whose loss or gradients are
+          not finite, raising [`NonFiniteError`][] that names the step and the first
+          non-finite quantity; the model keeps the last good step's parameters.
+          Checked on the device with no per-step synchronisation. Default True.
+        - ``log_grad_norm``: also log ``grad_norm``, the global gradient norm
+          (mean over the epoch's batches, weighted by their size).
+
+        ``Ctrl-C`` (``KeyboardInterrupt``) ends ``fit`` cleanly: the model holds the
+        parameters of the last completed step and the returned history the
+        finished epochs.
 
         **Returns:** a [`History`][] of per-epoch means of the loss and metrics,
         ``val_``-prefixed validation results, and ``lr``, the learning rate at the
@@ -272,7 +318,9 @@ class Trainer:
                 optax.MultiSteps(optimizer.transform, accumulate).init(trained)._replace(inner_opt_state=opt_state)
             )
         frozen = self._frozen_arrays()
-        trained, opt_state, frozen = self._replicate((trained, opt_state, frozen))
+        guard = _Guard.start(len(trained))
+        trained, opt_state, frozen, guard = self._replicate((trained, opt_state, frozen, guard))
+        options = (bool(terminate_on_nan), bool(log_grad_norm))
         for epoch in range(start_epoch, epochs):
             self.current_epoch = epoch
             for callback in self.callbacks:
@@ -283,25 +331,33 @@ class Trainer:
             batches = itertools.islice(
                 iterate_batches(train_loader, time_first=time_first, mesh=self.mesh), max_batches
             )
-            with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
-                for index, batch in enumerate(batches):
-                    trained, opt_state, loss, batch_sums = self._train_step(
-                        trained, opt_state, frozen, batch.x, batch.y, batch.mask, next_key(), accumulate
-                    )
-                    means.add(batch_sums, batch.size)
-                    if scheduler is not None and scheduler.interval == "step":
-                        scheduler.step()
-                        self._sync_hyperparameters(opt_state, accumulate)
-                    for callback in self.callbacks:
-                        callback.on_train_batch_end(self, index, loss)
-                    bar.update(1)
-                    if index % self.log_every_n_steps == 0:
-                        bar.set_postfix(loss=f"{float(loss):.4f}")
+            try:
+                with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
+                    for index, batch in enumerate(batches):
+                        trained, opt_state, guard, loss, batch_sums = self._train_step(
+                            trained, opt_state, guard, frozen, batch.x, batch.y, batch.mask, next_key(), accumulate,
+                            options,
+                        )  # fmt: skip
+                        means.add(batch_sums, batch.size)
+                        if scheduler is not None and scheduler.interval == "step":
+                            scheduler.step()
+                            self._sync_hyperparameters(opt_state, accumulate)
+                        for callback in self.callbacks:
+                            callback.on_train_batch_end(self, index, loss)
+                        bar.update(1)
+                        if index % self.log_every_n_steps == 0:
+                            self._check_guard(guard, trained, opt_state, accumulate)
+                            bar.set_postfix(loss=f"{float(loss):.4f}")
+            except KeyboardInterrupt:
+                self._write_back(trained, opt_state, accumulate)
+                tqdm.write(
+                    f"Trainer.fit: interrupted in epoch {epoch + 1}; the model holds the last completed step's "
+                    f"parameters, the history the {len(self.history.epoch)} finished epoch(s)."
+                )
+                break
+            self._check_guard(guard, trained, opt_state, accumulate)
             logs = means.means("Trainer.fit: the training loader yielded no batches.")
-            for param, array in zip(optimizer.params, trained):
-                param.data = jnp.copy(array)
-            inner_state = opt_state.inner_opt_state if accumulate > 1 else opt_state
-            optimizer.state = jax.tree_util.tree_map(jnp.copy, inner_state)
+            self._write_back(trained, opt_state, accumulate)
             logs["lr"] = optimizer.lr  # the rate this epoch ended with (a learning-rate monitor)
             if scheduler is not None and scheduler.interval == "epoch":
                 scheduler.step()
@@ -319,6 +375,30 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_fit_end(self)
         return self.history
+
+    def _write_back(self, trained: tuple[Array, ...], opt_state: Any, accumulate: int) -> None:
+        """Point the model's parameters and the optimizer's state at copies of the step's arrays."""
+        for param, array in zip(self.optimizer.params, trained):
+            param.data = jnp.copy(array)
+        inner_state = opt_state.inner_opt_state if accumulate > 1 else opt_state
+        self.optimizer.state = jax.tree_util.tree_map(jnp.copy, inner_state)
+
+    def _check_guard(self, guard: _Guard, trained: tuple[Array, ...], opt_state: Any, accumulate: int) -> None:
+        """Raise [`NonFiniteError`][] (after keeping the last good parameters) if a step failed."""
+        failed = int(guard.step_failed)
+        if failed < 0:
+            return
+        self._write_back(trained, opt_state, accumulate)
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        labels = ["the loss"] + [f"the gradient of {names.get(id(p), '?')}" for p in self.optimizer.params]
+        culprits = [label for label, ok in zip(labels, np.asarray(guard.finite)) if not ok]
+        raise NonFiniteError(
+            f"Trainer.fit: step {failed} (counting from 0 in this fit call) produced a non-finite value: "
+            f"{culprits[0]} first"
+            + (f" (also {', '.join(culprits[1:3])})" if len(culprits) > 1 else "")
+            + ". Training stopped; the model keeps the parameters of the last good step. Lower the learning "
+            "rate, check the inputs for NaN/Inf, or clip gradients."
+        )
 
     def _sync_hyperparameters(self, opt_state: Any, accumulate: int) -> None:
         """Copy the optimizer's (scheduled) hyper-parameters into the step's private state."""
