@@ -45,7 +45,7 @@ def test_nan_guard_stops_with_the_last_good_parameters():
     reference = _net()
     _fit(reference, _batches(3))
     net = _net()
-    with pytest.raises(snx.NonFiniteError, match=r"step 3 .*the gradient of 0\.weight first.*last good step"):
+    with pytest.raises(snx.NonFiniteError, match=r"step 3 .*the input batch \(NaN or Inf\) first.*last good step"):
         _fit(net, _batches(6, bad=3))
     for key, value in _weights(reference).items():
         np.testing.assert_array_equal(_weights(net)[key], value)
@@ -55,11 +55,23 @@ def test_nan_guard_stops_with_the_last_good_parameters():
 def test_nan_guard_names_a_parameter_gradient_and_can_be_disabled():
     net = _net()
     net[0].weight.data = net[0].weight.data.at[0, 0].set(np.inf)
-    with pytest.raises(snx.NonFiniteError, match=r"step 0 .*(the loss|the gradient of 0\.weight)"):
+    with pytest.raises(snx.NonFiniteError, match=r"step 0 .*(the loss|the gradient of 0\.weight) first"):
         _fit(net, _batches(2))
     unguarded = _net()
     _fit(unguarded, _batches(5, bad=1), terminate_on_nan=False)  # the user asked for no guard: NaNs spread
     assert not np.all(np.isfinite(_weights(unguarded)["0.weight"]))
+
+
+def test_out_of_range_labels_stop_training_before_they_do_harm():
+    reference = _net()
+    _fit(reference, _batches(2))
+    net = _net()
+    batches = _batches(4)
+    batches[2] = (batches[2][0], np.full(8, 3, np.int32))  # 3 outputs: labels must lie in 0..2
+    with pytest.raises(snx.NonFiniteError, match=r"step 2 .*the targets \(class labels outside"):
+        _fit(net, batches)
+    for key, value in _weights(reference).items():
+        np.testing.assert_array_equal(_weights(net)[key], value)
 
 
 def test_gradient_norm_logging():

@@ -71,7 +71,15 @@ class _Guard(NamedTuple):
 
     @classmethod
     def start(cls, leaves: int) -> _Guard:
-        return cls(jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32), jnp.ones(leaves + 1, bool))
+        return cls(jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32), jnp.ones(leaves + 3, bool))
+
+
+def _labels_in_range(output: Any, y: Array, mask: Array) -> Array:
+    """Whether integer class labels ``[B]`` of the real samples lie in ``[0, classes)`` (True for other targets)."""
+    if y is None or y.ndim != 1 or not jnp.issubdtype(y.dtype, jnp.integer):
+        return jnp.asarray(True)
+    classes = _select(output, "spikes").shape[-1]
+    return jnp.all(((y >= 0) & (y < classes)) | (mask == 0))
 
 
 class NonFiniteError(FloatingPointError):
@@ -189,18 +197,22 @@ class Trainer:
         self.trace_count += 1  # runs only while tracing: counts compilations
 
         def objective(params):
-            return self._loss_and_metric_sums(self._forward(params, frozen, x, key), y, mask)
+            output = self._forward(params, frozen, x, key)
+            loss, sums = self._loss_and_metric_sums(output, y, mask)
+            return loss, (sums, _labels_in_range(output, y, mask))
 
-        (loss, sums), grads = jax.value_and_grad(objective, has_aux=True)(trained)
+        (loss, (sums, labels_ok)), grads = jax.value_and_grad(objective, has_aux=True)(trained)
         nan_guard, log_grad_norm = options
         if log_grad_norm:  # logged as the batch-size-weighted mean over the epoch's batches
             sums = {**sums, "grad_norm": optax.tree.norm(grads) * jnp.sum(mask)}
         transform = None if accumulate == 1 else optax.MultiSteps(self.optimizer.transform, accumulate)
         new_trained, new_opt_state = self.optimizer.update(trained, opt_state, grads, transform)
-        # The NaN guard, on the device (no per-step sync): from the first step whose loss
-        # or gradients are not finite on, updates are skipped, so the last good
-        # parameters survive; the step index and the culprits are kept for the message.
-        finite = jnp.stack([jnp.isfinite(loss)] + [jnp.all(jnp.isfinite(g)) for g in grads])
+        # The guard, on the device (no per-step sync): from the first step with a bad
+        # input, an out-of-range label, or a non-finite loss or gradient on, updates are
+        # skipped, so the last good parameters survive; the step index and the culprits
+        # are kept for the message.
+        checks = [jnp.all(jnp.isfinite(x)), labels_ok, jnp.isfinite(loss)]
+        finite = jnp.stack(checks + [jnp.all(jnp.isfinite(g)) for g in grads])
         first_failure = jnp.logical_and(guard.step_failed < 0, ~jnp.all(finite)) & nan_guard
         keep = jnp.logical_and(guard.step_failed < 0, jnp.all(finite)) if nan_guard else jnp.asarray(True)
         trained, opt_state = jax.tree_util.tree_map(
@@ -276,9 +288,10 @@ class Trainer:
         - ``ckpt_path``: resume from a checkpoint written by
           [`save_checkpoint`][] (or ``ModelCheckpoint``): weights, optimizer state,
           epoch, history and PRNG position, so the run ends as an uninterrupted one.
-        - ``terminate_on_nan``: stop at the first step whose loss or gradients are
-          not finite, raising [`NonFiniteError`][] that names the step and the first
-          non-finite quantity; the model keeps the last good step's parameters.
+        - ``terminate_on_nan``: stop at the first step whose input holds NaN/Inf,
+          whose integer class labels fall outside ``[0, outputs)``, or whose loss or
+          gradients are not finite, raising [`NonFiniteError`][] that names the step
+          and the first culprit; the model keeps the last good step's parameters.
           Checked on the device with no per-step synchronisation. Default True.
         - ``log_grad_norm``: also log ``grad_norm``, the global gradient norm
           (mean over the epoch's batches, weighted by their size).
@@ -390,10 +403,11 @@ class Trainer:
             return
         self._write_back(trained, opt_state, accumulate)
         names = {id(p): name for name, p in self.model.named_parameters()}
-        labels = ["the loss"] + [f"the gradient of {names.get(id(p), '?')}" for p in self.optimizer.params]
+        labels = ["the input batch (NaN or Inf)", "the targets (class labels outside [0, number of outputs))",
+                  "the loss"] + [f"the gradient of {names.get(id(p), '?')}" for p in self.optimizer.params]  # fmt: skip
         culprits = [label for label, ok in zip(labels, np.asarray(guard.finite)) if not ok]
         raise NonFiniteError(
-            f"Trainer.fit: step {failed} (counting from 0 in this fit call) produced a non-finite value: "
+            f"Trainer.fit: step {failed} (counting from 0 in this fit call) met a bad value: "
             f"{culprits[0]} first"
             + (f" (also {', '.join(culprits[1:3])})" if len(culprits) > 1 else "")
             + ". Training stopped; the model keeps the parameters of the last good step. Lower the learning "
