@@ -123,9 +123,9 @@ def test_checkpointing_memory_grows_sublinearly_in_time():
     state = model.init_state(shape)
 
     def backward_bytes(steps, chunk):
-        x = jnp.ones((steps, *shape))
-        grad = jax.grad(lambda m: jnp.sum(m(state, x, checkpoint_every=chunk, layerwise=False)[1][-1]))
-        return jax.jit(grad).lower(model).compile().memory_analysis().temp_size_in_bytes
+        x = jnp.ones((steps, *shape))  # an argument, as in training: its size is not temporary memory
+        grad = jax.grad(lambda m, x: jnp.sum(m(state, x, checkpoint_every=chunk, layerwise=False)[1][-1]))
+        return jax.jit(grad).lower(model, x).compile().memory_analysis().temp_size_in_bytes
 
     plain = [backward_bytes(steps, None) for steps in (256, 4096)]
     checked = [backward_bytes(steps, int(np.sqrt(steps))) for steps in (256, 4096)]
@@ -164,3 +164,18 @@ def test_facade_sequential_checkpointing_matches_the_default_path():
     for a, b in zip(jax.tree.leaves((default_out, default_grad)), jax.tree.leaves((checked_out, checked_grad))):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     assert nn.Sequential(nn.Linear(2, 2), checkpoint_every=4).checkpoint_every == 4
+
+
+def test_scan_batch_equals_vmapped_step_wise_runs():
+    model, shape = _dropout()
+    state = model.init_state(shape)
+    x = jax.random.uniform(KEYS[6], (20, 3, *shape)) * 2.0  # [T, B, ...]
+    keys = jax.random.split(jax.random.key(9), 3)
+    vmapped = jax.vmap(lambda xs, k: model(state, xs, k, layerwise=False, record_states=True), in_axes=(1, 0),
+                       out_axes=(0, 1, 1))(x, keys)  # fmt: skip
+    for chunk in (None, 6):
+        batched = model.scan_batch(state, x, keys, checkpoint_every=chunk, record_states=True)
+        for a, b in zip(jax.tree.leaves(vmapped), jax.tree.leaves(batched), strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.raises(ValueError, match="checkpoint_every must be a positive int"):
+        model.scan_batch(state, x, keys, checkpoint_every=0)

@@ -257,35 +257,52 @@ class StatefulModel(eqx.Module):
         xs: tuple[Array, ...],
         key: PRNGKeyArray | None,
         start: int,
-        record_states: bool,
+        record_states: frozenset[int],
         checkpoint_every: int | None = None,
+        batched: bool = False,
     ) -> tuple[ModelState, Any]:
+        """The step-wise scan; ``batched``: ``xs`` are ``[T, B, ...]``, ``state`` and ``key`` have a batch axis."""
         steps = xs[0].shape[0]
         times = jnp.arange(start, start + steps)
+        fold = jax.vmap(jax.random.fold_in, in_axes=(0, None)) if batched else jax.random.fold_in
+        step = jax.vmap(self.step, in_axes=(0, 0, None if key is None else 0)) if batched else self.step
 
         def body(carry: ModelState, inputs: tuple[tuple[Array, ...], Array]):
             x_t, t = inputs
             # A fresh key per step (and per layer inside `step`): dropout masks differ over time.
-            key_t = None if key is None else jax.random.fold_in(key, t)
-            new_state, outs = self.step(carry, x_t, key_t)
-            return new_state, ((outs, new_state.layers) if record_states else outs)
+            key_t = None if key is None else fold(key, t)
+            new_state, outs = step(carry, x_t, key_t)
+            if not record_states:
+                return new_state, outs
+            return new_state, (outs, tuple(s if i in record_states else None for i, s in enumerate(new_state.layers)))
 
         if checkpoint_every is None or checkpoint_every >= steps:
             return jax.lax.scan(body, state, (xs, times))
         # Gradient checkpointing: the backward pass keeps only the state at chunk
         # boundaries and recomputes each chunk's steps, so memory grows as T/k + k.
+        # Steps read the input by index: slicing or reshaping it into chunks would
+        # copy the whole input, a cost linear in T.
         chunks, k = steps // checkpoint_every, checkpoint_every
-        chunk = jax.checkpoint(lambda carry, inputs: jax.lax.scan(body, carry, inputs))
-        head = jax.tree.map(lambda a: a[: chunks * k].reshape(chunks, k, *a.shape[1:]), (xs, times))
-        state, ys = jax.lax.scan(chunk, state, head)
+
+        def indexed(carry: ModelState, t: Array) -> tuple[ModelState, Any]:
+            x_t = tuple(jax.lax.dynamic_index_in_dim(a, t, keepdims=False) for a in xs)
+            return body(carry, (x_t, start + t))
+
+        chunk = jax.checkpoint(lambda carry, c: jax.lax.scan(indexed, carry, c * k + jnp.arange(k)))
+        state, ys = jax.lax.scan(chunk, state, jnp.arange(chunks))
         ys = jax.tree.map(lambda a: a.reshape(chunks * k, *a.shape[2:]), ys)
         if chunks * k < steps:
-            state, tail = jax.lax.scan(body, state, jax.tree.map(lambda a: a[chunks * k :], (xs, times)))
+            state, tail = jax.lax.scan(indexed, state, jnp.arange(chunks * k, steps))
             ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, tail)
         return state, ys
 
     def _layerwise(
-        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, start: int, record_states: bool
+        self,
+        state: ModelState,
+        xs: tuple[Array, ...],
+        key: PRNGKeyArray | None,
+        start: int,
+        record_states: frozenset[int],
     ) -> tuple[ModelState, Any]:
         """[`_scan`][]'s results for a graph without delayed edges, one layer at a time.
 
@@ -315,10 +332,10 @@ class StatefulModel(eqx.Module):
             merged = jax.vmap(lambda *a, mode=graph.merge[i], where=where: _merge(list(a), mode, where=where))(*inputs)
             if isinstance(layer, StatefulLayer):
 
-                def body(carry: State, step: tuple[Any, Any], layer: Any = layer) -> tuple[State, Any]:
+                def body(carry: State, step: tuple[Any, Any], layer: Any = layer, i: int = i) -> tuple[State, Any]:
                     x_t, k_t = step
                     new, out = step_layer(layer, carry, x_t, k_t)
-                    return new, (out, new if record_states else None)
+                    return new, (out, new if i in record_states else None)
 
                 new_states[i], (sequences[i], recorded[i]) = jax.lax.scan(body, state.layers[i], (merged, layer_key))
             else:
@@ -329,6 +346,45 @@ class StatefulModel(eqx.Module):
         outs = [sequences[i] for i in graph.output_layer_ids]
         final = ModelState(tuple(new_states), state.history, state.in_shapes)
         return final, ((outs, tuple(recorded)) if record_states else outs)
+
+    def scan_batch(
+        self,
+        state: ModelState,
+        x: Array | Sequence[Array],
+        keys: PRNGKeyArray | None = None,
+        *,
+        checkpoint_every: int | None = None,
+        record_states: bool | Sequence[int] = False,
+    ) -> tuple[ModelState, list[Array]] | tuple[ModelState, list[Array], tuple[State, ...]]:
+        """The step-wise scan over a time-first batch, each step ``vmap``-ed over the batch.
+
+        Equals ``jax.vmap(model, in_axes=(None, 1, 0), out_axes=1)`` with
+        ``layerwise=False``, but steps read ``x[t]`` (contiguous ``[B, ...]``
+        slices) instead of transposing the input to batch-first, which saves a copy
+        of the whole input: what makes ``checkpoint_every`` memory sublinear in ``T``.
+
+        **Arguments:** ``state``: one sample's initial state (shared by the batch);
+        ``x``: ``[T, B, *in_shape]`` (a tuple for several inputs); ``keys``: ``[B]``
+        keys or None; ``checkpoint_every``, ``record_states``: as in ``__call__``.
+
+        **Returns:** as ``__call__``, with a batch axis after time (final states:
+        batch first).
+        """
+        xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
+        xs = tuple(jnp.asarray(a) for a in xs)
+        batch = xs[0].shape[1]
+        self._check_inputs(state, tuple(a[:, 0] for a in xs))
+        if checkpoint_every is not None and (
+            isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1
+        ):
+            raise ValueError(f"StatefulModel: checkpoint_every must be a positive int, got {checkpoint_every!r}.")
+        states = jax.tree.map(lambda a: jnp.broadcast_to(a, (batch, *a.shape)), state)
+        recorded_layers = frozenset(range(len(self.layers)) if record_states is True else (record_states or ()))
+        final, recorded = self._scan(states, xs, keys, 0, recorded_layers, checkpoint_every, batched=True)
+        if recorded_layers:
+            outs, layer_states = recorded
+            return final, outs, layer_states
+        return final, recorded
 
     def can_run_layerwise(self) -> bool:
         """Whether every edge has delay 0, so layers can run one after another over all steps."""
@@ -341,7 +397,7 @@ class StatefulModel(eqx.Module):
         key: PRNGKeyArray | None = None,
         *,
         burn_in: int = 0,
-        record_states: bool = False,
+        record_states: bool | Sequence[int] = False,
         layerwise: bool | None = None,
         checkpoint_every: int | None = None,
     ) -> tuple[ModelState, list[Array]] | tuple[ModelState, list[Array], tuple[State, ...]]:
@@ -358,7 +414,9 @@ class StatefulModel(eqx.Module):
         - ``burn_in``: the first ``burn_in`` steps run without gradient (the state
           is ``stop_gradient``-ed after them) and their outputs are not returned.
 
-        - ``record_states``: also return every layer's state after every step.
+        - ``record_states``: also return every layer's state after every step;
+          a collection of layer indices records only those (the others are None),
+          which keeps memory low when only one layer's trace is wanted.
         - ``layerwise``: run layer by layer over all steps (each stateless layer as one
           batched op over every frame, each stateful layer in its own scan) instead
           of one scan over steps. Same outputs, states and gradients; much faster
@@ -400,10 +458,11 @@ class StatefulModel(eqx.Module):
         else:
             run = functools.partial(self._scan, checkpoint_every=checkpoint_every)
         if burn_in:
-            state, _ = run(state, tuple(a[:burn_in] for a in xs), key, 0, False)
+            state, _ = run(state, tuple(a[:burn_in] for a in xs), key, 0, frozenset())
             state = jax.lax.stop_gradient(state)
             xs = tuple(a[burn_in:] for a in xs)
-        final, recorded = run(state, xs, key, burn_in, record_states)
+        recorded_layers = frozenset(range(len(self.layers)) if record_states is True else (record_states or ()))
+        final, recorded = run(state, xs, key, burn_in, recorded_layers)
         if record_states:
             outs, layer_states = recorded
             return final, outs, layer_states
