@@ -7,7 +7,7 @@
 Nothing here imports torch; ``snnax_torchlike.interop`` bridges to it.
 """
 
-from . import functional, nn, optim, random, snn, spikegen, surrogate
+from . import functional, nn, optim, plot, random, snn, spikegen, surrogate
 from .compile import compile
 from .random import manual_seed
 from .train import (
@@ -32,6 +32,7 @@ __all__ = [
     "spikegen",
     "surrogate",
     "random",
+    "plot",
     "manual_seed",
     "compile",
     "Trainer",

@@ -1,0 +1,135 @@
+"""`snnax_torchlike.plot`: each function renders, rejects bad shapes clearly, and matplotlib stays optional."""
+
+import subprocess
+import sys
+
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from snnax_torchlike import plot  # noqa: E402
+
+RNG = np.random.default_rng(0)
+SPIKES = (RNG.random((30, 12)) < 0.2).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _saved(ax, path):
+    """Save the axes' figure and check that a non-trivial PNG came out."""
+    ax.figure.savefig(path)
+    assert path.exists() and path.stat().st_size > 2000
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# -- rendering --------------------------------------------------------------------------
+@pytest.mark.parametrize("array", [np.asarray, jnp.asarray], ids=["numpy", "jax"])
+def test_raster_renders(tmp_path, array):
+    ax = plot.raster(array(SPIKES), title="raster")
+    assert ax.get_title() == "raster" and ax.get_xlabel() == "time step"
+    offsets = ax.collections[0].get_offsets()
+    assert len(offsets) == int(SPIKES.sum())  # one mark per spike, at (t, n)
+    assert {tuple(o) for o in np.asarray(offsets)} == {(t, n) for t, n in zip(*np.nonzero(SPIKES))}
+    _saved(ax, tmp_path / "raster.png")
+
+
+def test_raster_picks_a_sample_and_draws_off_spikes(tmp_path):
+    batch = np.stack([SPIKES, -SPIKES], axis=1)  # [T, 2, N]; sample 1 holds only off-spikes
+    _, axes = plt.subplots(1, 2)
+    plot.raster(batch, axes[0], sample=0)
+    plot.raster(batch, axes[1], sample=1, off_c="red")
+    assert len(axes[0].collections) == 1 and len(axes[0].collections[0].get_offsets()) == int(SPIKES.sum())
+    assert len(axes[1].collections) == 2 and len(axes[1].collections[1].get_offsets()) == int(SPIKES.sum())
+    _saved(axes[0], tmp_path / "raster_batch.png")
+
+
+def test_traces_renders(tmp_path):
+    mem = np.cumsum(RNG.normal(size=(40, 3)), axis=0).astype(np.float32)
+    ax = plot.traces(jnp.asarray(mem), threshold=1.0, labels=["a", "b", "c"], title="membranes")
+    assert len(ax.lines) == 4  # three traces and the threshold
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c", "threshold"]
+    _saved(ax, tmp_path / "traces.png")
+    ax = plot.traces(mem[:, 0])  # a single trace [T]
+    assert len(ax.lines) == 1 and ax.get_legend() is None
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), mem[:, 0])
+
+
+def test_spike_counts_renders(tmp_path):
+    ax = plot.spike_counts(SPIKES[:, None], highlight=3, title="counts")
+    heights = [bar.get_height() for bar in ax.patches]
+    np.testing.assert_allclose(heights, SPIKES.sum(0))
+    assert ax.patches[3].get_facecolor() != ax.patches[0].get_facecolor()
+    _saved(ax, tmp_path / "counts.png")
+    ax = plot.spike_counts(SPIKES[:, :3], labels=["x", "y", "z"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("shape", [(8, 10, 12), (8, 2, 10, 12)], ids=["THW", "TCHW"])
+def test_animate_renders(tmp_path, shape):
+    frames = (RNG.random(shape) < 0.3).astype(np.float32)
+    anim = plot.animate(jnp.asarray(frames), interval=50, title="frames")
+    fig = plt.gcf()
+    fig.savefig(tmp_path / "frame.png")
+    assert (tmp_path / "frame.png").stat().st_size > 2000
+    anim.save(tmp_path / "frames.gif", writer="pillow")
+    gif = tmp_path / "frames.gif"
+    assert gif.exists() and gif.stat().st_size > 1000
+    expected = frames.sum(axis=1) if len(shape) == 4 else frames
+    image = fig.axes[0].images[0]
+    np.testing.assert_allclose(image.get_array(), expected[-1])  # the last frame drawn by save
+
+
+# -- errors -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: plot.raster(np.zeros(5)), r"plot\.raster: expected spikes of shape \[T, N\] or \[T, B, N\].*\(5,\)"),
+        (lambda: plot.raster(np.zeros((2, 3, 4, 5))), r"plot\.raster: .*got shape \(2, 3, 4, 5\)"),
+        (lambda: plot.raster(np.zeros((4, 2, 3)), sample=2), r"plot\.raster: sample=2 is out of range .* batch of 2"),
+        (lambda: plot.traces(np.zeros((2, 3, 4))), r"plot\.traces: expected values of shape \[T\] or \[T, N\]"),
+        (lambda: plot.traces(np.zeros((5, 2)), labels=["a"]), r"plot\.traces: got 1 labels for 2 traces"),
+        (lambda: plot.spike_counts(np.zeros(5)), r"plot\.spike_counts: expected spikes of shape \[T, N\]"),
+        (lambda: plot.spike_counts(np.zeros((5, 3)), highlight=3), r"plot\.spike_counts: highlight=3 is out of range"),
+        (
+            lambda: plot.animate(np.zeros((5, 4))),
+            r"plot\.animate: expected frames of shape \[T, H, W\] or \[T, C, H, W\]",
+        ),
+        (lambda: plot.animate(np.zeros((0, 4, 4))), r"plot\.animate: frames needs at least one time step"),
+    ],
+)
+def test_errors_name_the_function_and_shapes(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_non_numeric_input_is_a_type_error():
+    with pytest.raises(TypeError, match=r"plot\.raster: spikes must hold numbers"):
+        plot.raster(np.array([["a", "b"]]))
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # makes `import matplotlib.pyplot` fail
+    with pytest.raises(ImportError, match=r"snnax-torchlike\[plot\]"):
+        plot.raster(SPIKES)
+
+
+def test_importing_the_library_does_not_import_matplotlib():
+    code = (
+        "import sys, snnax_torchlike, snnax_torchlike.nn\n"
+        "from snnax_torchlike import plot\n"
+        "assert callable(plot.raster)\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'torch'))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
