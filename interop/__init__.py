@@ -8,11 +8,15 @@ without them. Nothing else in ``snnax_torchlike`` imports this package.
   fixed-shape, time-first, prefetched device batches.
 - ``from_snntorch(module)`` / ``to_snntorch(net)``: snnTorch networks in and out,
   with snnTorch's numerics.
-
-Planned (the interop issue): Norse import, NIR import and export.
+- ``from_nir(graph_or_path, convention=...)`` / ``to_nir(net, path)``: NIR graphs in
+  and out, with an explicit discretisation (see ``docs/interop-nir.md``).
+- ``from_norse(module)``: Norse networks in, with Norse's numerics and the neuron
+  parameters read from the live modules (see ``docs/interop-norse.md``).
 """
 
 from .loader import collate_padded, pad_time, torch_loader
+from .nir import SUPPORTED_NODES, NIRImportError, UnsupportedNodeError, from_nir, to_nir
+from .norse import SUPPORTED_NORSE_MODULES, from_norse
 from .snntorch import SUPPORTED_MODULES, UnsupportedModuleError, from_snntorch, to_snntorch
 
 __all__ = [
@@ -23,4 +27,11 @@ __all__ = [
     "to_snntorch",
     "SUPPORTED_MODULES",
     "UnsupportedModuleError",
+    "from_nir",
+    "to_nir",
+    "SUPPORTED_NODES",
+    "UnsupportedNodeError",
+    "NIRImportError",
+    "from_norse",
+    "SUPPORTED_NORSE_MODULES",
 ]

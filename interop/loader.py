@@ -89,9 +89,10 @@ class torch_loader:  # noqa: N801 (a function-like name, as `iter` or `zip`)
 
     - ``loader``: yields ``(x, y)`` or ``(x, y, lengths)`` (e.g. with
       [`collate_padded`][]); torch tensors are read without a copy on CPU.
-    - ``keep_lengths``: also yield the true lengths. Off by default, because
-      ``fit`` takes ``(x, y)`` batches; the padded tail holds zeros (no events),
-      during which the network only decays.
+    - ``keep_lengths``: also yield the true lengths, as ``(x, y, lengths)``;
+      ``fit``/``evaluate``/``predict`` then ignore the padded steps (outputs zeroed
+      there, losses averaged over each sample's real steps). Off by default: the
+      padded tail holds zeros (no events), during which the network only decays.
     - ``time_first``: whether ``x`` is already ``[T, B, ...]``; by default it is
       batch-first ``[B, T, ...]`` (a DataLoader's collate stacks samples first)
       and is transposed.

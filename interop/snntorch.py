@@ -16,17 +16,11 @@ import numpy as np
 from snnax_torchlike import nn, surrogate
 from snnax_torchlike.snn.surrogate import SurrogateSpike
 
+from ._torch_layers import TORCH_LAYERS, UnsupportedModuleError, convert_torch_layer, to_numpy32, unsupported
+
 __all__ = ["from_snntorch", "to_snntorch", "SUPPORTED_MODULES", "UnsupportedModuleError"]
 
-SUPPORTED_MODULES = (
-    "torch.nn.Linear",
-    "torch.nn.Conv1d",
-    "torch.nn.Conv2d",
-    "torch.nn.MaxPool2d",
-    "torch.nn.AvgPool2d",
-    "torch.nn.Flatten",
-    "torch.nn.Dropout",
-    "torch.nn.LayerNorm",
+SUPPORTED_MODULES = TORCH_LAYERS + (
     "snntorch.Leaky",
     "snntorch.Synaptic",
     "snntorch.RLeaky",
@@ -34,17 +28,11 @@ SUPPORTED_MODULES = (
     "snntorch.Lapicque",
     "snntorch.Alpha",
 )
-
-
-class UnsupportedModuleError(ValueError):
-    """A torch/snnTorch module or option that cannot be converted faithfully."""
+"""What ``from_snntorch`` converts, inside a ``torch.nn.Sequential``."""
 
 
 def _unsupported(path: str, module: Any, why: str) -> UnsupportedModuleError:
-    return UnsupportedModuleError(
-        f"from_snntorch: {path} ({type(module).__module__}.{type(module).__name__}) {why}. "
-        f"Supported: {', '.join(SUPPORTED_MODULES)}."
-    )
+    return unsupported("from_snntorch", path, module, why, SUPPORTED_MODULES)
 
 
 _SURROGATES: dict[str, Callable[..., SurrogateSpike]] = {
@@ -72,10 +60,6 @@ def _surrogate(neuron: Any, path: str, override: SurrogateSpike | None) -> Surro
     return _SURROGATES[factory](*(float(cells[name]) for name in function.__code__.co_freevars))
 
 
-def _numpy(tensor: Any) -> np.ndarray:
-    return tensor.detach().cpu().numpy().astype(np.float32)
-
-
 def _neuron_options(neuron: Any, path: str) -> dict[str, Any]:
     for option in ("inhibition", "state_quant"):
         if getattr(neuron, option, False):
@@ -91,43 +75,20 @@ def _learns(neuron: Any, name: str) -> bool:
 
 def _convert(module: Any, path: str, spike_grad: SurrogateSpike | None) -> nn.Module:
     import snntorch
-    import torch
 
-    t = torch.nn
-    if isinstance(module, t.Linear):
-        return nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
-    if isinstance(module, (t.Conv1d, t.Conv2d)):
-        if module.padding_mode != "zeros":
-            raise _unsupported(path, module, f"uses padding_mode={module.padding_mode!r}; only 'zeros' is supported")
-        layer = nn.Conv1d if isinstance(module, t.Conv1d) else nn.Conv2d
-        return layer(module.in_channels, module.out_channels, module.kernel_size, module.stride, module.padding,
-                     module.dilation, module.groups, module.bias is not None)  # fmt: skip
-    if isinstance(module, t.MaxPool2d):
-        if module.dilation not in (1, (1, 1)) or module.ceil_mode or module.return_indices:
-            raise _unsupported(path, module, "uses dilation, ceil_mode or return_indices, which are not supported")
-        return nn.MaxPool2d(module.kernel_size, module.stride, module.padding)
-    if isinstance(module, t.AvgPool2d):
-        if module.ceil_mode or module.divisor_override is not None:
-            raise _unsupported(path, module, "uses ceil_mode or divisor_override, which are not supported")
-        return nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.count_include_pad)
-    if isinstance(module, t.Flatten):
-        if (module.start_dim, module.end_dim) != (1, -1):
-            raise _unsupported(path, module, "flattens other axes than 1..-1")
-        return nn.Flatten()
-    if isinstance(module, t.Dropout):
-        return nn.Dropout(module.p)
-    if isinstance(module, t.LayerNorm):
-        return nn.LayerNorm(module.normalized_shape, module.eps, module.elementwise_affine, module.bias is not None)
+    layer = convert_torch_layer(module, lambda why: _unsupported(path, module, why))
+    if layer is not None:
+        return layer
     if not isinstance(module, snntorch.SpikingNeuron):
         raise _unsupported(path, module, "is not supported")
     _neuron_options(module, path)
     common = dict(
-        threshold=_numpy(module.threshold),
+        threshold=to_numpy32(module.threshold),
         spike_grad=_surrogate(module, path, spike_grad),
         learn_threshold=_learns(module, "threshold"),
         reset_mechanism=module.reset_mechanism,
     )
-    beta = _numpy(module.beta)
+    beta = to_numpy32(module.beta)
     # Order matters: subclasses first (RSynaptic is not an RLeaky, but check specific types explicitly).
     if isinstance(module, snntorch.RSynaptic) or isinstance(module, snntorch.RLeaky):
         if getattr(module, "conv2d_channels", None):
@@ -135,30 +96,32 @@ def _convert(module: Any, path: str, spike_grad: SurrogateSpike | None) -> nn.Mo
         if not module.reset_delay:
             raise _unsupported(path, module, "sets reset_delay=False, which is not supported for recurrent neurons")
         recurrent = dict(
-            V=_numpy(module.V) if not module.all_to_all else 1.0,
+            V=to_numpy32(module.V) if not module.all_to_all else 1.0,
             all_to_all=module.all_to_all,
             linear_features=module.linear_features,
             learn_recurrent=any(p.requires_grad for p in module.recurrent.parameters()),
             learn_beta=_learns(module, "beta"),
         )
         if isinstance(module, snntorch.RSynaptic):
-            return nn.RSynaptic(_numpy(module.alpha), beta, learn_alpha=_learns(module, "alpha"), **recurrent, **common)
+            return nn.RSynaptic(
+                to_numpy32(module.alpha), beta, learn_alpha=_learns(module, "alpha"), **recurrent, **common
+            )
         return nn.RLeaky(beta, **recurrent, **common)
     if isinstance(module, snntorch.Synaptic):
-        return nn.Synaptic(_numpy(module.alpha), beta, learn_alpha=_learns(module, "alpha"), learn_beta=_learns(module, "beta"),
+        return nn.Synaptic(to_numpy32(module.alpha), beta, learn_alpha=_learns(module, "alpha"), learn_beta=_learns(module, "beta"),
                            reset_delay=module.reset_delay, **common)  # fmt: skip
     if isinstance(module, snntorch.Alpha):
-        return nn.Alpha(_numpy(module.alpha), beta, learn_alpha=_learns(module, "alpha"), learn_beta=_learns(module, "beta"),
+        return nn.Alpha(to_numpy32(module.alpha), beta, learn_alpha=_learns(module, "alpha"), learn_beta=_learns(module, "beta"),
                         **common)  # fmt: skip
     if isinstance(module, snntorch.Lapicque):
         # beta and R fix the shapes; load_state_dict then copies C (and everything else) exactly.
-        return nn.Lapicque(beta=beta, R=_numpy(module.R), time_step=_numpy(module.time_step),
+        return nn.Lapicque(beta=beta, R=to_numpy32(module.R), time_step=to_numpy32(module.time_step),
                            learn_beta=_learns(module, "beta"), **common)  # fmt: skip
     if isinstance(module, snntorch.Leaky):
         return nn.Leaky(
             beta,
             learn_beta=_learns(module, "beta"),
-            graded_spikes_factor=_numpy(module.graded_spikes_factor),
+            graded_spikes_factor=to_numpy32(module.graded_spikes_factor),
             learn_graded_spikes_factor=_learns(module, "graded_spikes_factor"),
             reset_delay=module.reset_delay,
             **common,

@@ -16,9 +16,21 @@ weights (``weight=``), ``reduction`` other than snnTorch's default mean, and
 ``mse_membrane_loss(time_var_targets=True)``. The temporal losses
 (``ce_temporal_loss``, ``mse_temporal_loss``) are not provided.
 
+Variable-length sequences (an addition; snnTorch has no such argument): every
+loss takes an optional keyword ``lengths``, int ``[B]``, the true number of time
+steps of each sample of a batch padded in time. Steps ``t >= lengths[b]`` are then
+ignored: sums and maxima over time run over the real steps, means over time
+divide by ``lengths[b]`` instead of ``T`` (per sample, then averaged over the
+batch), and ``mse_count_loss`` targets ``int(lengths[b] * rate)`` spikes. The
+result is the loss of the unpadded sequences; with every length equal to ``T``
+it equals the call without ``lengths`` (up to rounding). A sample of length 0 has
+no real step: it contributes 0 to the time means, and its count and maximum are
+those of all-zero outputs. Without ``lengths`` every loss is snnTorch's.
+
 Bad inputs raise an error naming the loss, the expected and the actual shape or
-value. Targets out of range can only be detected when they are concrete; under
-``jax.jit``/``vmap`` the result is NaN instead (never a silently wrong loss).
+value. Targets or lengths out of range can only be detected when they are
+concrete; under ``jax.jit``/``vmap`` the result is NaN instead (never a silently
+wrong loss).
 """
 
 from __future__ import annotations
@@ -95,6 +107,48 @@ def _check_inputs(name: str, outputs: ArrayLike, targets: ArrayLike) -> tuple[Ar
     return outputs, _check_targets(name, targets, batch, classes)
 
 
+def _check_lengths(name: str, lengths: ArrayLike, steps: int, batch: int) -> Array:
+    """True lengths as int32 ``[B]`` in ``[0, T]`` (the range is checked when concrete).
+
+    **Arguments:** ``name``: the loss's name, for error messages; ``lengths``: as
+    passed by the user; ``steps``, ``batch``: ``T`` and ``B`` of the outputs ``[T, B, C]``.
+    """
+    lengths = to_array(lengths)
+    if tuple(lengths.shape) != (batch,):
+        raise ValueError(
+            f"{name}: expected lengths [B] with B={batch} (one true length per sample of the outputs "
+            f"[T, B, C] = [{steps}, {batch}, C]), got shape {tuple(lengths.shape)}."
+        )
+    if not jnp.issubdtype(lengths.dtype, jnp.integer):
+        raise TypeError(f"{name}: lengths must be integers (numbers of time steps), got dtype {lengths.dtype}.")
+    values = _concrete(lengths)
+    if values is not None and values.size and (values.min() < 0 or values.max() > steps):
+        raise ValueError(
+            f"{name}: lengths must lie in [0, T] = [0, {steps}] for outputs of {steps} time steps, "
+            f"got values in [{values.min()!s}, {values.max()!s}]."
+        )
+    return lengths.astype(jnp.int32)
+
+
+def _real_steps(lengths: Array, steps: int) -> Array:
+    """``[T, B]`` booleans: True at each sample's real steps ``t < lengths[b]``."""
+    return jnp.arange(steps)[:, None] < lengths[None, :]
+
+
+def _mean_over_real_steps(values: Array, lengths: Array) -> Array:
+    """``values`` ``[T, B]`` averaged over each sample's real steps (0 for length 0), then over the batch."""
+    real = _real_steps(lengths, values.shape[0])
+    per_sample = jnp.sum(jnp.where(real, values, 0.0), axis=0) / jnp.maximum(lengths, 1)
+    return jnp.mean(per_sample)
+
+
+def _nan_unless_lengths_in_range(value: Array, lengths: Array | None, steps: int) -> Array:
+    """``value``, or NaN when a (traced) length lies outside ``[0, steps]``; ``value`` as is without lengths."""
+    if lengths is None:
+        return value
+    return jnp.where(jnp.all((lengths >= 0) & (lengths <= steps)), value, jnp.nan)
+
+
 def _nan_unless_in_range(value: Array, targets: Array, classes: int) -> Array:
     """``value``, or NaN when a (traced) target lies outside ``[0, classes)``."""
     in_range = jnp.all((targets >= 0) & (targets < classes))
@@ -142,8 +196,10 @@ class ce_rate_loss:
 
     $\frac1T \sum_t \frac1B \sum_b -\log \mathrm{softmax}(s_{t,b})_{y_b}$
 
-    **Call:** ``loss_fn(spk, targets)`` with ``spk`` ``[T, B, C]`` and integer
-    ``targets`` ``[B]``.
+    **Call:** ``loss_fn(spk, targets, *, lengths=None)`` with ``spk`` ``[T, B, C]``,
+    integer ``targets`` ``[B]`` and, for sequences padded in time, optional int
+    ``lengths`` ``[B]`` in ``[0, T]`` (not in snnTorch; see the module docstring):
+    each sample's mean over time runs over its ``lengths[b]`` real steps.
 
     **Returns:** a scalar of shape ``()`` (snnTorch returns shape ``[1]``).
     """
@@ -151,9 +207,15 @@ class ce_rate_loss:
     input_kind: ClassVar[InputKind] = "spikes"
     __name__: ClassVar[str] = "ce_rate_loss"
 
-    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Array:
+    def __call__(self, spk: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         spk, targets = _check_inputs("ce_rate_loss", spk, targets)
-        return _nan_unless_in_range(jnp.mean(_nll(spk, targets)), targets, spk.shape[2])
+        steps, batch, classes = spk.shape
+        if lengths is None:
+            loss = jnp.mean(_nll(spk, targets))
+        else:
+            lengths = _check_lengths("ce_rate_loss", lengths, steps, batch)
+            loss = _mean_over_real_steps(_nll(spk, targets), lengths)
+        return _nan_unless_in_range(_nan_unless_lengths_in_range(loss, lengths, steps), targets, classes)
 
 
 @dataclass(frozen=True)
@@ -162,8 +224,10 @@ class ce_count_loss:
 
     $\frac1B \sum_b -\log \mathrm{softmax}(\sum_t s_{t,b})_{y_b}$
 
-    **Call:** ``loss_fn(spk, targets)`` with ``spk`` ``[T, B, C]`` and integer
-    ``targets`` ``[B]``.
+    **Call:** ``loss_fn(spk, targets, *, lengths=None)`` with ``spk`` ``[T, B, C]``,
+    integer ``targets`` ``[B]`` and, for sequences padded in time, optional int
+    ``lengths`` ``[B]`` in ``[0, T]`` (not in snnTorch; see the module docstring):
+    each sample's spikes are counted over its ``lengths[b]`` real steps.
 
     **Returns:** a scalar of shape ``()``.
     """
@@ -171,9 +235,14 @@ class ce_count_loss:
     input_kind: ClassVar[InputKind] = "spikes"
     __name__: ClassVar[str] = "ce_count_loss"
 
-    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Array:
+    def __call__(self, spk: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         spk, targets = _check_inputs("ce_count_loss", spk, targets)
-        return _nan_unless_in_range(jnp.mean(_nll(jnp.sum(spk, axis=0), targets)), targets, spk.shape[2])
+        steps, batch, classes = spk.shape
+        if lengths is not None:
+            lengths = _check_lengths("ce_count_loss", lengths, steps, batch)
+            spk = jnp.where(_real_steps(lengths, steps)[..., None], spk, 0.0)
+        loss = jnp.mean(_nll(jnp.sum(spk, axis=0), targets))
+        return _nan_unless_in_range(_nan_unless_lengths_in_range(loss, lengths, steps), targets, classes)
 
 
 @dataclass(frozen=True)
@@ -183,8 +252,10 @@ class ce_max_membrane_loss:
     $\frac1B \sum_b -\log \mathrm{softmax}(\max_t m_{t,b})_{y_b}$; the gradient flows
     to the step of the maximum.
 
-    **Call:** ``loss_fn(mem, targets)`` with ``mem`` ``[T, B, C]`` and integer
-    ``targets`` ``[B]``.
+    **Call:** ``loss_fn(mem, targets, *, lengths=None)`` with ``mem`` ``[T, B, C]``,
+    integer ``targets`` ``[B]`` and, for sequences padded in time, optional int
+    ``lengths`` ``[B]`` in ``[0, T]`` (not in snnTorch; see the module docstring):
+    each sample's maximum runs over its ``lengths[b]`` real steps (0 for length 0).
 
     **Returns:** a scalar of shape ``()``.
     """
@@ -192,9 +263,18 @@ class ce_max_membrane_loss:
     input_kind: ClassVar[InputKind] = "membrane"
     __name__: ClassVar[str] = "ce_max_membrane_loss"
 
-    def __call__(self, mem: ArrayLike, targets: ArrayLike) -> Array:
+    def __call__(self, mem: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         mem, targets = _check_inputs("ce_max_membrane_loss", mem, targets)
-        return _nan_unless_in_range(jnp.mean(_nll(jnp.max(mem, axis=0), targets)), targets, mem.shape[2])
+        steps, batch, classes = mem.shape
+        if lengths is None:
+            peak = jnp.max(mem, axis=0)
+        else:
+            lengths = _check_lengths("ce_max_membrane_loss", lengths, steps, batch)
+            lowest = jnp.finfo(mem.dtype).min  # finite, so a sample of length 0 keeps finite gradients
+            peak = jnp.max(jnp.where(_real_steps(lengths, steps)[..., None], mem, lowest), axis=0)
+            peak = jnp.where((lengths > 0)[:, None], peak, 0.0)
+        loss = jnp.mean(_nll(peak, targets))
+        return _nan_unless_in_range(_nan_unless_lengths_in_range(loss, lengths, steps), targets, classes)
 
 
 @dataclass(frozen=True)
@@ -211,8 +291,11 @@ class mse_count_loss:
     - ``correct_rate``: target firing rate of the true class, in ``[0, 1]``.
     - ``incorrect_rate``: target firing rate of the other classes, in ``[0, 1]``.
 
-    **Call:** ``loss_fn(spk, targets)`` with ``spk`` ``[T, B, C]`` and integer
-    ``targets`` ``[B]``.
+    **Call:** ``loss_fn(spk, targets, *, lengths=None)`` with ``spk`` ``[T, B, C]``,
+    integer ``targets`` ``[B]`` and, for sequences padded in time, optional int
+    ``lengths`` ``[B]`` in ``[0, T]`` (not in snnTorch; see the module docstring):
+    sample ``b`` counts its spikes over its ``L = lengths[b]`` real steps against
+    ``int(L * rate)`` targets, divided by ``L``; then the batch mean.
 
     **Returns:** a scalar of shape ``()``.
     """
@@ -228,13 +311,25 @@ class mse_count_loss:
             if not 0 <= value <= 1:
                 raise ValueError(f"mse_count_loss: {argument} must lie in [0, 1], got {value}.")
 
-    def __call__(self, spk: ArrayLike, targets: ArrayLike) -> Array:
+    def __call__(self, spk: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         spk, targets = _check_inputs("mse_count_loss", spk, targets)
-        steps, _, classes = spk.shape
-        on_count, off_count = int(steps * self.correct_rate), int(steps * self.incorrect_rate)
-        target_counts = _snntorch_targets(targets, classes, on_count, off_count)
-        loss = jnp.mean((jnp.sum(spk, axis=0) - target_counts) ** 2) / steps
-        return _nan_unless_in_range(loss, targets, classes)
+        steps, batch, classes = spk.shape
+        if lengths is None:
+            on_count, off_count = int(steps * self.correct_rate), int(steps * self.incorrect_rate)
+            target_counts = _snntorch_targets(targets, classes, on_count, off_count)
+            loss = jnp.mean((jnp.sum(spk, axis=0) - target_counts) ** 2) / steps
+        else:
+            lengths = _check_lengths("mse_count_loss", lengths, steps, batch)
+            # int(L * rate) for every possible L, in Python floats as snnTorch computes it, looked up per sample.
+            on_counts = jnp.asarray([int(n * self.correct_rate) for n in range(steps + 1)], jnp.float32)
+            off_counts = jnp.asarray([int(n * self.incorrect_rate) for n in range(steps + 1)], jnp.float32)
+            on_count, off_count = on_counts[lengths][:, None], off_counts[lengths][:, None]
+            # Counts are >= 0, where both of snnTorch's target branches give the exact one-hot.
+            one_hot = jax.nn.one_hot(targets, classes, dtype=jnp.float32)
+            target_counts = one_hot * on_count + (1 - one_hot) * off_count
+            counts = jnp.sum(jnp.where(_real_steps(lengths, steps)[..., None], spk, 0.0), axis=0)
+            loss = jnp.mean(jnp.mean((counts - target_counts) ** 2, axis=-1) / jnp.maximum(lengths, 1))
+        return _nan_unless_in_range(_nan_unless_lengths_in_range(loss, lengths, steps), targets, classes)
 
 
 @dataclass(frozen=True)
@@ -253,8 +348,10 @@ class mse_membrane_loss:
     - ``on_target``: target membrane of the true class.
     - ``off_target``: target membrane of the other classes.
 
-    **Call:** ``loss_fn(mem, targets)`` with ``mem`` ``[T, B, C]`` and integer
-    ``targets`` ``[B]``.
+    **Call:** ``loss_fn(mem, targets, *, lengths=None)`` with ``mem`` ``[T, B, C]``,
+    integer ``targets`` ``[B]`` and, for sequences padded in time, optional int
+    ``lengths`` ``[B]`` in ``[0, T]`` (not in snnTorch; see the module docstring):
+    each sample's mean over time runs over its ``lengths[b]`` real steps.
 
     **Returns:** a scalar of shape ``()`` (snnTorch returns shape ``[1]``).
     """
@@ -268,8 +365,13 @@ class mse_membrane_loss:
         for argument in ("on_target", "off_target"):
             _check_real("mse_membrane_loss", argument, getattr(self, argument))
 
-    def __call__(self, mem: ArrayLike, targets: ArrayLike) -> Array:
+    def __call__(self, mem: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         mem, targets = _check_inputs("mse_membrane_loss", mem, targets)
-        classes = mem.shape[2]
+        steps, batch, classes = mem.shape
         target = _snntorch_targets(targets, classes, self.on_target, self.off_target)
-        return _nan_unless_in_range(jnp.mean((mem - target[None]) ** 2), targets, classes)
+        if lengths is None:
+            loss = jnp.mean((mem - target[None]) ** 2)
+        else:
+            lengths = _check_lengths("mse_membrane_loss", lengths, steps, batch)
+            loss = _mean_over_real_steps(jnp.mean((mem - target[None]) ** 2, axis=-1), lengths)
+        return _nan_unless_in_range(_nan_unless_lengths_in_range(loss, lengths, steps), targets, classes)

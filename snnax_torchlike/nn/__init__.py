@@ -4,11 +4,14 @@ from .alpha import Alpha
 from .container import Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .graph import Graph
 from .lapicque import Lapicque
 from .leaky import Leaky
 from .linear import Flatten, Linear
 from .module import LoadResult, Module, Parameter
+from .nir_layers import Reshape, Scale, SumPool2d, Threshold
 from .normalization import LayerNorm
+from .norse_cells import IAFCell, LIBoxCell, LICell, LIFAdExCell, LIFBoxCell, LIFCell, LIFRecurrentCell
 from .ode_neurons import IF, LI, LIF, CubaLI, CubaLIF, Integrator, ODENeuron
 from .pooling import AvgPool2d, MaxPool2d
 from .recurrent import RLeaky, RSynaptic
@@ -40,4 +43,16 @@ __all__ = [
     "LI",
     "IF",
     "Integrator",
+    "Graph",
+    "Scale",
+    "Threshold",
+    "SumPool2d",
+    "Reshape",
+    "LIFCell",
+    "LIFBoxCell",
+    "LICell",
+    "LIBoxCell",
+    "IAFCell",
+    "LIFRecurrentCell",
+    "LIFAdExCell",
 ]

@@ -1,4 +1,4 @@
-"""Turn any iterable of ``(x, y)`` array-likes into fixed-shape, time-first device batches."""
+"""Turn any iterable of ``(x, y)`` or ``(x, y, lengths)`` array-likes into fixed-shape, time-first device batches."""
 
 from __future__ import annotations
 
@@ -22,22 +22,59 @@ class Batch(NamedTuple):
     - ``y``: ``[B, ...]`` targets (padding repeats the last target).
     - ``mask``: ``[B]`` float32, 1 for real samples, 0 for padding.
     - ``size``: how many samples are real.
+    - ``lengths``: ``[B]`` int32, each sample's true number of time steps (steps
+      ``t >= lengths[b]`` are padding), or None when the loader gave no lengths.
     """
 
     x: Array
     y: Array
     mask: Array
     size: int
+    lengths: Array | None = None
 
 
-def _split_pair(item: Any, index: int) -> tuple[Any, Any]:
-    if isinstance(item, (tuple, list)) and len(item) == 2:
-        return item[0], item[1]
+def _split(item: Any, index: int, with_targets: bool) -> tuple[Any, Any, Any]:
+    """``(x, y, lengths)`` of a loader item: ``(x, y)``, ``(x, y, lengths)`` or, without targets, ``x`` alone."""
+    if isinstance(item, (tuple, list)) and len(item) in (2, 3):
+        return item[0], item[1], item[2] if len(item) == 3 else None
+    if not with_targets and not isinstance(item, (tuple, list)):
+        return item, None, None
     raise TypeError(
-        f"batch {index}: expected an (x, y) pair from the loader, got {type(item).__name__}"
-        + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
-        + "."
+        f"batch {index}: expected an (x, y) pair or an (x, y, lengths) triple from the loader, "
+        f"got {type(item).__name__}" + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "") + "."
     )
+
+
+def check_lengths(lengths: Any, steps: int, batch: int, where: str) -> np.ndarray:
+    """Per-sample true lengths as int32 ``[B]``, checked against the padded batch ``[T, B, ...]``.
+
+    **Arguments:**
+
+    - ``lengths``: array-like of integers, shape ``[B]`` (numpy, JAX, torch, list).
+    - ``steps``: ``T``, the batch's padded number of time steps.
+    - ``batch``: ``B``, the batch's number of samples.
+    - ``where``: the start of error messages (e.g. ``"batch 3"``).
+
+    **Returns:** the lengths as a numpy int32 array. Raises ``ValueError`` for a
+    shape other than ``[B]`` or a value outside ``[0, T]``, ``TypeError`` for a
+    non-integer dtype; each message names the expected and the actual shape or value.
+    """
+    values = to_numpy(lengths)
+    if values.shape != (batch,):
+        raise ValueError(
+            f"{where}: lengths must have shape [B] = ({batch},), one true length per sample of the "
+            f"inputs [T, B, ...] = [{steps}, {batch}, ...]; got shape {values.shape}. (Batch-first inputs "
+            "[B, T, ...] need time_first=False.)"
+        )
+    if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(f"{where}: lengths must be integers (numbers of time steps), got dtype {values.dtype}.")
+    bad = np.flatnonzero((values < 0) | (values > steps))
+    if bad.size:
+        raise ValueError(
+            f"{where}: lengths must lie in [0, T] = [0, {steps}] (the inputs' {steps} time steps); "
+            f"sample {bad[0]} has length {values[bad[0]]}."
+        )
+    return values.astype(np.int32)
 
 
 def _pad(array: Any, axis: int, size: int) -> Any:
@@ -76,6 +113,10 @@ def iterate_batches(
 ) -> Iterator[Batch]:
     """Yield [`Batch`][]es from ``loader``; the first batch fixes the batch size.
 
+    Items are ``(x, y)`` or ``(x, y, lengths)`` with ``lengths`` ``[B]`` the true
+    number of time steps of each sample (the form of ``interop.collate_padded``);
+    every batch of a loader must carry lengths, or none. Lengths are checked on
+    the host (shape ``[B]``, integers in ``[0, T]``) before the batch is yielded.
     A later, smaller batch (the last one of an epoch) is padded and masked, so one
     compiled step serves the whole epoch. Input conversion: numpy, JAX arrays and
     torch tensors (through ``__array__``, no torch import); booleans and integers
@@ -87,14 +128,21 @@ def iterate_batches(
     ``Batch.size`` counts the global samples.
     """
     batch_size = None
+    has_lengths: bool | None = None
     masks: dict[tuple[int, int], Array] = {}
     place = _placer(mesh)
     processes = 1 if mesh is None else jax.process_count()
     for index, item in enumerate(loader):
-        if isinstance(item, (tuple, list)) or with_targets:
-            x, y = _split_pair(item, index)
-        else:
-            x, y = item, None
+        x, y, lengths = _split(item, index, with_targets)
+        if has_lengths is None:
+            has_lengths = lengths is not None
+        elif has_lengths != (lengths is not None):
+            found = "an (x, y) pair without lengths" if has_lengths else "lengths"
+            expected = "carried lengths" if has_lengths else "was an (x, y) pair"
+            raise ValueError(
+                f"batch {index}: got {found} but the first batch {expected}; a loader yields (x, y, lengths) "
+                "for every batch, or (x, y) for every batch."
+            )
         if not with_targets:
             y = None
         x = _as_batch_array(x)
@@ -125,9 +173,12 @@ def iterate_batches(
                     f"If the inputs are batch-first [B, T, ...], pass time_first=False."
                 )
             y = _pad(y, 0, batch_size)
+        if lengths is not None:
+            lengths = place(_pad(check_lengths(lengths, x.shape[0], size, f"batch {index}"), 0, batch_size), 0)
         yield Batch(
             place(_pad(x, 1, batch_size), 1),
             None if y is None else place(y, 0),
             _mask(batch_size, size, masks, place),
             size * processes,
+            lengths,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,9 +41,47 @@ def _select(output: Any, kind: str) -> Array:
     return output
 
 
-def _per_sample(fn: Callable[[Array, Array], Array], output: Array, targets: Array) -> Array:
-    """``fn`` evaluated on each sample alone (batch of one), so padded samples can be masked out."""
-    return jax.vmap(lambda o, t: jnp.asarray(fn(o[:, None], t[None])), in_axes=(1, 0))(output, targets)
+def _takes_lengths(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` accepts a ``lengths=`` keyword (every ``functional`` loss does)."""
+    try:
+        parameter = inspect.signature(fn).parameters.get("lengths")
+    except (TypeError, ValueError):  # no signature to read (some builtins)
+        return False
+    return parameter is not None and parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _mask_time(output: Any, lengths: Array) -> Any:
+    """Zero every time-first output ``[T, B, ...]`` at the padded steps ``t >= lengths[b]``.
+
+    **Arguments:** ``output``: an array or a tuple of arrays, each ``[T, B, ...]``;
+    ``lengths``: int ``[B]``.
+
+    **Returns:** the same structure, zero wherever ``t >= lengths[b]``.
+    """
+
+    def mask(leaf: Array) -> Array:
+        batch = lengths.shape[0]
+        if leaf.ndim < 2 or leaf.shape[1] != batch:
+            raise ValueError(
+                f"Trainer: with per-sample lengths every network output must be time-first [T, B, ...] with "
+                f"B={batch}, got shape {tuple(leaf.shape)}."
+            )
+        real = jnp.arange(leaf.shape[0])[:, None] < lengths[None, :]  # [T, B]
+        return jnp.where(real.reshape(real.shape + (1,) * (leaf.ndim - 2)), leaf, jnp.zeros((), leaf.dtype))
+
+    return jax.tree_util.tree_map(mask, output)
+
+
+def _per_sample(fn: Callable[..., Array], output: Array, targets: Array, lengths: Array | None = None) -> Array:
+    """``fn`` evaluated on each sample alone (batch of one), so padded samples can be masked out.
+
+    With ``lengths`` (int ``[B]``) and a ``fn`` that takes them, each sample's
+    length is passed as ``lengths=[L_b]``.
+    """
+    if lengths is None or not _takes_lengths(fn):
+        return jax.vmap(lambda o, t: jnp.asarray(fn(o[:, None], t[None])), in_axes=(1, 0))(output, targets)
+    per_sample = jax.vmap(lambda o, t, n: jnp.asarray(fn(o[:, None], t[None], lengths=n[None])), in_axes=(1, 0, 0))
+    return per_sample(output, targets, lengths)
 
 
 class _Means:
@@ -120,6 +159,20 @@ class Trainer:
     Losses and metrics are evaluated per sample and averaged over the real samples,
     so the last, smaller batch of an epoch is padded to the first batch's size
     and masked: every epoch compiles one training step, once.
+
+    **Variable-length sequences.** A loader may yield ``(x, y, lengths)``, with
+    ``lengths`` int ``[B]`` the true number of time steps of each sample of a
+    batch padded in time (``interop.collate_padded`` produces this form). Steps
+    ``t >= lengths[b]`` then do not count: every network output is set to zero
+    there before the loss and metrics (and in ``predict``), and the loss and
+    metrics that accept a ``lengths=`` keyword (every ``functional`` loss) receive
+    each sample's length, so their time means and maxima run over its real steps
+    only: on a causal network, a padded batch gives the losses and metrics of the
+    unpadded sequences. A function without ``lengths`` sees the zeroed outputs
+    over all ``T`` steps: spike counts (e.g. ``accuracy_rate``) are exact, a mean
+    over time counts the padded steps in its denominator, and a membrane loss
+    sees zeros there. Lengths are data, not shapes: one compiled step serves all
+    of them.
     """
 
     def __init__(
@@ -152,9 +205,9 @@ class Trainer:
         self.history = History()
         self.current_epoch = 0
         self.devices = devices
-        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1, 2), static_argnums=(8, 9))
+        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1, 2), static_argnums=(9, 10))
         self._eval_step = jax.jit(self._pure_eval_step)
-        self._predict_step = jax.jit(self._forward)
+        self._predict_step = jax.jit(self._pure_predict_step)
 
     @property
     def devices(self) -> int | Sequence[Any] | str | None:
@@ -184,21 +237,32 @@ class Trainer:
         with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key):
             return self.model(x)
 
-    def _loss_and_metric_sums(self, output: Any, y: Array, mask: Array) -> tuple[Array, dict[str, Array]]:
+    def _loss_and_metric_sums(
+        self, output: Any, y: Array, mask: Array, lengths: Array | None
+    ) -> tuple[Array, dict[str, Array]]:
+        """The batch's mean loss and the per-sample sums of loss and metrics over the real samples.
+
+        **Arguments:** ``output``: time-first network outputs ``[T, B, ...]``;
+        ``y``: targets ``[B, ...]``; ``mask``: ``[B]``, 1 for real samples;
+        ``lengths``: int ``[B]`` true lengths (outputs at ``t >= lengths[b]`` are
+        zeroed first), or None.
+        """
+        if lengths is not None:
+            output = _mask_time(output, lengths)
         kind = getattr(self.loss_fn, "input_kind", "spikes")
-        losses = _per_sample(self.loss_fn, _select(output, kind), y)
+        losses = _per_sample(self.loss_fn, _select(output, kind), y, lengths)
         spikes = _select(output, "spikes")
         sums = {"loss": jnp.sum(losses * mask)}
         for metric in self.metrics:
-            sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y) * mask)
+            sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y, lengths) * mask)
         return sums["loss"] / jnp.maximum(jnp.sum(mask), 1.0), sums
 
-    def _pure_train_step(self, trained, opt_state, guard, frozen, x, y, mask, key, accumulate, options):
+    def _pure_train_step(self, trained, opt_state, guard, frozen, x, y, mask, lengths, key, accumulate, options):
         self.trace_count += 1  # runs only while tracing: counts compilations
 
         def objective(params):
             output = self._forward(params, frozen, x, key)
-            loss, sums = self._loss_and_metric_sums(output, y, mask)
+            loss, sums = self._loss_and_metric_sums(output, y, mask, lengths)
             return loss, (sums, _labels_in_range(output, y, mask))
 
         (loss, (sums, labels_ok)), grads = jax.value_and_grad(objective, has_aux=True)(trained)
@@ -225,10 +289,14 @@ class Trainer:
         )
         return trained, opt_state, guard, loss, sums
 
-    def _pure_eval_step(self, trained, frozen, x, y, mask, key):
+    def _pure_eval_step(self, trained, frozen, x, y, mask, lengths, key):
         self.eval_trace_count += 1
-        _, sums = self._loss_and_metric_sums(self._forward(trained, frozen, x, key), y, mask)
+        _, sums = self._loss_and_metric_sums(self._forward(trained, frozen, x, key), y, mask, lengths)
         return sums
+
+    def _pure_predict_step(self, trained, frozen, x, lengths, key):
+        output = self._forward(trained, frozen, x, key)
+        return output if lengths is None else _mask_time(output, lengths)
 
     # -- loops ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -271,7 +339,11 @@ class Trainer:
         **Arguments:**
 
         - ``train_loader``: any iterable of ``(x, y)`` batches (numpy, JAX, torch
-          tensors, e.g. a torch ``DataLoader``), re-iterated every epoch.
+          tensors, e.g. a torch ``DataLoader``), re-iterated every epoch; or of
+          ``(x, y, lengths)`` batches of sequences padded in time, ``lengths`` int
+          ``[B]`` in ``[0, T]`` (see the class docstring: padded steps do not count).
+          Lengths are checked on the host before each step: a shape other than
+          ``[B]``, a non-integer dtype or a value outside ``[0, T]`` raises.
         - ``epochs``: the total number of passes (a resumed run counts the
           finished ones).
         - ``val_loader``: evaluated after every epoch; logged as ``val_...``.
@@ -348,8 +420,8 @@ class Trainer:
                 with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
                     for index, batch in enumerate(batches):
                         trained, opt_state, guard, loss, batch_sums = self._train_step(
-                            trained, opt_state, guard, frozen, batch.x, batch.y, batch.mask, next_key(), accumulate,
-                            options,
+                            trained, opt_state, guard, frozen, batch.x, batch.y, batch.mask, batch.lengths,
+                            next_key(), accumulate, options,
                         )  # fmt: skip
                         means.add(batch_sums, batch.size)
                         if scheduler is not None and scheduler.interval == "step":
@@ -449,13 +521,18 @@ class Trainer:
         return checkpoint["epoch"]
 
     def evaluate(self, loader: Iterable[Any], *, time_first: bool = True) -> dict[str, float]:
-        """Mean loss and metrics over ``loader`` (every sample weighs the same)."""
+        """Mean loss and metrics over ``loader`` (every sample weighs the same).
+
+        ``loader`` yields ``(x, y)`` or ``(x, y, lengths)`` batches, as in ``fit``;
+        with lengths, padded time steps do not count.
+        """
         self._require(optimizer=False)
         trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
         means = _Means()
         with self._mode(False), self._bar(loader, "Evaluate") as bar:
             for batch in iterate_batches(loader, time_first=time_first, mesh=self.mesh):
-                means.add(self._eval_step(trained, frozen, batch.x, batch.y, batch.mask, next_key()), batch.size)
+                sums = self._eval_step(trained, frozen, batch.x, batch.y, batch.mask, batch.lengths, next_key())
+                means.add(sums, batch.size)
                 bar.update(1)
         return means.means("Trainer.evaluate: the loader yielded no batches.")
 
@@ -464,14 +541,16 @@ class Trainer:
     def predict(self, loader: Iterable[Any], *, time_first: bool = True) -> Any:
         """The network's outputs over ``loader``, concatenated along the batch axis (axis 1).
 
-        Batches may be ``(x, y)`` pairs (targets ignored) or inputs alone. With
-        several processes every process receives the outputs of the global batches.
+        Batches may be ``(x, y)`` pairs (targets ignored), ``(x, y, lengths)``
+        triples, or inputs alone. With lengths, the outputs are zero at each
+        sample's padded steps ``t >= lengths[b]``. With several processes every
+        process receives the outputs of the global batches.
         """
         trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
         pieces: list[Any] = []
         with self._mode(False), self._bar(loader, "Predict") as bar:
             for batch in iterate_batches(loader, time_first=time_first, with_targets=False, mesh=self.mesh):
-                output = self._predict_step(trained, frozen, batch.x, next_key())
+                output = self._predict_step(trained, frozen, batch.x, batch.lengths, next_key())
                 if jax.process_count() > 1:
                     output = multihost_utils.process_allgather(output, tiled=True)
                 pieces.append(jax.tree_util.tree_map(lambda a, n=batch.size: a[:, :n], output))

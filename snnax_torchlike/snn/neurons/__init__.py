@@ -1,6 +1,7 @@
 """Stateful neuron layers."""
 
 from ._base import SpikingNeuron
+from .adex import LIFAdEx, LIFAdExState
 from .alpha import Alpha, AlphaState, alpha_update
 from .cuba_lif import CubaLIF, CubaLIFState
 from .iaf import IAF, IAFState, SimpleIAF
@@ -49,4 +50,6 @@ __all__ = [
     "SpikeCounter",
     "CubaLIF",
     "CubaLIFState",
+    "LIFAdEx",
+    "LIFAdExState",
 ]

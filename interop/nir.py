@@ -1,0 +1,842 @@
+"""NIR graphs in and out: `from_nir` and `to_nir`.
+
+NIR (the Neuromorphic Intermediate Representation) describes a network by
+continuous-time ODE nodes and identity edges, and fixes no time step. Importing
+therefore takes an explicit discretisation ``convention`` (see
+[`snnax_torchlike.snn.discretisation`][]) and ``dt``; exporting records both in
+the graph's metadata. Node parameters keep NIR's names and units (seconds).
+
+Edges and time steps. A NIR cycle without a ``Delay`` node is a recurrent
+connection; here every cycle needs an edge that reads the previous step, so the
+importer delays one edge of each such cycle by one step: the edge *leaving the
+nearest neuron* before the cycle closes (see [`from_nir`][]), which is how
+snnTorch, Norse and Spyx feed back "the previous step's spikes". ``Delay`` nodes
+become edge delays of ``round(delay / dt)`` steps. The exporter writes the reverse
+(plain edges where the importer's rule reproduces the delay, ``Delay`` nodes
+otherwise), so a network survives ``to_nir`` then ``from_nir`` exactly.
+
+``nir`` is imported only when these functions are called.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from snnax_torchlike import nn
+from snnax_torchlike.snn._layer_call import init_layer
+from snnax_torchlike.snn.discretisation import CONVENTIONS, DEFAULT_DT
+from snnax_torchlike.snn.surrogate import SurrogateSpike
+
+__all__ = ["from_nir", "to_nir", "SUPPORTED_NODES", "UnsupportedNodeError"]
+
+SUPPORTED_NODES = (
+    "Input",
+    "Output",
+    "NIRGraph",
+    "Affine",
+    "Linear",
+    "Conv1d",
+    "Conv2d",
+    "Flatten",
+    "SumPool2d",
+    "AvgPool2d",
+    "LIF",
+    "CubaLIF",
+    "LI",
+    "CubaLI",
+    "IF",
+    "I",
+    "Scale",
+    "Threshold",
+    "Delay",
+)
+"""NIR node types `from_nir` reads (``NIRGraph``: nested subgraphs, flattened)."""
+
+_NEURONS = ("LIF", "CubaLIF", "LI", "CubaLI", "IF", "I")
+"""NIR nodes with state: a cycle's implicit delay goes on an edge leaving one of these."""
+
+
+class NIRImportError(ValueError):
+    """A NIR file or graph that cannot be imported: unreadable, malformed, or with unsupported content."""
+
+
+class UnsupportedNodeError(NIRImportError):
+    """A NIR node, or a layer or option on export, that cannot be converted faithfully."""
+
+
+# -- shared structure ------------------------------------------------------------------
+class _Flat(NamedTuple):
+    """A NIR graph flattened: computational nodes, edges with delays (steps), top-level inputs and outputs."""
+
+    nodes: dict[str, Any]
+    edges: list[tuple[str, str, int]]
+    inputs: list[str]
+    outputs: list[str]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return _text(value.item())
+    return str(value)
+
+
+def _kind(node: Any) -> str:
+    return type(node).__name__
+
+
+def _delay_steps(name: str, node: Any, dt: float | None) -> int:
+    """A ``Delay`` node's delay in time steps; refuses non-uniform or off-grid delays."""
+    delay = np.asarray(node.delay, dtype=np.float64)
+    if delay.size == 0:
+        raise UnsupportedNodeError(f"from_nir: Delay node {name!r} has an empty delay array.")
+    if not np.all(delay == delay.flat[0]):
+        raise UnsupportedNodeError(
+            f"from_nir: Delay node {name!r} has per-element delays (from {delay.min():.6g} to {delay.max():.6g} s); "
+            "edges here carry one delay each, so the delays must be uniform."
+        )
+    if dt is None:
+        raise UnsupportedNodeError(f"from_nir: Delay node {name!r} needs a time step; pass dt=.")
+    steps = float(delay.flat[0]) / dt
+    whole = round(steps)
+    if steps < 0 or abs(steps - whole) > 1e-4 * max(1.0, abs(steps)):
+        raise UnsupportedNodeError(
+            f"from_nir: Delay node {name!r} delays by {float(delay.flat[0]):.6g} s = {steps:.6g} steps of dt={dt}; "
+            "expected a whole, non-negative number of steps (choose dt to divide the delay)."
+        )
+    return whole
+
+
+def _flatten(graph: Any, dt: float | None) -> _Flat:
+    """Flatten nested subgraphs into one level and remove pass-through nodes.
+
+    Subgraph nodes are named ``<subgraph>_<node>``; any ``.`` in a name becomes
+    ``_`` (``.`` separates ``state_dict`` keys). A subgraph's ``Input``/``Output``
+    nodes and every ``Delay`` node are pass-throughs: each is replaced by edges from
+    its sources to its targets, the delays (in steps) adding up.
+    """
+    import nir
+
+    nodes: dict[str, Any] = {}
+    passthrough: dict[str, int] = {}
+    edges: list[tuple[str, str, int]] = []
+    inputs: list[str] = []
+    outputs: list[str] = []
+    origin: dict[str, str] = {}
+
+    def add(flat: str, original: str) -> None:
+        if flat in origin:
+            raise UnsupportedNodeError(
+                f"from_nir: nodes {origin[flat]!r} and {original!r} both become {flat!r} once '.' is replaced by "
+                "'_' and subgraphs are flattened; rename one of them."
+            )
+        origin[flat] = original
+
+    def visit(sub: Any, prefix: str, top: bool) -> tuple[list[str], list[str]]:
+        ports_in: list[str] = []
+        ports_out: list[str] = []
+        flat_of: dict[str, str] = {}
+        children: dict[str, tuple[list[str], list[str]]] = {}
+        for name, node in sub.nodes.items():
+            flat = (prefix + name).replace(".", "_")
+            flat_of[name] = flat
+            if isinstance(node, nir.NIRGraph):
+                children[name] = visit(node, flat + "_", False)
+                continue
+            add(flat, prefix + name)
+            if isinstance(node, nir.Input):
+                (inputs if top else ports_in).append(flat)
+                if not top:
+                    passthrough[flat] = 0
+            elif isinstance(node, nir.Output):
+                (outputs if top else ports_out).append(flat)
+                if not top:
+                    passthrough[flat] = 0
+            elif isinstance(node, nir.Delay):
+                passthrough[flat] = _delay_steps(prefix + name, node, dt)
+            else:
+                nodes[flat] = node
+
+        def endpoint(name: str, role: str, edge: tuple[str, str]) -> str:
+            if name in children:
+                ports = children[name][0 if role == "dst" else 1]
+                if len(ports) != 1:
+                    kind = "Input" if role == "dst" else "Output"
+                    raise UnsupportedNodeError(
+                        f"from_nir: edge {edge!r} connects to subgraph {prefix + name!r}, which has {len(ports)} "
+                        f"{kind} nodes {ports}; name one as '<subgraph>.<port>'."
+                    )
+                return ports[0]
+            if name in flat_of:
+                return flat_of[name]
+            head, _, tail = name.partition(".")
+            if tail and head in children:
+                inner = (flat_of[head] + "_" + tail).replace(".", "_")
+                if inner in children[head][0 if role == "dst" else 1]:
+                    return inner
+            raise UnsupportedNodeError(
+                f"from_nir: edge {edge!r} names {prefix + name!r}, which is not a node of the graph "
+                f"(nodes: {sorted(sub.nodes)})."
+            )
+
+        for src, dst in sub.edges:
+            edge = (_text(src), _text(dst))
+            edges.append((endpoint(edge[0], "src", edge), endpoint(edge[1], "dst", edge), 0))
+        return ports_in, ports_out
+
+    visit(graph, "", True)
+    # Remove pass-throughs (sorted: the result must not depend on the file's node order).
+    for p in sorted(passthrough):
+        if any(s == p and d == p for s, d, _ in edges):
+            raise UnsupportedNodeError(f"from_nir: node {origin[p]!r} feeds itself without any neuron or layer.")
+        into = [(s, k) for s, d, k in edges if d == p]
+        out_of = [(d, k) for s, d, k in edges if s == p]
+        rest = [e for e in edges if p not in (e[0], e[1])]
+        edges = rest + [(s, d, k1 + k2 + passthrough[p]) for s, k1 in into for d, k2 in out_of]
+    return _Flat(nodes, edges, inputs, outputs)
+
+
+def _delay_cycles(flat: _Flat) -> list[tuple[str, str, int]]:
+    """The edges with one edge of every delay-free cycle delayed by one step.
+
+    Depth-first search from the inputs (by name), following edges in file order,
+    then from the remaining nodes (by name). On finding a back edge ``u -> v``, walk
+    the cycle backwards from it and delay the first edge whose source is a neuron
+    (LIF, CubaLIF, LI, CubaLI, IF, I), else the back edge itself; repeat until no
+    delay-free cycle is left.
+    """
+    edges = list(flat.edges)
+    names = sorted(flat.inputs) + sorted(n for n in flat.nodes) + sorted(flat.outputs)
+
+    def find_cycle() -> list[int] | None:
+        out: dict[str, list[int]] = {n: [] for n in names}
+        for i, (s, _, k) in enumerate(edges):
+            if k == 0:
+                out[s].append(i)
+        state = dict.fromkeys(names, 0)
+        stack: list[str] = []
+        into: list[int | None] = []
+
+        def visit(node: str, via: int | None) -> list[int] | None:
+            state[node] = 1
+            stack.append(node)
+            into.append(via)
+            for i in out[node]:
+                nxt = edges[i][1]
+                if state[nxt] == 1:
+                    start = stack.index(nxt)
+                    return [e for e in into[start + 1 :] if e is not None] + [i]
+                if state[nxt] == 0:
+                    found = visit(nxt, i)
+                    if found is not None:
+                        return found
+            stack.pop()
+            into.pop()
+            state[node] = 2
+            return None
+
+        for root in names:
+            if state[root] == 0:
+                found = visit(root, None)
+                if found is not None:
+                    return found
+        return None
+
+    while (cycle := find_cycle()) is not None:
+        chosen = next((i for i in reversed(cycle) if _kind(flat.nodes.get(edges[i][0])) in _NEURONS), cycle[-1])
+        s, d, _ = edges[chosen]
+        edges[chosen] = (s, d, 1)
+    return edges
+
+
+# -- import ------------------------------------------------------------------------------
+def _ints(value: Any, n: int) -> tuple[int, ...]:
+    array = np.asarray(value).reshape(-1)
+    if array.size == 1:
+        return (int(array[0]),) * n
+    return tuple(int(v) for v in array)
+
+
+def _padding(value: Any, n: int) -> str | tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or (isinstance(value, np.ndarray) and value.dtype.kind in "SUO"):
+        return _text(value)
+    return _ints(value, n)
+
+
+def _f32(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=np.float32)
+
+
+def _set(param: nn.Parameter, value: Any, *, where: str, name: str) -> None:
+    array = _f32(value)
+    if tuple(array.shape) != param.shape:
+        array = np.broadcast_to(array, param.shape) if array.size == 1 else array
+    if tuple(array.shape) != param.shape:
+        raise UnsupportedNodeError(f"from_nir: {where}: {name} has shape {array.shape}, expected {param.shape}.")
+    param.data = jnp.asarray(array)
+
+
+def _shape(node: Any, key: str) -> tuple[int, ...] | None:
+    types = getattr(node, f"{key}_type", None) or {}
+    value = types.get(key)
+    return None if value is None else tuple(int(d) for d in np.asarray(value).reshape(-1))
+
+
+def _layer(name: str, node: Any, convention: str, dt: float, spike_grad: SurrogateSpike | None) -> nn.Module:
+    """The facade layer for one NIR node."""
+    kind = _kind(node)
+    where = f"node {name!r} ({kind})"
+    key = jax.random.key(0)  # weights are overwritten: keep the user's global RNG untouched
+    if kind in ("Affine", "Linear"):
+        weight = _f32(node.weight)
+        if weight.ndim != 2:
+            raise UnsupportedNodeError(f"from_nir: {where}: weight must be 2-D (out, in), got {weight.shape}.")
+        bias = kind == "Affine" and node.bias is not None
+        layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias, key=key)
+        _set(layer.weight, weight, where=where, name="weight")
+        if bias:
+            _set(layer.bias, node.bias, where=where, name="bias")
+        return layer
+    if kind in ("Conv1d", "Conv2d"):
+        n = 1 if kind == "Conv1d" else 2
+        weight = _f32(node.weight)
+        if weight.ndim != n + 2:
+            raise UnsupportedNodeError(f"from_nir: {where}: weight must be {n + 2}-D, got {weight.shape}.")
+        groups = int(np.asarray(node.groups))
+        layer_type = nn.Conv1d if n == 1 else nn.Conv2d
+        bias = node.bias is not None
+        layer = layer_type(weight.shape[1] * groups, weight.shape[0], weight.shape[2:], _ints(node.stride, n),
+                           _padding(node.padding, n), _ints(node.dilation, n), groups, bias, key=key)  # fmt: skip
+        _set(layer.weight, weight, where=where, name="weight")
+        if bias:
+            _set(layer.bias, node.bias, where=where, name="bias")
+        return layer
+    if kind == "Flatten":
+        start, end = int(node.start_dim), int(node.end_dim)
+        in_shape = _shape(node, "input")
+        if start == 0 and end == -1:
+            return nn.Flatten()
+        if in_shape is None:
+            raise UnsupportedNodeError(
+                f"from_nir: {where}: flattening axes {start}..{end} needs the node's input_type."
+            )
+        rank = len(in_shape)
+        first, last = start % rank, end % rank
+        if first == 0 and last == rank - 1:
+            return nn.Flatten()
+        out = in_shape[:first] + (int(np.prod(in_shape[first : last + 1])),) + in_shape[last + 1 :]
+        return nn.Reshape(in_shape, out)
+    if kind in ("SumPool2d", "AvgPool2d"):
+        pool = nn.SumPool2d if kind == "SumPool2d" else nn.AvgPool2d
+        return pool(_ints(node.kernel_size, 2), _ints(node.stride, 2), _ints(node.padding, 2))
+    if kind == "Scale":
+        return nn.Scale(_f32(node.scale))
+    if kind == "Threshold":
+        return nn.Threshold(_f32(node.threshold), spike_grad=spike_grad)
+    options = dict(dt=dt, convention=convention, spike_grad=spike_grad)
+    zero = np.zeros((), np.float32)
+    reset = zero if getattr(node, "v_reset", None) is None else _f32(node.v_reset)
+    if kind == "LIF":
+        return nn.LIF(_f32(node.tau), _f32(node.r), _f32(node.v_leak), _f32(node.v_threshold), reset, **options)
+    if kind == "LI":
+        return nn.LI(_f32(node.tau), _f32(node.r), _f32(node.v_leak), **options)
+    if kind in ("CubaLIF", "CubaLI"):
+        w_in = np.ones((), np.float32) if getattr(node, "w_in", None) is None else _f32(node.w_in)
+        common = (_f32(node.tau_syn), _f32(node.tau_mem), _f32(node.r), _f32(node.v_leak))
+        if kind == "CubaLIF":
+            return nn.CubaLIF(*common, _f32(node.v_threshold), reset, w_in, **options)
+        return nn.CubaLI(*common, w_in, **options)
+    if kind == "IF":
+        return nn.IF(_f32(node.r), _f32(node.v_threshold), reset, **options)
+    if kind == "I":
+        return nn.Integrator(_f32(node.r), **options)
+    raise UnsupportedNodeError(
+        f"from_nir: {where} is not supported. Supported NIR nodes: {', '.join(SUPPORTED_NODES)}."
+    )
+
+
+def _read(graph_or_path: Any) -> Any:
+    import nir
+
+    if isinstance(graph_or_path, (str, os.PathLike)):
+        return nir.read(graph_or_path)
+    if not isinstance(graph_or_path, nir.NIRGraph):
+        raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph_or_path).__name__}.")
+    return graph_or_path
+
+
+def _recorded(graph: Any, key: str) -> Any:
+    metadata = getattr(graph, "metadata", None) or {}
+    return metadata.get(key)
+
+
+def from_nir(
+    graph_or_path: Any,
+    *,
+    convention: str,
+    dt: float | None = None,
+    spike_grad: SurrogateSpike | None = None,
+) -> nn.Graph:
+    """Build an ``nn.Graph`` that simulates a NIR graph with an explicit discretisation.
+
+    **Arguments:**
+
+    - ``graph_or_path``: a ``nir.NIRGraph`` or the path of a ``.nir`` file (read
+      with ``nir.read``).
+    - ``convention``: ``"snntorch"`` (forward Euler, the reading under which
+      snnTorch's exported ``Leaky``/``Synaptic`` run unchanged), ``"norse"`` (Norse's
+      Euler: inputs jump into the synaptic current), ``"euler"`` or ``"exact"``
+      (exponential Euler); see [`snnax_torchlike.snn.discretisation`][]. Required:
+      NIR does not say how to discretise.
+    - ``dt``: the time step in seconds. Default: the ``dt`` the file's metadata
+      records (``to_nir`` writes it), else the convention's (``1e-4`` for
+      ``"snntorch"``, ``1e-3`` for ``"norse"``); ``"euler"``/``"exact"`` need one.
+    - ``spike_grad``: the surrogate of every spiking node (default: the neurons'
+      ``superspike()``); NIR stores none.
+
+    Neuron parameters ``tau``/``tau_mem``/``tau_syn``, ``r``, ``w_in``, ``v_leak``,
+    ``v_threshold`` and ``v_reset`` are all honoured (``nn.LIF``, ``nn.CubaLIF``,
+    ``nn.LI``, ``nn.CubaLI``, ``nn.IF``, ``nn.Integrator``, reset to ``v_reset``).
+
+    **Structure.** Nested subgraphs are flattened (nodes ``<sub>_<node>``; ``.`` in
+    names becomes ``_``). Each ``Delay`` node becomes the delay of the edges through
+    it, ``round(delay / dt)`` steps (per-element delays must be equal and a whole
+    number of steps, else ``UnsupportedNodeError``). Each cycle without delay gets
+    one step on one edge: a depth-first search from the inputs (by name; edges in
+    file order) finds the edge that closes the cycle, and the delay goes on the
+    nearest edge before it that *leaves a neuron* (the back edge itself if the cycle
+    has no neuron). For snnTorch's ``RLeaky`` (``lif -> w_rec -> lif``) that is
+    ``lif -> w_rec``: the recurrent weights read the previous step's spikes and their
+    bias enters from the first step, as in snnTorch.
+
+    **Returns:** an ``nn.Graph`` (also for chains): NIR node names are its child
+    names, so an snnTorch export's ``"0"``, ``"1"``, ... give ``state_dict`` keys
+    ``"0.weight"``, ...; ``net(x)`` takes ``[T, B, ...]`` per NIR ``Input`` (in name
+    order) and returns ``(spk, mem)`` when an output is one neuron's spikes.
+    ``net.metadata`` records ``convention``, ``dt`` and the file's metadata.
+
+    Raises ``UnsupportedNodeError`` naming any node of another type and
+    ``NIRImportError`` (its base, a ``ValueError``) for any file or graph that cannot
+    be read or built (malformed, truncated, wrong types or shapes), and ``ValueError``
+    for an unknown convention or missing ``dt``.
+    """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"from_nir: convention must be one of {CONVENTIONS}, got {convention!r}.")
+    source = os.fspath(graph_or_path) if isinstance(graph_or_path, (str, os.PathLike)) else "the graph"
+    try:
+        return _from_nir(_read(graph_or_path), convention, dt, spike_grad)
+    except NIRImportError:
+        raise
+    except (
+        OSError,
+        LookupError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+        AssertionError,
+        ArithmeticError,
+    ) as error:
+        if isinstance(error, TypeError) and str(error).startswith("from_nir: expected"):
+            raise
+        # A malformed or hostile file: whatever nir, h5py or numpy tripped over, the caller gets one error type.
+        raise NIRImportError(f"from_nir: cannot import {source}: {type(error).__name__}: {error}") from error
+
+
+def _from_nir(graph: Any, convention: str, dt: float | None, spike_grad: SurrogateSpike | None) -> nn.Graph:
+    recorded_dt = _recorded(graph, "dt")
+    recorded_convention = _recorded(graph, "convention")
+    if dt is None and recorded_dt is not None:
+        dt = float(np.asarray(recorded_dt))
+    if dt is None:
+        if convention not in DEFAULT_DT:
+            raise ValueError(
+                f"from_nir: convention {convention!r} needs dt (in seconds), and the file records none; pass dt=."
+            )
+        dt = DEFAULT_DT[convention]
+    dt = float(dt)
+    if not dt > 0:
+        raise ValueError(f"from_nir: dt must be positive, got {dt}.")
+    if recorded_convention is not None and _text(recorded_convention) != convention:
+        warnings.warn(
+            f"from_nir: the file records convention {_text(recorded_convention)!r}, but convention={convention!r} "
+            "was given; the imported network discretises the ODEs differently from the exporter.",
+            stacklevel=2,
+        )
+    flat = _flatten(graph, dt)
+    if not flat.inputs or not flat.outputs:
+        raise UnsupportedNodeError(
+            f"from_nir: the graph needs Input and Output nodes; it has inputs {flat.inputs} and outputs {flat.outputs}."
+        )
+    edges = _delay_cycles(flat)
+    layers = {name: _layer(name, node, convention, dt, spike_grad) for name, node in flat.nodes.items()}
+    metadata = {"convention": convention, "dt": dt, "nir": dict(getattr(graph, "metadata", None) or {})}
+    return nn.Graph(layers, edges, inputs=sorted(flat.inputs), outputs=sorted(flat.outputs), metadata=metadata)
+
+
+# -- export ------------------------------------------------------------------------------
+_EULER_LIKE = {"euler": "euler", "snntorch": "euler"}
+
+
+def _structure(net: nn.Module) -> tuple[dict[str, nn.Module], list[tuple[str, str, int]], list[str], list[str]]:
+    """Nodes, edges, inputs and outputs of an ``nn.Graph`` or ``nn.Sequential``."""
+    if isinstance(net, nn.Graph):
+        return net.nodes, list(net.edges), list(net.input_names), list(net.output_names)
+    if isinstance(net, nn.Sequential):
+        nodes = {str(i): layer for i, layer in enumerate(net)}
+        names = ["input", *nodes, "output"]
+        return nodes, [(a, b, 0) for a, b in zip(names[:-1], names[1:])], ["input"], ["output"]
+    raise TypeError(f"to_nir: expected an nn.Graph or nn.Sequential, got {type(net).__name__}.")
+
+
+def _guess_input_shape(layer: nn.Module) -> tuple[int, ...] | None:
+    if isinstance(layer, nn.Linear):
+        return (layer.in_features,)
+    arrays = [np.asarray(v) for v in layer.state_dict().values() if np.asarray(v).ndim > 0]
+    if isinstance(layer, (nn.ODENeuron, nn.Scale, nn.Threshold)) or getattr(layer, "is_neuron", False):
+        shapes = [a.shape for a in arrays]
+        return tuple(np.broadcast_shapes(*shapes)) if shapes else None
+    return None
+
+
+def _input_shapes(
+    nodes: dict[str, nn.Module], edges: list[tuple[str, str, int]], inputs: list[str], given: Any
+) -> dict[str, tuple[int, ...]]:
+    if given is not None:
+        if isinstance(given, Mapping):
+            shapes = {k: tuple(int(d) for d in v) for k, v in given.items()}
+        elif len(inputs) == 1 and all(isinstance(d, (int, np.integer)) for d in given):
+            shapes = {inputs[0]: tuple(int(d) for d in given)}
+        else:
+            shapes = {k: tuple(int(d) for d in v) for k, v in zip(inputs, given, strict=True)}
+        missing = [k for k in inputs if k not in shapes]
+        if missing:
+            raise ValueError(f"to_nir: input_shape gives no shape for inputs {missing}.")
+        return shapes
+    shapes = {}
+    for name in inputs:
+        targets = [d for s, d, _ in edges if s == name and d in nodes]
+        guess = next((g for g in (_guess_input_shape(nodes[d]) for d in targets) if g is not None), None)
+        if guess is None:
+            raise ValueError(
+                f"to_nir: cannot tell the per-sample shape of input {name!r} (it feeds {targets}); "
+                "pass input_shape=(C, H, W) or the like, without batch and time axes."
+            )
+        shapes[name] = guess
+    return shapes
+
+
+def _infer_shapes(
+    nodes: dict[str, nn.Module], edges: list[tuple[str, str, int]], in_shapes: dict[str, tuple[int, ...]]
+) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+    """Per node, the per-sample input and output shapes (a sweep, as the core's ``init_state``)."""
+    outputs: dict[str, tuple[int, ...]] = dict(in_shapes)
+    inputs: dict[str, tuple[int, ...]] = {}
+    pending = list(nodes)
+    while pending:
+        progressed = False
+        for name in list(pending):
+            known = [outputs[s] for s, d, _ in edges if d == name and s in outputs]
+            if not known:
+                continue
+            if len(set(known)) != 1:
+                raise ValueError(f"to_nir: node {name!r} sums inputs of different shapes {sorted(set(known))}.")
+            _, out = init_layer(nodes[name].core_layer(), known[0], None, name=f"to_nir: node {name!r}")
+            inputs[name], outputs[name] = known[0], tuple(out.shape)
+            pending.remove(name)
+            progressed = True
+        if not progressed:
+            raise ValueError(f"to_nir: cannot infer the shapes of nodes {pending}.")
+    return inputs, outputs
+
+
+def _refuse(name: str, layer: nn.Module, why: str) -> UnsupportedNodeError:
+    return UnsupportedNodeError(f"to_nir: node {name!r} ({type(layer).__name__}) {why}")
+
+
+def _per_neuron(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    return np.array(np.broadcast_to(np.asarray(value, dtype=np.float32), shape))
+
+
+def _snntorch_neuron(name: str, layer: nn.Module, shape: tuple[int, ...], dt: float, nir: Any) -> Any:
+    """snnTorch's export convention: tau = dt/(1-beta), r = tau/dt, w_in = tau_syn/dt, reset to 0."""
+    if isinstance(layer, (nn.RLeaky, nn.RSynaptic)):
+        raise _refuse(
+            name, layer,
+            "cannot be written to NIR faithfully: its zero reset (reset_delay=True, the only mode here) clears the "
+            "whole membrane of the step after a spike, input and recurrence included, while NIR's LIF resets to "
+            "v_reset and integrates that input (and NIR has no subtract reset). Build the recurrence as an nn.Graph "
+            "of nn.Leaky(reset_mechanism='zero') and nn.Linear with a cycle, e.g. edges ('lif', 'w_rec', 1), "
+            "('w_rec', 'lif'): that exports exactly as a LIF <-> Affine cycle.",
+        )  # fmt: skip
+    if not isinstance(layer, (nn.Leaky, nn.Synaptic)) or isinstance(layer, (nn.Lapicque, nn.Alpha)):
+        raise _refuse(
+            name, layer, "has no NIR counterpart. Supported neurons: nn.Leaky, nn.Synaptic and nn.ODENeuron's."
+        )
+    mechanism = layer.reset_mechanism
+    if mechanism != "zero":
+        raise _refuse(
+            name, layer,
+            f"uses reset_mechanism={mechanism!r}, but NIR neurons only reset to a value (v_reset); "
+            "writing a zero reset instead would change the network. Use reset_mechanism='zero' to export.",
+        )  # fmt: skip
+    threshold = _per_neuron(layer._value("threshold"), shape)
+    beta = np.clip(np.asarray(layer._value("beta"), np.float64), 0.0, 1.0)
+    if isinstance(layer, nn.Synaptic):
+        if layer.reset_delay:
+            raise _refuse(
+                name, layer,
+                "uses reset_delay=True: snnTorch's Synaptic then zeroes the whole membrane of the step after a "
+                "spike, input included, which NIR's CubaLIF (reset to v_reset, then integrate) cannot express. "
+                "With reset_delay=False it is exactly NIR's CubaLIF.",
+            )  # fmt: skip
+        alpha = np.clip(np.asarray(layer._value("alpha"), np.float64), 0.0, 1.0)
+        if np.any(alpha >= 1) or np.any(beta >= 1):
+            raise _refuse(name, layer, "has alpha or beta = 1 (no decay), which has no finite NIR time constant.")
+        return nir.CubaLIF(
+            tau_syn=_per_neuron(dt / (1 - alpha), shape), tau_mem=_per_neuron(dt / (1 - beta), shape),
+            r=_per_neuron(1 / (1 - beta), shape), v_leak=_per_neuron(0.0, shape), v_threshold=threshold,
+            v_reset=_per_neuron(0.0, shape), w_in=_per_neuron(1 / (1 - alpha), shape),
+        )  # fmt: skip
+    if not np.allclose(np.asarray(layer._value("graded_spikes_factor")), 1.0):
+        raise _refuse(name, layer, "uses graded spikes (graded_spikes_factor != 1); NIR spikes have height 1.")
+    if np.all(beta >= 1):  # no leak: NIR's IF with unit gain (r * dt = 1)
+        return nir.IF(r=_per_neuron(1 / dt, shape), v_threshold=threshold, v_reset=_per_neuron(0.0, shape))
+    if np.any(beta >= 1):
+        raise _refuse(name, layer, "mixes beta = 1 (no leak, NIR IF) and beta < 1 (NIR LIF) in one layer.")
+    return nir.LIF(
+        tau=_per_neuron(dt / (1 - beta), shape), r=_per_neuron(1 / (1 - beta), shape),
+        v_leak=_per_neuron(0.0, shape), v_threshold=threshold, v_reset=_per_neuron(0.0, shape),
+    )  # fmt: skip
+
+
+def _node(name: str, layer: nn.Module, in_shape: tuple[int, ...], dt: float | None, nir: Any) -> Any:
+    """The NIR node of one facade layer (``in_shape``: its per-sample input shape)."""
+    if isinstance(layer, nn.Linear):
+        weight = np.asarray(layer.weight.data, np.float32)
+        if layer.bias is None:
+            return nir.Linear(weight=weight)
+        return nir.Affine(weight=weight, bias=np.asarray(layer.bias.data, np.float32))
+    if isinstance(layer, (nn.Conv1d, nn.Conv2d)):
+        weight = np.asarray(layer.weight.data, np.float32)
+        bias = np.zeros(weight.shape[0], np.float32) if layer.bias is None else np.asarray(layer.bias.data, np.float32)
+        one = isinstance(layer, nn.Conv1d)
+        padding = layer.padding if isinstance(layer.padding, str) else (layer.padding[0] if one else layer.padding)
+        spatial = in_shape[1] if one else tuple(in_shape[1:])
+        conv = nir.Conv1d if one else nir.Conv2d
+        return conv(input_shape=spatial, weight=weight, stride=layer.stride[0] if one else layer.stride,
+                    padding=padding, dilation=layer.dilation[0] if one else layer.dilation, groups=layer.groups,
+                    bias=bias)  # fmt: skip
+    if isinstance(layer, nn.Flatten):
+        return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=0, end_dim=-1)
+    if isinstance(layer, nn.Reshape):
+        for first in range(len(in_shape)):
+            for last in range(first, len(in_shape)):
+                flat = in_shape[:first] + (int(np.prod(in_shape[first : last + 1])),) + in_shape[last + 1 :]
+                if flat == layer.shape:
+                    return nir.Flatten(input_type={"input": np.array(in_shape)}, start_dim=first, end_dim=last)
+        raise _refuse(name, layer, f"reshapes {in_shape} to {layer.shape}, which is no flattening of adjacent axes.")
+    if isinstance(layer, (nn.AvgPool2d, nn.SumPool2d)):
+        if isinstance(layer, nn.AvgPool2d) and not layer.count_include_pad and any(layer.padding):
+            raise _refuse(name, layer, "averages without counting padding (count_include_pad=False); NIR counts it.")
+        pool = nir.SumPool2d if isinstance(layer, nn.SumPool2d) else nir.AvgPool2d
+        return pool(kernel_size=np.array(layer.kernel_size), stride=np.array(layer.stride),
+                    padding=np.array(layer.padding))  # fmt: skip
+    if isinstance(layer, nn.Scale):
+        return nir.Scale(scale=_per_neuron(layer.core_layer().scale, in_shape))
+    if isinstance(layer, nn.Threshold):
+        return nir.Threshold(threshold=_per_neuron(layer.core_layer().threshold, in_shape))
+    if isinstance(layer, nn.ODENeuron):
+        if layer.reset != "value":
+            raise _refuse(
+                name, layer,
+                f"uses reset={layer.reset!r}, but NIR neurons only reset to a value (v_reset); writing a reset to "
+                "v_reset instead would change the network. Use reset='value' to export.",
+            )  # fmt: skip
+        try:
+            kind, params = layer.nir_parameters()
+        except ValueError as error:  # e.g. a recurrent cell: not one NIR node
+            raise _refuse(name, layer, f"has no single NIR node: {error}") from error
+        node_type = getattr(nir, kind, None)
+        if node_type is None:
+            raise _refuse(name, layer, f"names the NIR node type {kind!r} in nir_parameters(), which nir lacks.")
+        try:
+            return node_type(**{k: _per_neuron(v, in_shape) for k, v in params.items()})
+        except TypeError as error:
+            raise _refuse(
+                name, layer, f"gives nir_parameters() {sorted(params)}, which nir.{kind} does not take ({error})."
+            ) from error
+    if getattr(layer, "is_neuron", False):
+        return _snntorch_neuron(name, layer, in_shape, dt, nir)
+    raise _refuse(
+        name, layer,
+        "has no NIR counterpart. Exportable: Linear, Conv1d, Conv2d, Flatten, Reshape (a flatten), AvgPool2d, "
+        "SumPool2d, Scale, Threshold, LIF, CubaLIF, LI, CubaLI, IF, Integrator (and other nn.ODENeuron's), "
+        "Leaky and Synaptic with reset_mechanism='zero'.",
+    )  # fmt: skip
+
+
+def _time_step(nodes: dict[str, nn.Module], dt: float | None) -> tuple[float | None, str | None]:
+    """The one (dt, convention) every neuron agrees on; snnTorch-style neurons count as Euler."""
+    ode = {n: (layer.convention, float(layer.dt)) for n, layer in nodes.items() if isinstance(layer, nn.ODENeuron)}
+    snntorch_style = [n for n, layer in nodes.items() if getattr(layer, "is_neuron", False) and n not in ode]
+    classes = {(_EULER_LIKE.get(c, c), t) for c, t in ode.values()}
+    if len(classes) > 1 or (snntorch_style and classes and next(iter(classes))[0] != "euler"):
+        detail = ", ".join(f"{n}: {c} dt={t}" for n, (c, t) in ode.items())
+        extra = f"; snnTorch-style (Euler) neurons {snntorch_style}" if snntorch_style else ""
+        raise UnsupportedNodeError(
+            f"to_nir: the neurons discretise differently ({detail}{extra}); one NIR file is read with one "
+            "convention and dt, so give all neurons the same."
+        )
+    if classes:
+        ode_dt = next(iter(classes))[1]
+        if dt is not None and not np.isclose(float(dt), ode_dt, rtol=1e-6, atol=0):
+            raise ValueError(f"to_nir: dt={dt} differs from the neurons' dt={ode_dt}.")
+        conventions = {c for c, _ in ode.values()}
+        convention = conventions.pop() if len(conventions) == 1 else "euler"
+        if snntorch_style and convention != "snntorch":
+            convention = "euler"
+        return ode_dt, convention
+    if snntorch_style:
+        return (DEFAULT_DT["snntorch"] if dt is None else float(dt)), "snntorch"
+    return (None if dt is None else float(dt)), None
+
+
+def _build(
+    nodes: dict[str, Any],
+    edges: list[tuple[str, str, int]],
+    explicit: set[int],
+    out_shapes: dict[str, tuple[int, ...]],
+    dt: float | None,
+    nir: Any,
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """NIR nodes and edges: edges listed in ``explicit`` (indices) go through ``Delay`` nodes."""
+    nodes = dict(nodes)
+    written: list[tuple[str, str]] = []
+    for i, (src, dst, delay) in enumerate(edges):
+        if i not in explicit or delay == 0:
+            written.append((src, dst))
+            continue
+        if dt is None:
+            raise ValueError(f"to_nir: edge ({src!r}, {dst!r}) has a delay of {delay} steps; pass dt= to write it.")
+        name, k = f"delay_{src}_{dst}", 0
+        while name in nodes:
+            k += 1
+            name = f"delay_{src}_{dst}_{k}"
+        nodes[name] = nir.Delay(delay=np.full(out_shapes[src], delay * dt))
+        written += [(src, name), (name, dst)]
+    return nodes, written
+
+
+def to_nir(
+    net: nn.Module,
+    path: str | os.PathLike | None = None,
+    *,
+    dt: float | None = None,
+    input_shape: Any = None,
+    type_check: bool = True,
+) -> Any:
+    """Describe an ``nn.Sequential`` or ``nn.Graph`` as a ``nir.NIRGraph`` (and write it to ``path``).
+
+    **Arguments:**
+
+    - ``net``: the network. Nodes keep their names (a ``Sequential``'s are ``"0"``,
+      ``"1"``, ...), inputs and outputs become NIR ``Input``/``Output`` nodes.
+    - ``path``: if given, the graph is also written there with ``nir.write``.
+    - ``dt``: the time step (seconds) of snnTorch-style neurons (``nn.Leaky``,
+      ``nn.Synaptic``), default snnTorch's ``1e-4``; NIR-style neurons
+      (``nn.LIF``, ...) carry their own, which ``dt`` must then equal.
+    - ``input_shape``: the per-sample shape of the input (a tuple; a dict or list of
+      them for several inputs), no batch or time axis. Inferred when the first layer
+      tells it (``Linear``, a neuron with per-neuron parameters); convolutions need it.
+    - ``type_check``: run NIR's type inference and checks (default True).
+
+    Layers: ``Linear`` -> ``Affine`` (``Linear`` without bias); ``Conv1d``/``Conv2d``
+    (with ``input_shape``); ``Flatten`` -> ``Flatten(start_dim=0)`` over the unbatched
+    shape; ``AvgPool2d``, ``SumPool2d``, ``Scale``, ``Threshold``; ``nn.ODENeuron``'s
+    (``LIF``, ``CubaLIF``, ``LI``, ``CubaLI``, ``IF``, ``Integrator``, Norse-named
+    cells) with their own parameters via ``nir_parameters()``; snnTorch-style
+    ``Leaky`` -> ``LIF`` and ``Synaptic`` -> ``CubaLIF`` by snnTorch's convention
+    (``tau = dt/(1-beta)``, ``r = tau/dt``, ``w_in = tau_syn/dt``, ``v_reset = 0``).
+    Every neuron parameter is broadcast to one value per neuron (NIR's type
+    checking needs it). Delayed edges: a delay-1 edge on a cycle is written as a
+    plain edge when ``from_nir``'s cycle rule puts the delay back on it, otherwise
+    (and for every other delay) through a ``Delay`` node of ``delay * dt`` seconds.
+    The metadata records ``dt``, ``convention`` and ``source="snnax_torchlike"``.
+
+    Raises ``UnsupportedNodeError`` naming the layer for what NIR cannot express:
+    subtract or no reset (NIR resets to a value; nothing is silently replaced by a
+    zero reset), snnTorch's ``Synaptic`` with ``reset_delay=True`` and ``RLeaky``/
+    ``RSynaptic`` (their zero reset also drops the next step's input), graded spikes,
+    ``MaxPool2d``, ``Dropout``, ``LayerNorm`` and other layers without a NIR node.
+
+    **Returns:** the ``nir.NIRGraph``.
+    """
+    import nir
+
+    nodes, edges, inputs, outputs = _structure(net)
+    in_shapes = _input_shapes(nodes, edges, inputs, input_shape)
+    node_in, node_out = _infer_shapes(nodes, edges, in_shapes)
+    step, convention = _time_step(nodes, dt)
+    nir_nodes: dict[str, Any] = {name: nir.Input(input_type={"input": np.array(in_shapes[name])}) for name in inputs}
+    for name, layer in nodes.items():
+        nir_nodes[name] = _node(name, layer, node_in[name], step, nir)
+    all_edges = list(edges)
+    out_shapes = {**in_shapes, **node_out}
+    for name in outputs:
+        if name in nodes:  # a node read directly: add an Output node after it
+            out_name, k = f"{name}_output", 0
+            while out_name in nir_nodes or out_name in outputs:
+                k += 1
+                out_name = f"{name}_output_{k}"
+            all_edges.append((name, out_name, 0))
+            name, shape = out_name, node_out[name]
+        else:
+            shape = next(out_shapes[s] for s, d, _ in edges if d == name)
+        nir_nodes[name] = nir.Output(output_type={"output": np.array(shape)})
+    # Plan A: delay-1 edges on cycles as plain edges (NIR's implicit recurrence), if the importer agrees.
+    on_cycle = {i for i, (s, d, k) in enumerate(all_edges) if k == 1 and _reaches(all_edges, d, s)}
+    explicit = {i for i, (_, _, k) in enumerate(all_edges) if k > 0} - on_cycle
+    written_nodes, written_edges = _build(nir_nodes, all_edges, explicit, out_shapes, step, nir)
+    if on_cycle and not _same_delays(written_nodes, written_edges, all_edges, step):
+        explicit = {i for i, (_, _, k) in enumerate(all_edges) if k > 0}
+        written_nodes, written_edges = _build(nir_nodes, all_edges, explicit, out_shapes, step, nir)
+    metadata: dict[str, Any] = {"source": "snnax_torchlike"}
+    if step is not None:
+        metadata["dt"] = step
+    if convention is not None:
+        metadata["convention"] = convention
+    graph = nir.NIRGraph(nodes=written_nodes, edges=written_edges, metadata=metadata, type_check=type_check)
+    if path is not None:
+        nir.write(path, graph)
+    return graph
+
+
+def _reaches(edges: Sequence[tuple[str, str, int]], start: str, goal: str) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        for s, d, _ in edges:
+            if s == node and d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return False
+
+
+def _same_delays(nodes: dict[str, Any], edges: list[tuple[str, str]], expected: list, dt: float | None) -> bool:
+    """Whether ``from_nir`` would read these nodes and edges back with the ``expected`` edge delays."""
+    import nir
+
+    graph = nir.NIRGraph(nodes=dict(nodes), edges=list(edges), type_check=False)
+    flat = _flatten(graph, dt)
+    return sorted(_delay_cycles(flat)) == sorted(expected)
