@@ -146,8 +146,8 @@ def test_two_processes_train_to_the_single_process_result(tmp_path):
 
 def test_device_argument_errors():
     import snnax_torchlike as snx
-    from snnax_torchlike import nn, optim
     from snnax_torchlike import functional as SF
+    from snnax_torchlike import nn, optim
 
     net = nn.Sequential(nn.Linear(2, 2), nn.Leaky(beta=0.9))
     with pytest.raises(ValueError, match="devices=5, but 1 device"):
