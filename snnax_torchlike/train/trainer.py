@@ -275,7 +275,8 @@ class Trainer:
         # input, an out-of-range label, or a non-finite loss or gradient on, updates are
         # skipped, so the last good parameters survive; the step index and the culprits
         # are kept for the message.
-        checks = [jnp.all(jnp.isfinite(x)), labels_ok, jnp.isfinite(loss)]
+        # max|x| is NaN or Inf exactly when x holds one; unlike isfinite(x) it needs no input-sized mask.
+        checks = [jnp.isfinite(jnp.max(jnp.abs(x))), labels_ok, jnp.isfinite(loss)]
         finite = jnp.stack(checks + [jnp.all(jnp.isfinite(g)) for g in grads])
         first_failure = jnp.logical_and(guard.step_failed < 0, ~jnp.all(finite)) & nan_guard
         keep = jnp.logical_and(guard.step_failed < 0, jnp.all(finite)) if nan_guard else jnp.asarray(True)
