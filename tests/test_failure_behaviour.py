@@ -148,7 +148,7 @@ def test_sigkill_mid_epoch_then_resume_ends_at_the_uninterrupted_result(tmp_path
     uninterrupted = _net()
     _fit(uninterrupted, _batches(4), epochs=4, seed=7)
     resumed = _net()
-    history = _fit(resumed, _batches(4), epochs=4, seed=7, ckpt_path=ckpt / "epoch-0001.safetensors")
+    history = _fit(resumed, _batches(4), epochs=4, seed=7, resume=ckpt / "epoch-0001.safetensors")
     assert history.epoch == [0, 1, 2, 3]
     for key, value in _weights(uninterrupted).items():
         np.testing.assert_allclose(_weights(resumed)[key], value, atol=1e-6)

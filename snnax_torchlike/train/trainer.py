@@ -332,6 +332,7 @@ class Trainer:
         fast_dev_run: bool | int = False,
         seed: int | None = None,
         ckpt_path: str | os.PathLike | None = None,
+        resume: str | os.PathLike | None = None,
         terminate_on_nan: bool = True,
         log_grad_norm: bool = False,
     ) -> History:
@@ -358,7 +359,7 @@ class Trainer:
           validation for one epoch, to check that everything runs.
         - ``seed``: reset ``snnax_torchlike.random`` first (dropout, encoders), for
           reproducible runs.
-        - ``ckpt_path``: resume from a checkpoint written by
+        - ``ckpt_path`` (or its Keras-style alias ``resume``): resume from a checkpoint written by
           [`save_checkpoint`][] (or ``ModelCheckpoint``): weights, optimizer state,
           epoch, history and PRNG position, so the run ends as an uninterrupted one.
         - ``terminate_on_nan``: stop at the first step whose input holds NaN/Inf,
@@ -389,6 +390,10 @@ class Trainer:
             manual_seed(seed)
         self.history = History()
         start_epoch = 0
+        if resume is not None:
+            if ckpt_path is not None and os.fspath(ckpt_path) != os.fspath(resume):
+                raise ValueError("Trainer.fit: pass the checkpoint as ckpt_path= or resume=, not two different paths.")
+            ckpt_path = resume
         if ckpt_path is not None:
             start_epoch = self._restore(ckpt_path) + 1
         self.should_stop = False
