@@ -50,7 +50,7 @@ from ..snn.neurons.adex import LIFAdExState
 from ..snn.neurons.cuba_lif import CubaLIFState
 from ..snn.surrogate import SurrogateSpike
 from .module import Module, Parameter, to_array, to_numpy
-from .ode_neurons import ODENeuron
+from .ode_neurons import ODENeuron, batched_step
 
 __all__ = [
     "LIFCell",
@@ -721,20 +721,7 @@ class LIFAdExCell(Module):
 
     def forward(self, input_: Any, state: LIFAdExState | None = None) -> tuple[Array, LIFAdExState]:
         """One step on a batch: ``z, state = cell(x, state)``; ``x`` is ``[B, ...]``."""
-        x = to_array(input_)
-        name = type(self).__name__
-        if x.ndim < 1:
-            raise ValueError(f"{name}: expected a batch [B, ...], got a scalar.")
-        core = self.core_layer()
-        if state is None:
-            state = jax.vmap(lambda _: core.init_state(x.shape[1:]))(jnp.arange(x.shape[0]))
-        elif tuple(state.v.shape) != tuple(x.shape):
-            raise ValueError(
-                f"{name}: the state's membrane has shape {tuple(state.v.shape)} but the input has shape "
-                f"{tuple(x.shape)}; pass the state returned by the previous step."
-            )
-        new_state, out = jax.vmap(lambda s, xi: core(s, xi))(state, x)
-        return out, new_state
+        return batched_step(type(self).__name__, self.core_layer(), input_, state)
 
     def extra_repr(self) -> str:
         shapes = ", ".join(f"{n}={tuple(self.value(n).shape)}" for n in self.parameter_names)

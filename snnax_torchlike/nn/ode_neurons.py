@@ -26,6 +26,27 @@ from ..snn.surrogate import SurrogateSpike
 from .module import Module, Parameter, to_array
 
 
+def batched_step(name: str, core: Any, input_: Any, state: Any) -> tuple[Array, Any]:
+    """One step of a per-sample core neuron on a batch ``[B, ...]``: ``(out, new_state)``.
+
+    ``state`` is None (the core's initial state, for every sample) or the batched
+    state of the previous step, whose membrane ``v`` must have the input's shape.
+    ``name`` names the facade layer in errors.
+    """
+    x = to_array(input_)
+    if x.ndim < 1:
+        raise ValueError(f"{name}: expected a batch [B, ...], got a scalar.")
+    if state is None:
+        state = jax.vmap(lambda _: core.init_state(x.shape[1:]))(jnp.arange(x.shape[0]))
+    elif tuple(state.v.shape) != tuple(x.shape):
+        raise ValueError(
+            f"{name}: the state's membrane has shape {tuple(state.v.shape)} but the input has shape "
+            f"{tuple(x.shape)}; pass the state returned by the previous step."
+        )
+    new_state, out = jax.vmap(lambda s, xi: core(s, xi))(state, x)
+    return out, new_state
+
+
 class ODENeuron(Module):
     """Base of the NIR-node neurons: parameters as buffers or ``Parameter``s, a time step, a convention.
 
@@ -112,20 +133,7 @@ class ODENeuron(Module):
         ``out`` is the spikes (the membrane for non-spiking neurons); ``state`` a
         [`CubaLIFState`][snnax_torchlike.snn.CubaLIFState] with a leading batch axis.
         """
-        x = to_array(input_)
-        name = type(self).__name__
-        if x.ndim < 1:
-            raise ValueError(f"{name}: expected a batch [B, ...], got a scalar.")
-        core = self.core_layer()
-        if state is None:
-            state = jax.vmap(lambda _: core.init_state(x.shape[1:]))(jnp.arange(x.shape[0]))
-        elif tuple(state.v.shape) != tuple(x.shape):
-            raise ValueError(
-                f"{name}: the state's membrane has shape {tuple(state.v.shape)} but the input has shape "
-                f"{tuple(x.shape)}; pass the state returned by the previous step."
-            )
-        new_state, out = jax.vmap(lambda s, xi: core(s, xi))(state, x)
-        return out, new_state
+        return batched_step(type(self).__name__, self.core_layer(), input_, state)
 
     def extra_repr(self) -> str:
         shapes = ", ".join(f"{n}={tuple(self.value(n).shape)}" for n in self.parameter_names)
