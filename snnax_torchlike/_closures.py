@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .nn.module import Module
+from .nn.module import Module, Parameter, to_array
 
 
 def modules_used_by(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None) -> list[Module]:
@@ -30,6 +30,13 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, (jax.Array, np.ndarray))
 
 
+def is_foreign_tensor(value: Any) -> bool:
+    """An array from another library (a torch tensor, ...): it has ``__array__`` but is not numpy or JAX."""
+    return (
+        hasattr(type(value), "__array__") and not _is_array(value) and not isinstance(value, (Module, Parameter, type))
+    )
+
+
 def _static_key(value: Any) -> Any:
     """Plain immutable values key by value (a change recompiles, like a static argument); objects by identity."""
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
@@ -41,44 +48,55 @@ class SplitClosure:
     """A zero-argument function split into traced arrays and a static structure.
 
     ``dynamic``: the arrays it reads from its closure cells and from the globals it
-    names. ``key``: hashable, equal for calls that can share one compilation.
+    names. With ``convert_tensors``, arrays of other libraries (torch tensors) are
+    among them, converted to JAX arrays, so a closure over each step's torch batch
+    compiles once; without it they stay objects, compiled in as constants.
+    ``key``: hashable, equal for calls that can share one compilation.
     ``rebuild(arrays)``: the same function reading ``arrays`` instead (e.g. tracers).
     """
 
-    def __init__(self, fn: Callable[[], Any]):
+    def __init__(self, fn: Callable[[], Any], convert_tensors: bool = True):
         code = fn.__code__
         self._fn = fn
         self._cells = [cell.cell_contents for cell in fn.__closure__ or ()]
         self._global_names = [name for name in code.co_names if name in fn.__globals__]
         self._global_values = [fn.__globals__[name] for name in self._global_names]
+        self._convert_tensors = convert_tensors
         values = self._cells + self._global_values
-        self.dynamic = tuple(v for v in values if _is_array(v))
+        self.dynamic = tuple(to_array(v) if is_foreign_tensor(v) else v for v in values if self._traced(v))
+        self.tensor_names = [
+            name for name, value in zip(list(code.co_freevars) + self._global_names, values) if is_foreign_tensor(value)
+        ]
         self.key = (
             code,
             fn.__defaults__,
-            tuple("array" if _is_array(v) else _static_key(v) for v in self._cells),
-            tuple(
-                (n, "array" if _is_array(v) else _static_key(v))
-                for n, v in zip(self._global_names, self._global_values)
-            ),
+            convert_tensors,
+            tuple(self._key_of(v) for v in self._cells),
+            tuple((n, self._key_of(v)) for n, v in zip(self._global_names, self._global_values)),
         )
+
+    def _traced(self, value: Any) -> bool:
+        return _is_array(value) or (self._convert_tensors and is_foreign_tensor(value))
+
+    def _key_of(self, value: Any) -> Any:
+        return "array" if self._traced(value) else _static_key(value)
 
     def rebuild(self, arrays: tuple[Any, ...]) -> Callable[[], Any]:
         replacements = iter(arrays)
-        cells = tuple(types.CellType(next(replacements) if _is_array(v) else v) for v in self._cells)
+        cells = tuple(types.CellType(next(replacements) if self._traced(v) else v) for v in self._cells)
         namespace = dict(self._fn.__globals__)
         for name, value in zip(self._global_names, self._global_values):
-            if _is_array(value):
+            if self._traced(value):
                 namespace[name] = next(replacements)
         code = self._fn.__code__
         return types.FunctionType(code, namespace, code.co_name, self._fn.__defaults__, cells or None)
 
 
-def split_closure(fn: Callable[[], Any]) -> SplitClosure | None:
-    """``SplitClosure(fn)``, or None for callables that are not plain Python functions."""
+def split_closure(fn: Callable[[], Any], convert_tensors: bool = True) -> SplitClosure | None:
+    """``SplitClosure(fn, convert_tensors)``, or None for callables that are not plain Python functions."""
     if not isinstance(fn, types.FunctionType):
         return None
     try:
-        return SplitClosure(fn)
+        return SplitClosure(fn, convert_tensors)
     except ValueError:  # an empty closure cell: the function is not fully defined yet
         return None

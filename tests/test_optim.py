@@ -161,3 +161,40 @@ def test_closure_step_is_one_compiled_update_that_sees_new_data():
     before = np.asarray(net[0].bias.data)
     optimizer.step(Loss())
     np.testing.assert_allclose(np.asarray(net[0].bias.data), before - 0.1, rtol=1e-6)
+
+
+def test_closure_over_torch_tensors_compiles_once_and_sees_each_batch():
+    torch = pytest.importorskip("torch")
+    net = nn.Sequential(nn.Linear(3, 2))
+    optimizer = optim.SGD(net.parameters(), lr=0.1)
+    traces = []
+    generator = torch.Generator().manual_seed(0)
+    for step in range(4):
+        x, y = torch.randn(4, 6, 3, generator=generator), torch.randn(4, 6, 2, generator=generator)
+        weight, bias = net[0].weight.data, net[0].bias.data
+
+        def closure():
+            traces.append("traced")
+            return jnp.mean((net(x) - y) ** 2)
+
+        loss = optimizer.step(closure)
+        x_np, y_np = jnp.asarray(x.numpy()), jnp.asarray(y.numpy())
+        expected = jnp.mean((x_np @ weight.T + bias - y_np) ** 2)
+        assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+    assert traces == ["traced"]  # the tensors are inputs of one compiled step, not constants
+
+
+def test_closure_calling_torch_methods_on_a_captured_tensor_still_trains_with_a_warning():
+    torch = pytest.importorskip("torch")
+    net = nn.Sequential(nn.Linear(3, 2))
+    optimizer = optim.SGD(net.parameters(), lr=0.1)
+    x, y = torch.randn(4, 6, 3), torch.randn(4, 6, 2)
+    weight, bias = net[0].weight.data, net[0].bias.data
+
+    def closure():
+        return jnp.mean((net(x.view(4, 6, 3)) - jnp.asarray(y.numpy())) ** 2)
+
+    with pytest.warns(UserWarning, match=r"torch tensor\(s\) \['x', 'y'\].*x = x.numpy\(\)"):
+        loss = optimizer.step(closure)
+    expected = jnp.mean((jnp.asarray(x.numpy()) @ weight.T + bias - jnp.asarray(y.numpy())) ** 2)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)

@@ -131,11 +131,12 @@ def snntorch_script(train_x, train_y, test_x, test_y, epochs, num_steps):
 # `optimizer.step(closure)` computes the loss, the gradients and the update, and
 # returns the loss. The closure is compiled once and reused at every step. The
 # arrays it reads (`data`, `targets`, the network's weights) are inputs of the
-# compiled function, so each step sees new values. A torch tensor captured by the
-# closure would instead be frozen in as a constant and recompiled at every step,
-# so the targets become a numpy array first (the inputs are already JAX arrays
-# after `spikegen.rate`). A new input shape compiles once more; `drop_last=True`
-# (as in snnTorch's tutorials) keeps every batch at 64.
+# compiled function, so each step sees new values; torch tensors such as
+# `targets` are converted to JAX arrays on the way in. (A closure that calls a
+# torch-only method on a captured tensor, such as `targets.long()`, still runs,
+# but with a warning: the tensor is then compiled in as a constant and every
+# batch recompiles.) A new input shape compiles once more; `drop_last=True` (as
+# in snnTorch's tutorials) keeps every batch at 64.
 #
 # Elsewhere: `torch.stack` becomes `jnp.stack`, `snx.manual_seed` replaces
 # `torch.manual_seed`, and `torch.no_grad()` goes, because nothing records
@@ -145,7 +146,6 @@ def snntorch_script(train_x, train_y, test_x, test_y, epochs, num_steps):
 # %%
 def ported_script(train_x, train_y, test_x, test_y, epochs, num_steps):
     import jax.numpy as jnp
-    import numpy as np
     import torch
 
     import snnax_torchlike as snx
@@ -184,7 +184,7 @@ def ported_script(train_x, train_y, test_x, test_y, epochs, num_steps):
 
     for epoch in range(epochs):
         for data, targets in train_loader:
-            data, targets = spikegen.rate(data, num_steps=num_steps), np.asarray(targets)
+            data = spikegen.rate(data, num_steps=num_steps)
 
             def closure():
                 spk_rec, mem_rec = net(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -11,7 +12,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array
 
-from .._closures import modules_used_by, split_closure
+from .._closures import SplitClosure, modules_used_by, split_closure
 from ..nn.module import Parameter, bind_parameters
 from ..random import key_scope, next_key
 
@@ -121,9 +122,13 @@ class Optimizer:
         run as one jitted function, compiled once per closure definition and input
         shapes: arrays the closure reads from its variables or from globals, and the
         arrays of the facade modules it uses, enter as inputs rather than constants,
-        so new data and new weights never go stale. (Arrays reached only through
-        other helper functions' globals would be frozen in; pass them through the
-        closure's own variables.) Returns the loss before the update.
+        so new data and new weights never go stale. Torch tensors it reads are
+        converted to JAX arrays and enter the same way; if the closure calls a
+        torch-only method on them (``x.view(...)``), they are compiled in as
+        constants instead, with a warning, and each new batch recompiles. (Arrays
+        reached only through other helper functions' globals would be frozen in;
+        pass them through the closure's own variables.) Returns the loss before the
+        update.
         """
         if closure is None:
             raise TypeError(
@@ -136,15 +141,32 @@ class Optimizer:
             self.apply_gradients(grads)
             return loss
         modules = modules_used_by(closure)
-        # Keep the closure's objects alive while their identities key the compilation cache.
-        self._closures.setdefault(split.key, (split, modules))
-        module_arrays = [dict(module.named_arrays()) for module in modules]
-        new_params, self.state, loss = self._jitted_closure_step(
-            split.key, self._arrays(), self.state, split.dynamic, module_arrays, next_key()
-        )
+        try:
+            new_params, self.state, loss = self._run_closure_step(split, modules)
+        except (AttributeError, TypeError) as error:
+            if not split.tensor_names:
+                raise
+            # The closure calls torch-only methods (``x.view(...)``, ``x.float()``) on the tensors it
+            # captures, which their JAX stand-ins lack: compile them in as constants instead.
+            warnings.warn(
+                f"{type(self).__name__}.step: the closure calls a method JAX arrays lack on the torch "
+                f"tensor(s) {split.tensor_names} ({error}); they are compiled in as constants, so each "
+                "new batch recompiles. Convert them before the closure (x = x.numpy()) to compile once.",
+                stacklevel=2,
+            )
+            split = split_closure(closure, convert_tensors=False)
+            new_params, self.state, loss = self._run_closure_step(split, modules)
         for param, array in zip(self.params, new_params):
             param.data = array
         return loss
+
+    def _run_closure_step(self, split: SplitClosure, modules: list) -> tuple:
+        # Keep the closure's objects alive while their identities key the compilation cache.
+        self._closures.setdefault(split.key, (split, modules))
+        module_arrays = [dict(module.named_arrays()) for module in modules]
+        return self._jitted_closure_step(
+            split.key, self._arrays(), self.state, split.dynamic, module_arrays, next_key()
+        )
 
     def _loss_of(self, closure: Callable[[], Array], bindings: list) -> Callable[[tuple[Array, ...]], Array]:
         """The loss as a function of the trained arrays, with ``bindings`` (context managers) active."""
