@@ -49,8 +49,8 @@ from ..snn.discretisation import Coefficients
 from ..snn.neurons.adex import LIFAdExState
 from ..snn.neurons.cuba_lif import CubaLIFState
 from ..snn.surrogate import SurrogateSpike
-from .module import Module, Parameter, to_array, to_numpy
-from .ode_neurons import ODENeuron, batched_step
+from .module import Parameter, to_array, to_numpy
+from .ode_neurons import NamedParameterModule, ODENeuron, batched_step, register_named_parameters
 
 __all__ = [
     "LIFCell",
@@ -293,8 +293,7 @@ class _NorseCell(ODENeuron):
 
     def extra_repr(self) -> str:
         surrogate = f", method={self.method!r}, alpha={self.alpha}" if self._threshold() is not None else ""
-        shapes = ", ".join(f"{n}={tuple(self.value(n).shape)}" for n in self.parameter_names)
-        return f"{shapes}, dt={self.dt}{surrogate}"
+        return f"{self._parameter_shapes()}, dt={self.dt}{surrogate}"
 
 
 _LIF_DEFAULTS = dict(tau_syn_inv=200.0, tau_mem_inv=100.0, v_leak=0.0, v_th=1.0, v_reset=0.0)
@@ -649,7 +648,7 @@ _ADEX_DEFAULTS = dict(
 )
 
 
-class LIFAdExCell(Module):
+class LIFAdExCell(NamedParameterModule):
     r"""Norse's ``LIFAdExCell``: adaptive exponential LIF, equations in [`snnax_torchlike.snn.LIFAdEx`][].
 
     Parameters (Norse's ``LIFAdExParameters`` fields, buffers or ``Parameter``s with
@@ -694,21 +693,7 @@ class LIFAdExCell(Module):
         self.dt = float(dt)
         if not self.dt > 0:
             raise ValueError(f"{name}: dt must be positive, got {dt}.")
-        learned = set(values) if learn is True else set(learn or ())
-        unknown = learned - set(values)
-        if unknown:
-            raise ValueError(f"{name}: learn names {sorted(unknown)}, but its parameters are {list(values)}.")
-        for key, value in values.items():
-            array = to_array(value).astype(jnp.float32)
-            if key in learned:
-                setattr(self, key, Parameter(array))
-            else:
-                self.register_buffer(key, array)
-
-    def value(self, name: str) -> Array:
-        """The current array of parameter ``name`` (a buffer or a ``Parameter``'s data)."""
-        stored = getattr(self, name)
-        return stored.data if isinstance(stored, Parameter) else stored
+        register_named_parameters(self, values, learn)
 
     def core_layer(self) -> snn.LIFAdEx:
         """The neuron as a pure core layer over the current arrays."""
@@ -724,5 +709,4 @@ class LIFAdExCell(Module):
         return batched_step(type(self).__name__, self.core_layer(), input_, state)
 
     def extra_repr(self) -> str:
-        shapes = ", ".join(f"{n}={tuple(self.value(n).shape)}" for n in self.parameter_names)
-        return f"{shapes}, dt={self.dt}, method={self.method!r}, alpha={self.alpha}"
+        return f"{self._parameter_shapes()}, dt={self.dt}, method={self.method!r}, alpha={self.alpha}"

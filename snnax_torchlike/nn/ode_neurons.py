@@ -47,7 +47,41 @@ def batched_step(name: str, core: Any, input_: Any, state: Any) -> tuple[Array, 
     return out, new_state
 
 
-class ODENeuron(Module):
+def register_named_parameters(module: Module, values: dict[str, ArrayLike], learn: bool | Sequence[str]) -> None:
+    """Store each of ``values`` on ``module`` as a float32 buffer, or as a trained ``Parameter`` if ``learn`` names it.
+
+    ``learn``: True (all of them), False, or a sequence of names; a name that is
+    not among ``values`` raises a ``ValueError`` naming the module's class.
+    """
+    learned = set(values) if learn is True else set(learn or ())
+    unknown = learned - set(values)
+    if unknown:
+        raise ValueError(
+            f"{type(module).__name__}: learn names {sorted(unknown)}, but its parameters are {list(values)}."
+        )
+    for key, value in values.items():
+        array = to_array(value).astype(jnp.float32)
+        if key in learned:
+            setattr(module, key, Parameter(array))
+        else:
+            module.register_buffer(key, array)
+
+
+class NamedParameterModule(Module):
+    """A module whose neuron parameters are named fields (``parameter_names``): buffers, or ``Parameter``s."""
+
+    parameter_names: tuple[str, ...] = ()
+
+    def value(self, name: str) -> Array:
+        """The current array of parameter ``name`` (a buffer or a ``Parameter``'s data)."""
+        stored = getattr(self, name)
+        return stored.data if isinstance(stored, Parameter) else stored
+
+    def _parameter_shapes(self) -> str:
+        return ", ".join(f"{n}={tuple(self.value(n).shape)}" for n in self.parameter_names)
+
+
+class ODENeuron(NamedParameterModule):
     """Base of the NIR-node neurons: parameters as buffers or ``Parameter``s, a time step, a convention.
 
     Subclasses list their NIR parameter names in ``parameter_names`` and build
@@ -82,21 +116,7 @@ class ODENeuron(Module):
         if not isinstance(self.spike_grad, SurrogateSpike):
             raise TypeError(f"{name}: spike_grad must come from snnax_torchlike.surrogate, got {type(spike_grad)}.")
         self.stop_reset_grad = bool(stop_reset_grad)
-        learned = set(values) if learn is True else set(learn or ())
-        unknown = learned - set(values)
-        if unknown:
-            raise ValueError(f"{name}: learn names {sorted(unknown)}, but its parameters are {list(values)}.")
-        for key, value in values.items():
-            array = to_array(value).astype(jnp.float32)
-            if key in learned:
-                setattr(self, key, Parameter(array))
-            else:
-                self.register_buffer(key, array)
-
-    def value(self, name: str) -> Array:
-        """The current array of parameter ``name`` (a buffer or a ``Parameter``'s data)."""
-        stored = getattr(self, name)
-        return stored.data if isinstance(stored, Parameter) else stored
+        register_named_parameters(self, values, learn)
 
     def coefficients(self) -> Coefficients:
         """The per-step coefficients for ``dt`` under ``convention``."""
@@ -136,7 +156,7 @@ class ODENeuron(Module):
         return batched_step(type(self).__name__, self.core_layer(), input_, state)
 
     def extra_repr(self) -> str:
-        shapes = ", ".join(f"{n}={tuple(self.value(n).shape)}" for n in self.parameter_names)
+        shapes = self._parameter_shapes()
         return f"{shapes}, dt={self.dt}, convention={self.convention!r}, reset={self.reset!r}"
 
 
