@@ -7,7 +7,8 @@ never by ``import snnax_torchlike``.
 - ``raster``: spike times as dots, time on the x axis and neurons on the y axis;
 - ``traces``: membrane potentials (or any signal) over time, with the threshold;
 - ``spike_counts``: a bar chart of each neuron's spike count over the sequence;
-- ``animate``: a ``FuncAnimation`` of frames (images, event camera frames) over time.
+- ``animate``: a ``FuncAnimation`` of frames (images, event camera frames) over time;
+- ``save_gif``: write an animation as a GIF, which a notebook then shows inline.
 
 Every function takes numpy arrays, JAX arrays or torch tensors, time-first
 (``[T, ...]``), draws into ``ax`` when one is given (else into a new figure) and
@@ -25,7 +26,10 @@ non-numeric input raises a ``TypeError``::
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,7 +40,7 @@ if TYPE_CHECKING:  # matplotlib is optional: only type checkers import it here
     from matplotlib.animation import FuncAnimation
     from matplotlib.axes import Axes
 
-__all__ = ["raster", "traces", "spike_counts", "animate"]
+__all__ = ["raster", "traces", "spike_counts", "animate", "save_gif", "Gif"]
 
 
 def _pyplot() -> Any:
@@ -256,8 +260,8 @@ def animate(
     The colour scale is fixed over the whole sequence (the minimum and maximum
     over all frames), so brightness is comparable between steps. Keep a reference
     to the returned animation while it plays. Save it with
-    ``anim.save("spikes.gif", writer="pillow")``, or show it in a notebook with
-    ``IPython.display.HTML(anim.to_jshtml())``.
+    [`save_gif`][snnax_torchlike.plot.save_gif] (a GIF file that a notebook also
+    shows inline), or play it in a notebook with ``IPython.display.HTML(anim.to_jshtml())``.
 
     **Arguments:**
 
@@ -303,3 +307,46 @@ def animate(
 
     update(0)
     return animation.FuncAnimation(ax.figure, update, frames=array.shape[0], interval=interval, blit=False)
+
+
+class Gif:
+    """A GIF file written by [`save_gif`][snnax_torchlike.plot.save_gif].
+
+    ``path`` is the file. In a notebook (Jupyter, VS Code, the docs site's
+    executed tutorials), a ``Gif`` as a cell's last expression shows as the
+    playing animation: its HTML form is an ``<img>`` holding the GIF's bytes.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.path.read_bytes()).decode("ascii")
+        return f'<img src="data:image/gif;base64,{data}" alt="{self.path.name}">'
+
+    def __repr__(self) -> str:
+        return f"Gif({str(self.path)!r})"
+
+
+def save_gif(anim: FuncAnimation, path: str | os.PathLike[str], *, close: bool = True) -> Gif:
+    """Write an animation (e.g. from [`animate`][snnax_torchlike.plot.animate]) to a GIF file.
+
+    **Arguments:**
+
+    - ``anim``: a matplotlib animation.
+    - ``path``: the file to write (its folder must exist).
+    - ``close``: close the animation's figure afterwards, so a notebook shows the
+      GIF rather than also a still of the last frame.
+
+    **Returns:** a [`Gif`][snnax_torchlike.plot.Gif], which a notebook shows inline.
+
+    **Raises:** ``ValueError`` when ``path`` does not end in ``.gif``.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gif":
+        raise ValueError(f"plot.save_gif: path must end in .gif, got {str(path)!r}.")
+    anim.save(path, writer="pillow")
+    if close:
+        # matplotlib's animations keep their figure in ``_fig``; there is no public accessor.
+        _pyplot().close(anim._fig)
+    return Gif(path)

@@ -1,10 +1,10 @@
 """The documentation site builds with ``mkdocs build --strict`` and holds every tutorial and every public module.
 
-The site renders the tutorials without executing them (``execute: false`` in
-``mkdocs.yml``; ``tests/test_tutorials.py`` runs them). Their figures are written
-to ``SNNAX_FIGURES`` when a tutorial runs, not stored in the ``.py`` files, so
-the tutorial pages hold the code and the text but no figures, and this test
-checks each page and its title rather than embedded images (docs/README.md).
+The site is built from the tutorials as executed notebooks (the ``executed_tutorials``
+fixture of ``tests/conftest.py`` runs each once, in quick mode, for this test and
+for ``tests/test_tutorials.py``), so each tutorial page holds its outputs and its
+figures; the test checks that every figure a tutorial wrote is on its page. A
+second build, without executed notebooks, is the plain ``mkdocs build`` a user runs.
 
 Needs the ``docs`` extra (MkDocs, Material, mkdocstrings, mkdocs-jupyter); the
 ``test`` extra includes it.
@@ -30,16 +30,27 @@ DOCSTRING_MODULES = ["snnax_torchlike", "snnax_torchlike.snn", "snnax_torchlike.
                      "snnax_torchlike.functional", "snnax_torchlike.train", "snnax_torchlike.interop"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
+def _build(out: Path, notebooks: Path | None) -> Path:
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(ROOT))
+    env.pop("SNNAX_DOCS_NOTEBOOKS", None)
+    if notebooks is not None:
+        env["SNNAX_DOCS_NOTEBOOKS"] = str(notebooks)
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, "mkdocs build --strict failed:\n" + result.stdout[-3000:] + result.stderr[-6000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, executed_tutorials) -> Path:
+    for path in TUTORIALS:
+        try:
+            executed_tutorials.notebook(path)
+        except Exception:  # tests/test_tutorials.py reports it; its page stays the bare script
+            pass
+    return _build(tmp_path_factory.mktemp("site"), executed_tutorials.folder)
 
 
 def _text(fragment: str) -> str:
@@ -76,17 +87,40 @@ def test_every_tutorial_is_in_the_nav():
     assert not missing, f"tutorials missing from the nav in mkdocs.yml: {missing}"
 
 
+def _embedded_images(page: Path) -> int:
+    return len(re.findall(r'<img[^>]*src="data:image/(?:png|gif);base64,', page.read_text(encoding="utf-8")))
+
+
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
-def test_each_tutorial_has_a_page_with_its_title(site, path):
+def test_each_tutorial_has_a_page_with_its_title_outputs_and_figures(site, executed_tutorials, path):
     page = site / "tutorials" / path.stem / "index.html"
     assert page.exists(), f"no page for {path.name}"
     title = _tutorial_title(path)
     assert _h1(page) == title
     content = page.read_text(encoding="utf-8")
     assert _text(re.search(r"<title>(.*?)</title>", content, re.S).group(1)) == f"{title} - snnax-torchlike"
-    # The code is on the page (not executed, so no outputs), and the source is there to download.
-    assert "QUICK" in _text(content)
-    assert (site / "tutorials" / path.stem / path.name).exists()
+    assert "QUICK" in _text(content)  # the code is on the page
+    # The page is the executed notebook (downloadable next to it), so it shows what the cells printed.
+    notebook = executed_tutorials.notebook(path)  # raises the tutorial's own error if it failed
+    assert (site / "tutorials" / path.stem / notebook.name).exists()
+    assert re.search(r'class="[^"]*jp-OutputArea-output', content), "the page shows no outputs"
+    # Every figure and animation the tutorial wrote is shown inline on its page.
+    figures = executed_tutorials.figures(path)
+    if "FIGURES" in path.read_text(encoding="utf-8"):
+        assert figures, f"{path.name} saves figures but wrote none"
+    assert _embedded_images(page) >= len(figures), (
+        f"{path.name} wrote {len(figures)} figures, its page shows {_embedded_images(page)}"
+    )
+
+
+def test_the_site_also_builds_from_the_bare_scripts(tmp_path):
+    """Without executed notebooks (a plain ``mkdocs build``), each tutorial page is its script, unexecuted."""
+    site = _build(tmp_path / "site", None)
+    for path in TUTORIALS:
+        page = site / "tutorials" / path.stem / "index.html"
+        assert _h1(page) == _tutorial_title(path)
+        assert (site / "tutorials" / path.stem / path.name).exists()
+        assert _embedded_images(page) == 0
 
 
 @pytest.mark.parametrize("name", API_MODULES)

@@ -1,5 +1,6 @@
 """`snnax_torchlike.plot`: each function renders, rejects bad shapes clearly, and matplotlib stays optional."""
 
+import base64
 import subprocess
 import sys
 
@@ -87,6 +88,21 @@ def test_animate_renders(tmp_path, shape):
     expected = frames.sum(axis=1) if len(shape) == 4 else frames
     image = fig.axes[0].images[0]
     np.testing.assert_allclose(image.get_array(), expected[-1])  # the last frame drawn by save
+
+
+def test_save_gif_writes_the_file_closes_the_figure_and_shows_in_a_notebook(tmp_path):
+    frames = (RNG.random((6, 5, 7)) < 0.3).astype(np.float32)
+    anim = plot.animate(frames, interval=50)
+    figure = plt.gcf()
+    gif = plot.save_gif(anim, tmp_path / "frames.gif")
+    assert gif.path == tmp_path / "frames.gif"
+    assert gif.path.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+    assert not plt.fignum_exists(figure.number)
+    html = gif._repr_html_()
+    assert html.startswith('<img src="data:image/gif;base64,')
+    assert base64.b64decode(html.split(",", 1)[1].split('"')[0]) == gif.path.read_bytes()
+    with pytest.raises(ValueError, match=r"plot\.save_gif: path must end in \.gif, got '.*frames\.png'"):
+        plot.save_gif(plot.animate(frames), tmp_path / "frames.png")
 
 
 # -- errors -----------------------------------------------------------------------------

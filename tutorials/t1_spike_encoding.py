@@ -104,16 +104,15 @@ save(fig, "rate_average")
 # %% [markdown]
 # A batch works the same way: `[B, 64]` becomes `[T, B, 64]`. To watch the spikes
 # as a movie, reshape them to images and animate: `plot.animate` takes
-# `[T, H, W]` frames and returns a matplotlib `FuncAnimation` (in a notebook,
-# show it with `IPython.display.HTML(anim.to_jshtml())`).
+# `[T, H, W]` frames and returns a matplotlib `FuncAnimation`; `plot.save_gif`
+# writes it as a GIF, which a notebook shows inline when it is a cell's result.
 
 # %%
 batch = spikegen.rate(images[:16], num_steps=num_steps)  # [T, 16, 64]
 print("a batch:", batch.shape)
 frames = batch[: 20 if QUICK else num_steps, 0].reshape(-1, 8, 8)  # sample 0 as [T, 8, 8]
 anim = plot.animate(frames, interval=80, title="rate-coded digit")
-anim.save(FIGURES / "t1_rate.gif", writer="pillow")
-plt.close("all")
+plot.save_gif(anim, FIGURES / "t1_rate.gif")  # a notebook shows it inline
 
 # %% [markdown]
 # ## Latency coding
@@ -208,9 +207,10 @@ for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
 save(fig, "delta_video")
+
+# %%
 anim = plot.animate(polarity, interval=150, title="on + off events")
-anim.save(FIGURES / "t1_events.gif", writer="pillow")
-plt.close("all")
+plot.save_gif(anim, FIGURES / "t1_events.gif")
 
 # %% [markdown]
 # ## What next

@@ -191,9 +191,9 @@ print(f"one sample: {frames.shape} {frames.dtype}; T ranges from {min(lengths)} 
 
 fig, ax = plt.subplots(figsize=(3, 3.4))
 anim = plot.animate(frames, interval=100, ax=ax, title=f"a {label}: events per 5 ms")  # sums ON and OFF
-anim.save(FIGURES / "t7_frames.gif", writer="pillow")
-if "ipykernel" not in sys.modules:
-    plt.close(fig)
+plot.save_gif(anim, FIGURES / "t7_frames.gif")  # a notebook shows it inline
+
+# %%
 fig, axes = plt.subplots(2, 8, figsize=(12, 3.4))
 for step, (top, bottom) in enumerate(zip(axes[0], axes[1])):
     top.imshow(frames[step, 1], cmap="Greys", vmin=0)

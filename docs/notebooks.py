@@ -1,0 +1,83 @@
+"""Execute the tutorials as notebooks, so the documentation site shows their outputs and figures.
+
+The tutorials are jupytext percent-format scripts (``tutorials/*.py``). This runs
+each one as a notebook in a Jupyter kernel (``nbclient``, the interpreter running
+this file), cell by cell, and writes ``<out>/tutorials/<name>.ipynb`` with every output:
+printed text, tables, and the figures inline as PNG. Built with the environment
+variable ``SNNAX_DOCS_NOTEBOOKS=<out>``, the site renders those notebooks instead
+of the bare scripts (``docs/hooks.py``).
+
+    python docs/notebooks.py site-notebooks            # full mode, as each tutorial's header states
+    python docs/notebooks.py site-notebooks --quick    # the test suite's quick mode
+    SNNAX_DOCS_NOTEBOOKS=site-notebooks mkdocs build --strict
+
+``tests/test_tutorials.py`` runs every tutorial this way (quick mode), and
+``tests/test_docs_site.py`` builds the site from the notebooks it wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIALS = sorted((ROOT / "tutorials").glob("*.py"))
+
+
+def execute_tutorial(path: Path, out: Path, *, quick: bool, figures: Path | None = None, timeout: int = 900) -> Path:
+    """Run the tutorial ``path`` as a notebook and write it, with its outputs, to ``out/tutorials/<name>.ipynb``.
+
+    **Arguments:**
+
+    - `path`: a jupytext percent-format tutorial.
+    - `out`: the folder for the executed notebook, in its ``tutorials/`` subfolder (created if missing).
+    - `quick`: run in quick mode (``SNNAX_QUICK=1``: small sizes, about a minute).
+    - `figures`: the folder for the tutorial's own PNG/GIF files (``SNNAX_FIGURES``);
+      a folder under `out` if None.
+    - `timeout`: seconds allowed per cell.
+
+    **Returns:** the path of the executed notebook.
+
+    **Raises:** ``nbclient.exceptions.CellExecutionError`` with the failing cell's
+    traceback when a cell raises; nothing is written then.
+    """
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = jupytext.read(path)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    figures = figures or out / "figures" / path.stem
+    env = dict(os.environ, SNNAX_QUICK="1" if quick else "0", SNNAX_FIGURES=str(figures))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # The tutorials keep their figures open inside a kernel, so the inline backend shows them.
+    env.pop("MPLBACKEND", None)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+    )
+    client.execute(env=env)
+    target = out / "tutorials" / f"{path.stem}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    return target
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="folder for the executed notebooks")
+    parser.add_argument("--quick", action="store_true", help="run each tutorial in its quick mode")
+    parser.add_argument("names", nargs="*", help="tutorial names (default: all), e.g. t1_spike_encoding")
+    args = parser.parse_intermixed_args()
+    chosen = [path for path in TUTORIALS if not args.names or path.stem in args.names]
+    unknown = sorted(set(args.names) - {path.stem for path in TUTORIALS})
+    if unknown:
+        sys.exit(f"no such tutorials: {unknown}; the tutorials are {[path.stem for path in TUTORIALS]}")
+    for path in chosen:
+        print(f"running {path.name} ...", flush=True)
+        print(f"  wrote {execute_tutorial(path, args.out, quick=args.quick)}", flush=True)
+
+
+if __name__ == "__main__":
+    _main()
