@@ -99,32 +99,65 @@ def test_default_is_layerwise_only_without_delays():
         recurrent(state, jnp.ones((5, 3)), layerwise=True)
 
 
+@pytest.mark.parametrize("layerwise", [False, True], ids=["step-wise-chunks", "layer-wise-chunks"])
 @pytest.mark.parametrize("chunk", [1, 7, 30])
-def test_checkpointing_gives_the_same_outputs_states_and_gradients(chunk):
-    model, shape = _dropout()
+@pytest.mark.parametrize("name", ["dropout", "skip-graph", "conv"])
+def test_checkpointing_gives_the_same_outputs_states_and_gradients(name, chunk, layerwise):
+    model, shape = MODELS[name]()
     x = _inputs(shape)
     state = model.init_state(shape)
     key = jax.random.key(5)
-    plain = model(state, x, key, layerwise=False, record_states=True)
-    checked = model(state, x, key, checkpoint_every=chunk, record_states=True)
+    plain = model(state, x, key, layerwise=False, record_states=True)  # the reference: one step-wise scan
+    checked = model(state, x, key, checkpoint_every=chunk, layerwise=layerwise, record_states=True)
     for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(checked), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
-    def loss(model, chunk):
-        return jnp.sum(model(state, x, key, layerwise=False, checkpoint_every=chunk)[1][-1] * jnp.arange(30)[:, None])
+    def loss(model, chunk, layerwise):
+        outputs = model(state, x, key, layerwise=layerwise, checkpoint_every=chunk)[1][-1]
+        return jnp.sum(outputs * jnp.arange(30).reshape(30, *[1] * (outputs.ndim - 1)))
 
-    grads = [jax.tree.leaves(eqx.filter(eqx.filter_grad(loss)(model, c), eqx.is_inexact_array)) for c in (None, chunk)]
+    grads = [
+        jax.tree.leaves(eqx.filter(eqx.filter_grad(loss)(model, c, lw), eqx.is_inexact_array))
+        for c, lw in ((None, False), (chunk, layerwise))
+    ]
     for a, b in zip(*grads, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_checkpointing_memory_grows_sublinearly_in_time():
+def _dot_output_shapes(jaxpr) -> list[tuple[int, ...]]:
+    """Output shapes of every dot_general in a jaxpr, nested ones (scan, checkpoint bodies) included."""
+    shapes = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            shapes.append(tuple(eqn.outvars[0].aval.shape))
+        for value in eqn.params.values():
+            inner = getattr(value, "jaxpr", value)
+            if hasattr(inner, "eqns"):
+                shapes += _dot_output_shapes(inner)
+    return shapes
+
+
+def test_checkpointing_runs_layer_by_layer_by_default_on_a_delay_free_graph():
+    model, shape = _mlp()
+    state = model.init_state(shape)
+
+    def dots(**kwargs):
+        jaxpr = jax.make_jaxpr(lambda x: model(state, x, **kwargs))(_inputs(shape)).jaxpr
+        return {tuple(sorted(shape)) for shape in _dot_output_shapes(jaxpr)}
+
+    # Layer-wise chunks: each Linear is one matmul over the chunk's 10 frames; step-wise: one per step.
+    assert dots(checkpoint_every=10) == {(10, 16), (5, 10)}
+    assert dots(checkpoint_every=10, layerwise=False) == {(16,), (5,)}
+
+
+@pytest.mark.parametrize("layerwise", [False, True], ids=["step-wise-chunks", "layer-wise-chunks"])
+def test_checkpointing_memory_grows_sublinearly_in_time(layerwise):
     model, shape = _mlp()
     state = model.init_state(shape)
 
     def backward_bytes(steps, chunk):
         x = jnp.ones((steps, *shape))  # an argument, as in training: its size is not temporary memory
-        grad = jax.grad(lambda m, x: jnp.sum(m(state, x, checkpoint_every=chunk, layerwise=False)[1][-1]))
+        grad = jax.grad(lambda m, x: jnp.sum(m(state, x, checkpoint_every=chunk, layerwise=layerwise)[1][-1]))
         return jax.jit(grad).lower(model, x).compile().memory_analysis().temp_size_in_bytes
 
     plain = [backward_bytes(steps, None) for steps in (256, 4096)]
@@ -140,8 +173,11 @@ def test_checkpointing_argument_errors():
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="checkpoint_every must be a positive int"):
             model(state, _inputs(shape), checkpoint_every=bad)
-    with pytest.raises(ValueError, match="excludes layerwise=True"):
-        model(state, _inputs(shape), checkpoint_every=5, layerwise=True)
+    recurrent = snn.StatefulModel(
+        snn.GraphStructure(2, [[0], []], [[(1, 1)], [0]]), [eqx.nn.Linear(3, 3, key=KEYS[0]), snn.Leaky(0.9)]
+    )
+    with pytest.raises(ValueError, match="layerwise=True needs a graph without delayed edges"):
+        recurrent(recurrent.init_state((3,)), jnp.ones((10, 3)), checkpoint_every=5, layerwise=True)
 
 
 def test_facade_sequential_checkpointing_matches_the_default_path():
@@ -174,8 +210,9 @@ def test_scan_batch_equals_vmapped_step_wise_runs():
     vmapped = jax.vmap(lambda xs, k: model(state, xs, k, layerwise=False, record_states=True), in_axes=(1, 0),
                        out_axes=(0, 1, 1))(x, keys)  # fmt: skip
     for chunk in (None, 6):
-        batched = model.scan_batch(state, x, keys, checkpoint_every=chunk, record_states=True)
-        for a, b in zip(jax.tree.leaves(vmapped), jax.tree.leaves(batched), strict=True):
-            np.testing.assert_allclose(a, b, atol=1e-6)
+        for layerwise in (None, False):
+            batched = model.scan_batch(state, x, keys, checkpoint_every=chunk, record_states=True, layerwise=layerwise)
+            for a, b in zip(jax.tree.leaves(vmapped), jax.tree.leaves(batched), strict=True):
+                np.testing.assert_allclose(a, b, atol=1e-6)
     with pytest.raises(ValueError, match="checkpoint_every must be a positive int"):
         model.scan_batch(state, x, keys, checkpoint_every=0)

@@ -62,9 +62,9 @@ class Sequential(Module):
 
     Execution: layer by layer by default (each Linear/Conv over all ``T*B`` frames
     in one op, each neuron in its own scan). ``checkpoint_every=k`` (constructor
-    argument or attribute) instead runs the step-wise scan with gradient
-    checkpointing over chunks of ``k`` steps, for long sequences: training memory
-    grows as ``T/k + k`` steps instead of ``T``, for about one extra forward pass.
+    argument or attribute) adds gradient checkpointing over chunks of ``k`` steps,
+    each chunk still run layer by layer, for long sequences: training memory grows
+    as ``T/k + k`` steps instead of ``T``, for about one extra forward pass.
     """
 
     def __init__(self, *layers: Module, checkpoint_every: int | None = None):

@@ -64,6 +64,13 @@ def _merge(inputs: list[Any], mode: str, *, where: str) -> Any:
     return sum(inputs[1:], inputs[0])
 
 
+def _check_checkpoint_every(checkpoint_every: Any) -> None:
+    if checkpoint_every is not None and (
+        isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1
+    ):
+        raise ValueError(f"StatefulModel: checkpoint_every must be a positive int, got {checkpoint_every!r}.")
+
+
 class StatefulModel(eqx.Module):
     r"""Layers wired by a [`GraphStructure`][], run over time in one ``lax.scan``.
 
@@ -314,7 +321,7 @@ class StatefulModel(eqx.Module):
         """
         graph = self.graph_structure
         n = graph.num_layers
-        times = jnp.arange(start, start + xs[0].shape[0])
+        times = start + jnp.arange(xs[0].shape[0])  # `start` may be traced (a checkpointed chunk's)
         if key is None:
             layer_keys: list[Array | None] = [None] * n
         else:
@@ -347,6 +354,50 @@ class StatefulModel(eqx.Module):
         final = ModelState(tuple(new_states), state.history, state.in_shapes)
         return final, ((outs, tuple(recorded)) if record_states else outs)
 
+    def _layerwise_checkpointed(
+        self,
+        state: ModelState,
+        xs: tuple[Array, ...],
+        key: PRNGKeyArray | None,
+        start: int,
+        record_states: frozenset[int],
+        checkpoint_every: int,
+        batched: bool = False,
+    ) -> tuple[ModelState, Any]:
+        """[`_layerwise`][]'s results, run in chunks of ``checkpoint_every`` steps under ``jax.checkpoint``.
+
+        Each chunk runs layer by layer (every Linear or Conv over all the chunk's
+        frames at once), so checkpointing keeps the speed of layer-wise execution;
+        the backward pass keeps only the states at chunk boundaries and recomputes
+        each chunk. Chunks slice the input inside the checkpointed function, so no
+        copy of the whole input is saved. ``batched``: as in [`_scan`][].
+        """
+        steps = xs[0].shape[0]
+
+        def run(carry: ModelState, inputs: tuple[Array, ...], first: Any) -> tuple[ModelState, Any]:
+            def one(s: ModelState, x: tuple[Array, ...], k: PRNGKeyArray | None) -> tuple[ModelState, Any]:
+                return self._layerwise(s, x, k, first, record_states)
+
+            if not batched:
+                return one(carry, inputs, key)
+            in_axes = (0, 1, None if key is None else 0)
+            return jax.vmap(one, in_axes=in_axes, out_axes=(0, 1))(carry, inputs, key)
+
+        if checkpoint_every >= steps:
+            return run(state, xs, start)
+        chunks, k = steps // checkpoint_every, checkpoint_every
+
+        def chunk(carry: ModelState, c: Array) -> tuple[ModelState, Any]:
+            inputs = tuple(jax.lax.dynamic_slice_in_dim(a, c * k, k) for a in xs)
+            return run(carry, inputs, start + c * k)
+
+        state, ys = jax.lax.scan(jax.checkpoint(chunk), state, jnp.arange(chunks))
+        ys = jax.tree.map(lambda a: a.reshape(chunks * k, *a.shape[2:]), ys)
+        if chunks * k < steps:
+            state, tail = run(state, tuple(a[chunks * k :] for a in xs), start + chunks * k)
+            ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, tail)
+        return state, ys
+
     def scan_batch(
         self,
         state: ModelState,
@@ -355,17 +406,19 @@ class StatefulModel(eqx.Module):
         *,
         checkpoint_every: int | None = None,
         record_states: bool | Sequence[int] = False,
+        layerwise: bool | None = None,
     ) -> tuple[ModelState, list[Array]] | tuple[ModelState, list[Array], tuple[State, ...]]:
-        """The step-wise scan over a time-first batch, each step ``vmap``-ed over the batch.
+        """The model over a time-first batch, without transposing it to batch-first.
 
-        Equals ``jax.vmap(model, in_axes=(None, 1, 0), out_axes=1)`` with
-        ``layerwise=False``, but steps read ``x[t]`` (contiguous ``[B, ...]``
-        slices) instead of transposing the input to batch-first, which saves a copy
-        of the whole input: what makes ``checkpoint_every`` memory sublinear in ``T``.
+        Equals ``jax.vmap(model, in_axes=(None, 1, 0), out_axes=1)``, but reads the
+        input where it lies (steps or chunks of ``[T, B, ...]``) instead of
+        transposing it to batch-first, which saves a copy of the whole input: what
+        makes ``checkpoint_every`` memory sublinear in ``T``.
 
         **Arguments:** ``state``: one sample's initial state (shared by the batch);
         ``x``: ``[T, B, *in_shape]`` (a tuple for several inputs); ``keys``: ``[B]``
-        keys or None; ``checkpoint_every``, ``record_states``: as in ``__call__``.
+        keys or None; ``checkpoint_every``, ``record_states``, ``layerwise``: as in
+        ``__call__``.
 
         **Returns:** as ``__call__``, with a batch axis after time (final states:
         batch first).
@@ -373,14 +426,15 @@ class StatefulModel(eqx.Module):
         xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
         xs = tuple(jnp.asarray(a) for a in xs)
         batch = xs[0].shape[1]
-        self._check_inputs(state, tuple(a[:, 0] for a in xs))
-        if checkpoint_every is not None and (
-            isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1
-        ):
-            raise ValueError(f"StatefulModel: checkpoint_every must be a positive int, got {checkpoint_every!r}.")
+        steps = self._check_inputs(state, tuple(a[:, 0] for a in xs))
+        _check_checkpoint_every(checkpoint_every)
         states = jax.tree.map(lambda a: jnp.broadcast_to(a, (batch, *a.shape)), state)
         recorded_layers = frozenset(range(len(self.layers)) if record_states is True else (record_states or ()))
-        final, recorded = self._scan(states, xs, keys, 0, recorded_layers, checkpoint_every, batched=True)
+        if self._resolve_layerwise(layerwise):
+            every = steps if checkpoint_every is None else checkpoint_every
+            final, recorded = self._layerwise_checkpointed(states, xs, keys, 0, recorded_layers, every, batched=True)
+        else:
+            final, recorded = self._scan(states, xs, keys, 0, recorded_layers, checkpoint_every, batched=True)
         if recorded_layers:
             outs, layer_states = recorded
             return final, outs, layer_states
@@ -389,6 +443,17 @@ class StatefulModel(eqx.Module):
     def can_run_layerwise(self) -> bool:
         """Whether every edge has delay 0, so layers can run one after another over all steps."""
         return all(e.delay == 0 for incoming in self.graph_structure.input_connectivity for e in incoming)
+
+    def _resolve_layerwise(self, layerwise: bool | None) -> bool:
+        """``layerwise`` as given, or [`can_run_layerwise`][] for None; True on a graph with delays raises."""
+        if layerwise is None:
+            return self.can_run_layerwise()
+        if layerwise and not self.can_run_layerwise():
+            raise ValueError(
+                "StatefulModel: layerwise=True needs a graph without delayed edges; this one has feedback or "
+                "delays, which only the step-wise scan can run (pass layerwise=None or False)."
+            )
+        return bool(layerwise)
 
     def __call__(
         self,
@@ -421,12 +486,12 @@ class StatefulModel(eqx.Module):
           batched op over every frame, each stateful layer in its own scan) instead
           of one scan over steps. Same outputs, states and gradients; much faster
           when stateless layers (Linear, Conv) dominate. ``None`` (default): layer-wise
-          whenever the graph has no delayed edge ([`can_run_layerwise`][]) and no
-          ``checkpoint_every`` is given.
-        - ``checkpoint_every``: gradient checkpointing over time: the step-wise scan
-          runs in chunks of this many steps under ``jax.checkpoint``, so backward keeps
-          only the state at chunk boundaries and recomputes the rest (memory ~ T/k + k
-          steps instead of T, for about one extra forward pass). Same results.
+          whenever the graph has no delayed edge ([`can_run_layerwise`][]).
+        - ``checkpoint_every``: gradient checkpointing over time: the model runs in
+          chunks of this many steps under ``jax.checkpoint`` (each chunk layer by
+          layer, or step by step with ``layerwise=False`` or delays), so backward
+          keeps only the state at chunk boundaries and recomputes the rest (memory
+          ~ T/k + k steps instead of T, for about one extra forward pass). Same results.
 
         **Returns:** ``(final_state, outputs)``: ``outputs`` is a list with one
         array per output layer, each time-first ``[T - burn_in, *out_shape]``;
@@ -440,23 +505,13 @@ class StatefulModel(eqx.Module):
         steps = self._check_inputs(state, xs)
         if not 0 <= burn_in < steps:
             raise ValueError(f"StatefulModel: burn_in must lie in [0, T) with T={steps}, got {burn_in}.")
-        if checkpoint_every is not None:
-            if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
-                raise ValueError(f"StatefulModel: checkpoint_every must be a positive int, got {checkpoint_every!r}.")
-            if layerwise:
-                raise ValueError("StatefulModel: checkpoint_every runs the step-wise scan; it excludes layerwise=True.")
-            layerwise = False
-        if layerwise is None:
-            layerwise = self.can_run_layerwise()
-        elif layerwise and not self.can_run_layerwise():
-            raise ValueError(
-                "StatefulModel: layerwise=True needs a graph without delayed edges; this one has feedback or "
-                "delays, which only the step-wise scan can run (pass layerwise=None or False)."
-            )
-        if layerwise:
+        _check_checkpoint_every(checkpoint_every)
+        if not self._resolve_layerwise(layerwise):
+            run = functools.partial(self._scan, checkpoint_every=checkpoint_every)
+        elif checkpoint_every is None:
             run = self._layerwise
         else:
-            run = functools.partial(self._scan, checkpoint_every=checkpoint_every)
+            run = functools.partial(self._layerwise_checkpointed, checkpoint_every=checkpoint_every)
         if burn_in:
             state, _ = run(state, tuple(a[:burn_in] for a in xs), key, 0, frozenset())
             state = jax.lax.stop_gradient(state)
