@@ -128,15 +128,30 @@ def test_im2col_and_xla_convolutions_agree_in_values_and_gradients(kwargs):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_tiled_max_pool_gradient_goes_to_the_first_maximum_as_in_torch():
+@pytest.mark.parametrize("kernel", [2, 3, (2, 3), (3, 1)])
+def test_tiled_max_pool_gradient_goes_to_the_first_maximum_as_in_torch(kernel):
     import jax
 
     # Spikes: windows full of ties, where a split gradient would differ from torch.
-    x = (np.random.default_rng(4).random((2, 3, 8, 6)) < 0.5).astype(np.float32)
-    pool = nn.MaxPool2d(2)
-    ours = jax.grad(lambda v: jnp.sum(pool(v) * jnp.arange(1, 1 + 2 * 3 * 4 * 3).reshape(2, 3, 4, 3)))(jnp.asarray(x))
+    x = (np.random.default_rng(4).random((2, 3, 6, 6)) < 0.5).astype(np.float32)
+    pool = nn.MaxPool2d(kernel)
+    out_shape = pool(jnp.asarray(x)).shape
+    weights = np.arange(1, 1 + np.prod(out_shape), dtype=np.float32).reshape(out_shape)
+    ours = jax.grad(lambda v: jnp.sum(pool(v) * weights))(jnp.asarray(x))
     xt = torch.tensor(x, requires_grad=True)
-    (torch.nn.functional.max_pool2d(xt, 2) * torch.arange(1, 1 + 72).reshape(2, 3, 4, 3)).sum().backward()
+    (torch.nn.functional.max_pool2d(xt, kernel) * torch.tensor(weights)).sum().backward()
     np.testing.assert_array_equal(np.asarray(ours), xt.grad.numpy())
-    avg = jax.grad(lambda v: jnp.sum(nn.AvgPool2d(2)(v)))(jnp.asarray(x))
-    np.testing.assert_allclose(avg, 0.25)
+    # Also under vmap (a batch of sequences, as inside the model), and with continuous values.
+    seq = np.random.default_rng(5).normal(size=(4, 2, 3, 6, 6)).astype(np.float32)
+    ours = jax.vmap(jax.grad(lambda v: jnp.sum(pool(v) * weights)))(jnp.asarray(seq))
+    st = torch.tensor(seq, requires_grad=True)
+    (
+        torch.nn.functional.max_pool2d(st.reshape(8, 3, 6, 6), kernel).reshape(4, *out_shape) * torch.tensor(weights)
+    ).sum().backward()
+    np.testing.assert_array_equal(np.asarray(ours), st.grad.numpy())
+    average = nn.AvgPool2d(kernel)
+    size = np.prod(np.broadcast_to(kernel, (2,)))
+    np.testing.assert_allclose(jax.grad(lambda v: jnp.sum(average(v)))(jnp.asarray(x)), 1.0 / size, rtol=1e-6)
+    np.testing.assert_allclose(
+        average(jnp.asarray(x)), torch.nn.functional.avg_pool2d(torch.tensor(x), kernel), rtol=1e-6
+    )

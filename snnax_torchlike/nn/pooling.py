@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,43 @@ def _pair(value: int | Sequence[int], *, layer: str, name: str) -> tuple[int, in
     if len(values) != 2:
         raise ValueError(f"{layer}: {name} must be an int or 2 ints, got {value!r}.")
     return values
+
+
+def _windows(x: Array, kernel: tuple[int, int]) -> Array:
+    """``x`` ``[..., H, W]`` viewed as ``[..., H/kh, kh, W/kw, kw]`` (a reshape, no copy)."""
+    (kh, kw), (h, w) = kernel, x.shape[-2:]
+    return x.reshape(*x.shape[:-2], h // kh, kh, w // kw, kw)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _tiled_max(x: Array, kernel: tuple[int, int]) -> Array:
+    """Max over exactly tiling ``kernel`` windows of the last two axes; the gradient goes to
+    each window's first maximal element (row-major), as torch's ``max_pool2d``."""
+    return _windows(x, kernel).max(axis=(-3, -1))
+
+
+def _tiled_max_fwd(x: Array, kernel: tuple[int, int]) -> tuple[Array, Array]:
+    kh, kw = kernel
+    windows = _windows(x, kernel)
+    maximum = windows.max(axis=(-3, -1))
+    # The backward pass needs only which element was the first maximum: a small integer per window.
+    first = jnp.zeros(maximum.shape, jnp.int8 if kh * kw <= 127 else jnp.int32)
+    for position in reversed(range(kh * kw)):  # the lowest position among ties wins
+        i, j = divmod(position, kw)
+        first = jnp.where(windows[..., i, :, j] == maximum, position, first)
+    return maximum, first
+
+
+def _tiled_max_bwd(kernel: tuple[int, int], first: Array, grad: Array) -> tuple[Array]:
+    kh, kw = kernel
+    zero = jnp.zeros((), grad.dtype)
+    # Assembled as [..., H/kh, kh, W/kw, kw] directly, so the reshape back to [..., H, W] moves no data.
+    rows = [jnp.stack([jnp.where(first == i * kw + j, grad, zero) for j in range(kw)], axis=-1) for i in range(kh)]
+    windows = jnp.stack(rows, axis=-3)
+    return (windows.reshape(*grad.shape[:-2], grad.shape[-2] * kh, grad.shape[-1] * kw),)
+
+
+_tiled_max.defvjp(_tiled_max_fwd, _tiled_max_bwd)
 
 
 class PoolKernel(eqx.Module):
@@ -42,13 +80,9 @@ class PoolKernel(eqx.Module):
         """Pooling of exactly tiling windows by a reshape: cheaper than ``reduce_window``,
         whose max gradient (select-and-scatter) is slow on CPU. Same values; a max's
         gradient goes to the first maximal element of each window, as in torch."""
-        (kh, kw), (h, w) = self.kernel, x.shape[-2:]
-        windows = x.reshape(*x.shape[:-2], h // kh, kh, w // kw, kw)
-        windows = jnp.moveaxis(windows, -3, -2).reshape(*x.shape[:-2], h // kh, w // kw, kh * kw)
         if self.kind == "avg":
-            return windows.mean(axis=-1)
-        first_max = jnp.arange(kh * kw) == jnp.argmax(windows, axis=-1)[..., None]
-        return jnp.sum(jnp.where(first_max, windows, 0.0), axis=-1)
+            return _windows(x, self.kernel).mean(axis=(-3, -1))
+        return _tiled_max(x, self.kernel)
 
     def __call__(self, x: Array) -> Array:
         if self._tiles(x):
