@@ -881,8 +881,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one timed round per workload (smoke test)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES))
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "benchmarks"))
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch.set_num_threads for snnTorch/Norse (default 1; 0 keeps torch's default)")  # fmt: skip
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch.set_num_threads for snnTorch/Norse (default 0: torch's own, every core, as XLA "
+                             "uses; 1 on a machine others are loading)")  # fmt: skip
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.torch_threads > 0 and importlib.util.find_spec("torch"):
