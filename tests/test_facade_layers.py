@@ -105,27 +105,51 @@ def test_convolutional_snn_sequence_equals_stepwise():
         np.testing.assert_array_equal(np.asarray(h), np.asarray(spk[t]))
 
 
+@pytest.mark.parametrize("in_channels", [1, 4])
 @pytest.mark.parametrize(
     "kwargs", [dict(kernel_size=3), dict(kernel_size=(3, 2), stride=2, padding=1), dict(kernel_size=5, padding=2)]
 )
-def test_im2col_and_xla_convolutions_agree_in_values_and_gradients(kwargs):
+def test_matmul_and_xla_convolutions_agree_in_values_and_gradients(kwargs, in_channels):
     import jax
 
     from snnax_torchlike.nn.conv import ConvKernel
 
-    conv = nn.Conv2d(4, 6, **kwargs)
-    x = jnp.asarray(np.random.default_rng(3).normal(size=(2, 4, 11, 9)).astype(np.float32))
+    conv = nn.Conv2d(in_channels, 6, **kwargs)
+    x = jnp.asarray(np.random.default_rng(3).normal(size=(2, in_channels, 11, 9)).astype(np.float32))
 
     def run(algorithm, weight, x):
         kernel = conv.core_layer()
         kernel = ConvKernel(weight, kernel.bias, kernel.stride, kernel.padding, kernel.dilation, 1, algorithm)
         return jnp.sum(jnp.sin(kernel(x)))
 
-    values = [run(a, conv.weight.data, x) for a in ("xla", "im2col")]
-    grads = [jax.grad(run, argnums=(1, 2))(a, conv.weight.data, x) for a in ("xla", "im2col")]
-    np.testing.assert_allclose(values[0], values[1], rtol=1e-5)
-    for a, b in zip(grads[0], grads[1]):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    algorithms = ("xla", "im2col", "band")
+    values = [run(a, conv.weight.data, x) for a in algorithms]
+    grads = [jax.grad(run, argnums=(1, 2))(a, conv.weight.data, x) for a in algorithms]
+    for value, grad in zip(values[1:], grads[1:]):
+        np.testing.assert_allclose(value, values[0], rtol=1e-5)
+        for a, b in zip(grad, grads[0]):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_auto_convolution_algorithm_choice_and_errors():
+    from snnax_torchlike.nn.conv import ConvKernel, _algorithm
+
+    def chosen(conv, width):
+        return _algorithm(conv.core_layer(), width)
+
+    assert chosen(nn.Conv2d(1, 12, 5), 28) == "band"  # few input channels, narrow: rows times a band matrix
+    assert chosen(nn.Conv2d(2, 8, 5), 34) == "band"
+    assert chosen(nn.Conv2d(12, 64, 5), 12) == "im2col"
+    assert chosen(nn.Conv2d(1, 12, 5), 128) == "im2col"  # wide: the band's zeros would cost too much
+    assert chosen(nn.Conv1d(1, 4, 3), 20) == "im2col"
+    assert chosen(nn.Conv2d(4, 4, 3, groups=2), 9) == "xla"
+    weight = jnp.zeros((4, 2, 3))
+    with pytest.raises(ValueError, match=r"algorithm must be one of \('auto', 'xla', 'im2col', 'band'\), got 'fft'"):
+        ConvKernel(jnp.zeros((4, 2, 3, 3)), None, (1, 1), "VALID", (1, 1), 1, "fft")
+    with pytest.raises(ValueError, match="'band' is 2-D only"):
+        ConvKernel(weight, None, (1,), "VALID", (1,), 1, "band")
+    with pytest.raises(ValueError, match="'im2col' needs groups=1 and no dilation"):
+        ConvKernel(jnp.zeros((4, 1, 3, 3)), None, (1, 1), "VALID", (2, 2), 1, "im2col")
 
 
 @pytest.mark.parametrize("kernel", [2, 3, (2, 3), (3, 1)])

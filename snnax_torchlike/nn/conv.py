@@ -45,12 +45,48 @@ def _im2col_conv(x: Array, weight: Array, stride: tuple[int, ...], padding: str 
     return jnp.moveaxis(y, -1, 1)
 
 
-def _use_im2col(algorithm: str, groups: int, dilation: tuple[int, ...]) -> bool:
-    if algorithm == "auto":
-        # XLA's CPU convolutions (and their gradients) are several times slower than a
-        # patches matmul for the small kernels SNNs use; accelerators have fast convolutions.
-        return jax.default_backend() == "cpu" and groups == 1 and all(d == 1 for d in dilation)
-    return algorithm == "im2col"
+def _band_conv2d(x: Array, weight: Array, stride: tuple[int, int], padding: str | tuple[tuple[int, int], ...]) -> Array:
+    """A 2-D ``conv_general_dilated`` (groups 1, no dilation) as one matmul with a banded weight matrix.
+
+    ``x``: ``[N, C, H, W]``; ``weight``: ``[O, C, kh, kw]``; returns ``[N, O, Ho, Wo]``.
+    Each output row is ``kh`` input rows (all channels, the full width: ``kh * C * W``
+    values) times a band matrix ``[kh * C * W, O * Wo]`` that holds the kernel at every
+    horizontal position. The patches are whole rows, ``kw`` times fewer than im2col's
+    for stride 1, at ``W / kw`` times the multiply-adds (the band's zeros): the better
+    trade when few input channels make im2col's patches a gather of single values.
+    """
+    if padding != "VALID":
+        x = jnp.pad(x, ((0, 0), (0, 0)) + tuple(padding))
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    (sh, sw) = stride
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    tap = jnp.arange(w)[:, None] - sw * jnp.arange(wo)[None, :]  # [W, Wo]: which kernel column meets input column w
+    taps = jnp.where((tap >= 0) & (tap < kw), weight[..., jnp.clip(tap, 0, kw - 1)], 0.0)  # [O, C, kh, W, Wo]
+    band = jnp.transpose(taps, (2, 1, 3, 0, 4)).reshape(kh * c * w, o * wo)
+    rows = jnp.moveaxis(x, 1, 2)  # [N, H, C, W]
+    patches = jnp.stack([rows[:, i : i + sh * (ho - 1) + 1 : sh] for i in range(kh)], axis=2)
+    y = (patches.reshape(n * ho, kh * c * w) @ band).reshape(n, ho, o, wo)
+    return jnp.moveaxis(y, 2, 1)
+
+
+ALGORITHMS = ("auto", "xla", "im2col", "band")
+
+
+def _algorithm(kernel: "ConvKernel", width: int) -> str:
+    """The algorithm ``kernel`` uses on inputs of (padded) ``width``: its own, or the choice of ``"auto"``."""
+    if kernel.algorithm != "auto":
+        return kernel.algorithm
+    # XLA's CPU convolutions (and their gradients) are several times slower than a
+    # matmul formulation for the small kernels SNNs use; accelerators have fast convolutions.
+    if jax.default_backend() != "cpu" or kernel.groups != 1 or any(d != 1 for d in kernel.dilation):
+        return "xla"
+    channels, kernel_width = kernel.weight.shape[1], kernel.weight.shape[-1]
+    # Measured on W2's CNN (docs/performance.md): with 1-3 input channels the band matmul beats
+    # im2col (conv1: forward 120 vs 213 ms); its extra multiply-adds grow as width / kw, so not for wide inputs.
+    if kernel.weight.ndim == 4 and channels <= 3 and width <= 8 * kernel_width:
+        return "band"
+    return "im2col"
 
 
 class ConvKernel(eqx.Module):
@@ -58,8 +94,10 @@ class ConvKernel(eqx.Module):
 
     Takes one sample ``[C, *spatial]`` or a batch ``[B, C, *spatial]``. ``algorithm``:
     ``"xla"`` (``lax.conv_general_dilated``), ``"im2col"`` (patches times a matrix;
-    groups 1, no dilation) or ``"auto"``: im2col on CPU where it applies, else XLA's.
-    Both compute the same convolution (up to float rounding).
+    groups 1, no dilation), ``"band"`` (2-D only: input rows times a banded weight
+    matrix; groups 1, no dilation) or ``"auto"``: on CPU, band for 1-3 input channels
+    and narrow inputs, else im2col, where they apply; XLA's elsewhere. All compute the
+    same convolution (up to float rounding).
     """
 
     weight: Array
@@ -70,11 +108,24 @@ class ConvKernel(eqx.Module):
     groups: int = eqx.field(static=True)
     algorithm: str = eqx.field(static=True, default="auto")
 
+    def __check_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"ConvKernel: algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}.")
+        matmul = self.algorithm in ("im2col", "band")
+        if matmul and (self.groups != 1 or any(d != 1 for d in self.dilation)):
+            raise ValueError(f"ConvKernel: algorithm {self.algorithm!r} needs groups=1 and no dilation.")
+        if self.algorithm == "band" and self.weight.ndim != 4:
+            raise ValueError(f"ConvKernel: algorithm 'band' is 2-D only; this kernel has shape {self.weight.shape}.")
+
     def __call__(self, x: Array) -> Array:
         spatial = self.weight.ndim - 2
         single = x.ndim == spatial + 1
         batch = x[None] if single else x
-        if _use_im2col(self.algorithm, self.groups, self.dilation):
+        padded_width = batch.shape[-1] + (0 if self.padding == "VALID" else sum(self.padding[-1]))
+        algorithm = _algorithm(self, padded_width)
+        if algorithm == "band":
+            y = _band_conv2d(batch, self.weight, self.stride, self.padding)
+        elif algorithm == "im2col":
             y = _im2col_conv(batch, self.weight, self.stride, self.padding)
         else:
             letters = "HWD"[:spatial]
