@@ -101,8 +101,10 @@ def test_save_gif_writes_the_file_closes_the_figure_and_shows_in_a_notebook(tmp_
     html = gif._repr_html_()
     assert html.startswith('<img src="data:image/gif;base64,')
     assert base64.b64decode(html.split(",", 1)[1].split('"')[0]) == gif.path.read_bytes()
+    anim = plot.animate(frames)
     with pytest.raises(ValueError, match=r"plot\.save_gif: path must end in \.gif, got '.*frames\.png'"):
-        plot.save_gif(plot.animate(frames), tmp_path / "frames.png")
+        plot.save_gif(anim, tmp_path / "frames.png")
+    assert plot.save_gif(anim, tmp_path / "second.gif").path.exists()  # the refused call left it usable
 
 
 # -- errors -----------------------------------------------------------------------------

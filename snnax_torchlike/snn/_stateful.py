@@ -46,3 +46,16 @@ class StatefulLayer(eqx.Module):
 
         **Returns:** ``(new_state, output)``.
         """
+
+    def scan_sequence(self, state: State, xs: Array) -> tuple[State, Array, State] | None:
+        """Optionally, the whole sequence at once: a faster path that models take when they run layer by layer.
+
+        **Arguments:** ``state``: the state before the first step; ``xs``: the inputs
+        of every step, ``[T, *shape]``.
+
+        **Returns:** ``(final_state, outputs, states)`` with a leading time axis on
+        ``outputs`` and on every leaf of ``states`` (the state after each step),
+        equal in values and gradients to stepping ``__call__``; or None (the
+        default) to have the model step ``__call__`` in a ``lax.scan``.
+        """
+        return None

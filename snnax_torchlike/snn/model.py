@@ -337,7 +337,11 @@ class StatefulModel(eqx.Module):
             ]
             where = f"StatefulModel: {layer_name(layer, i)}"
             merged = jax.vmap(lambda *a, mode=graph.merge[i], where=where: _merge(list(a), mode, where=where))(*inputs)
-            if isinstance(layer, StatefulLayer):
+            whole = layer.scan_sequence(state.layers[i], merged) if isinstance(layer, StatefulLayer) else None
+            if whole is not None:  # the layer's own sequence path (e.g. a hand-written backward pass)
+                new_states[i], sequences[i], states = whole
+                recorded[i] = states if i in record_states else None
+            elif isinstance(layer, StatefulLayer):
 
                 def body(carry: State, step: tuple[Any, Any], layer: Any = layer, i: int = i) -> tuple[State, Any]:
                     x_t, k_t = step

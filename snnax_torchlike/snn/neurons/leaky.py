@@ -21,6 +21,7 @@ from ._base import (
     check_shape_argument,
     check_spike_fn,
 )
+from ._leaky_sequence import leaky_sequence
 from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
 
 
@@ -124,3 +125,19 @@ class Leaky(StatefulLayer):
             reset_delay=self.reset_delay,
         )
         return mem, spk
+
+    def scan_sequence(self, state: Array, xs: Array) -> tuple[Array, Array, Array] | None:
+        """The whole sequence with a hand-written backward pass that keeps only the membranes.
+
+        Same values and gradients as stepping; ``reset_delay=False`` returns None (the model then steps).
+        """
+        if type(self).__call__ is not Leaky.__call__ or not self.reset_delay:
+            return None  # a subclass with its own step (Synaptic, RLeaky, ...), or the same-step reset
+        check_input(xs[0], state.shape, layer="Leaky")
+        result = leaky_sequence(state, xs, beta=self.beta, threshold=self.threshold,
+                                graded_spikes_factor=self.graded_spikes_factor, spike_fn=self.spike_fn,
+                                reset_mechanism=self.reset_mechanism)  # fmt: skip
+        if result is None:
+            return None
+        final, spikes, mems = result
+        return final, spikes, mems
