@@ -83,5 +83,7 @@ def test_models_take_the_whole_sequence_path_only_where_it_applies():
     assert snn.Leaky(0.9, reset_delay=False).scan_sequence(M0, XS) is None  # the same-step reset: stepped
     assert snn.Synaptic(0.8, 0.9).scan_sequence(snn.Synaptic(0.8, 0.9).init_state((N,)), XS) is None
     assert snn.SimpleLIF(0.9).scan_sequence(M0, XS) is None  # the default: step __call__
+    maps = jnp.ones((T, 2, 3, 3))
+    assert snn.Leaky(0.9).scan_sequence(jnp.zeros((2, 3, 3)), maps) is None  # feature maps: stepped (faster there)
     with pytest.raises(ValueError, match="Leaky"):
         snn.Leaky(0.9).scan_sequence(M0, XS[:, :4])
