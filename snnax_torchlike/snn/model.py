@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -69,6 +69,28 @@ def _check_checkpoint_every(checkpoint_every: Any) -> None:
         isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1
     ):
         raise ValueError(f"StatefulModel: checkpoint_every must be a positive int, got {checkpoint_every!r}.")
+
+
+def _checkpointed_chunks(
+    steps_from: Callable[[Any, Any, int], tuple[Any, Any]], state: Any, steps: int, every: int
+) -> tuple[Any, Any]:
+    """Gradient checkpointing over time: ``steps`` steps in chunks of ``every`` under ``jax.checkpoint``.
+
+    ``steps_from(state, first, length)`` runs the steps ``[first, first + length)``
+    (``first`` may be traced) and returns ``(state, outputs)``, outputs time-first.
+    The backward pass keeps only the state at chunk boundaries and recomputes each
+    chunk, so memory grows as ``T/k + k`` steps. A remainder runs unchecked after
+    the chunks. Returns the final state and the outputs of all steps.
+    """
+    chunks = steps // every
+    state, ys = jax.lax.scan(
+        jax.checkpoint(lambda carry, c: steps_from(carry, c * every, every)), state, jnp.arange(chunks)
+    )
+    ys = jax.tree.map(lambda a: a.reshape(chunks * every, *a.shape[2:]), ys)
+    if chunks * every < steps:
+        state, tail = steps_from(state, chunks * every, steps - chunks * every)
+        ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, tail)
+    return state, ys
 
 
 class StatefulModel(eqx.Module):
@@ -285,23 +307,17 @@ class StatefulModel(eqx.Module):
 
         if checkpoint_every is None or checkpoint_every >= steps:
             return jax.lax.scan(body, state, (xs, times))
-        # Gradient checkpointing: the backward pass keeps only the state at chunk
-        # boundaries and recomputes each chunk's steps, so memory grows as T/k + k.
+
         # Steps read the input by index: slicing or reshaping it into chunks would
         # copy the whole input, a cost linear in T.
-        chunks, k = steps // checkpoint_every, checkpoint_every
-
         def indexed(carry: ModelState, t: Array) -> tuple[ModelState, Any]:
             x_t = tuple(jax.lax.dynamic_index_in_dim(a, t, keepdims=False) for a in xs)
             return body(carry, (x_t, start + t))
 
-        chunk = jax.checkpoint(lambda carry, c: jax.lax.scan(indexed, carry, c * k + jnp.arange(k)))
-        state, ys = jax.lax.scan(chunk, state, jnp.arange(chunks))
-        ys = jax.tree.map(lambda a: a.reshape(chunks * k, *a.shape[2:]), ys)
-        if chunks * k < steps:
-            state, tail = jax.lax.scan(indexed, state, jnp.arange(chunks * k, steps))
-            ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, tail)
-        return state, ys
+        def steps_from(carry: ModelState, first: Any, length: int) -> tuple[ModelState, Any]:
+            return jax.lax.scan(indexed, carry, first + jnp.arange(length))
+
+        return _checkpointed_chunks(steps_from, state, steps, checkpoint_every)
 
     def _layerwise(
         self,
@@ -389,18 +405,11 @@ class StatefulModel(eqx.Module):
 
         if checkpoint_every >= steps:
             return run(state, xs, start)
-        chunks, k = steps // checkpoint_every, checkpoint_every
 
-        def chunk(carry: ModelState, c: Array) -> tuple[ModelState, Any]:
-            inputs = tuple(jax.lax.dynamic_slice_in_dim(a, c * k, k) for a in xs)
-            return run(carry, inputs, start + c * k)
+        def steps_from(carry: ModelState, first: Any, length: int) -> tuple[ModelState, Any]:
+            return run(carry, tuple(jax.lax.dynamic_slice_in_dim(a, first, length) for a in xs), start + first)
 
-        state, ys = jax.lax.scan(jax.checkpoint(chunk), state, jnp.arange(chunks))
-        ys = jax.tree.map(lambda a: a.reshape(chunks * k, *a.shape[2:]), ys)
-        if chunks * k < steps:
-            state, tail = run(state, tuple(a[chunks * k :] for a in xs), start + chunks * k)
-            ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, tail)
-        return state, ys
+        return _checkpointed_chunks(steps_from, state, steps, checkpoint_every)
 
     def scan_batch(
         self,
