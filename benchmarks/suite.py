@@ -367,19 +367,30 @@ def snntorch_contender(workload: Workload, data: list, model: Any) -> Contender:
         snntorch.utils.reset(model)
         return torch.stack([model(x[t])[0] for t in range(x.shape[0])])
 
+    run = _torch_run(workload, batches, forward, loss_fn, optimizer)
+    first = timed(lambda: run(batches[:1]))
+    return Contender("snntorch", "", run, len(batches), first)
+
+
+def _torch_run(
+    workload: Workload, batches: list, forward: Callable, loss_of: Callable, optimizer: Any
+) -> Callable[..., None]:
+    """The torch contenders' loop over batches: eager forward, ``loss_of(outputs, y)``, backward and
+    ``optimizer.step()``; forward only under ``torch.no_grad()`` for inference workloads."""
+    import torch
+
     def run(items: list = batches) -> None:
         for x, y in items:
             if not workload.training:
                 with torch.no_grad():
                     forward(x)
                 continue
-            loss = loss_fn(forward(x), y)
+            loss = loss_of(forward(x), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
 
-    first = timed(lambda: run(batches[:1]))
-    return Contender("snntorch", "", run, len(batches), first)
+    return run
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -408,17 +419,9 @@ def norse_contender(workload: Workload, data: list, reference: Any) -> Contender
             outputs.append(out)
         return torch.stack(outputs)
 
-    def run(items: list = batches) -> None:
-        for x, y in items:
-            if not workload.training:
-                with torch.no_grad():
-                    forward(x)
-                continue
-            loss = torch.nn.functional.cross_entropy(forward(x).sum(0), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
+    run = _torch_run(
+        workload, batches, forward, lambda out, y: torch.nn.functional.cross_entropy(out.sum(0), y), optimizer
+    )
     first = timed(lambda: run(batches[:1]))
     return Contender("norse", "LIFBoxCell", run, len(batches), first)
 
