@@ -8,6 +8,7 @@ never by ``import snnax_torchlike``.
 - ``traces``: membrane potentials (or any signal) over time, with the threshold;
 - ``spike_counts``: a bar chart of each neuron's spike count over the sequence;
 - ``animate``: a ``FuncAnimation`` of frames (images, event camera frames) over time;
+- ``save_figure``: write a figure as a PNG, closing it in scripts and keeping it to show inline in notebooks;
 - ``save_gif``: write an animation as a GIF, which a notebook then shows inline.
 
 Every function takes numpy arrays, JAX arrays or torch tensors, time-first
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +42,7 @@ if TYPE_CHECKING:  # matplotlib is optional: only type checkers import it here
     from matplotlib.animation import FuncAnimation
     from matplotlib.axes import Axes
 
-__all__ = ["raster", "traces", "spike_counts", "animate", "save_gif", "Gif"]
+__all__ = ["raster", "traces", "spike_counts", "animate", "save_figure", "save_gif", "Gif"]
 
 
 def _pyplot() -> Any:
@@ -307,6 +309,27 @@ def animate(
 
     update(0)
     return animation.FuncAnimation(ax.figure, update, frames=array.shape[0], interval=interval, blit=False)
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], *, close: bool | None = None, dpi: int = 100) -> Path:
+    """Write a figure to an image file (tightly laid out and cropped), as the tutorials do.
+
+    **Arguments:**
+
+    - ``fig``: a matplotlib figure (``ax.figure`` for the axes the functions here return).
+    - ``path``: the file to write; its suffix picks the format (``.png``, ``.svg``, ...).
+    - ``close``: close the figure afterwards. None (default): close it in a script,
+      keep it open inside a Jupyter kernel, where it then shows inline under the cell.
+    - ``dpi``: the resolution of raster formats.
+
+    **Returns:** ``path`` as a ``Path``.
+    """
+    path = Path(path)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    if close if close is not None else "ipykernel" not in sys.modules:
+        _pyplot().close(fig)
+    return path
 
 
 class Gif:

@@ -90,6 +90,18 @@ def test_animate_renders(tmp_path, shape):
     np.testing.assert_allclose(image.get_array(), expected[-1])  # the last frame drawn by save
 
 
+def test_save_figure_writes_the_file_and_closes_the_figure_outside_a_notebook(tmp_path):
+    ax = plot.raster(SPIKES)
+    path = plot.save_figure(ax.figure, tmp_path / "raster.png")
+    assert path == tmp_path / "raster.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(ax.figure.number)  # a script: closed
+    ax = plot.traces(SPIKES[:, :2])
+    plot.save_figure(ax.figure, tmp_path / "kept.svg", close=False)
+    assert plt.fignum_exists(ax.figure.number) and (tmp_path / "kept.svg").read_text().lstrip().startswith("<?xml")
+    plt.close(ax.figure)
+
+
 def test_save_gif_writes_the_file_closes_the_figure_and_shows_in_a_notebook(tmp_path):
     frames = (RNG.random((6, 5, 7)) < 0.3).astype(np.float32)
     anim = plot.animate(frames, interval=50)

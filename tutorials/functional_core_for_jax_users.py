@@ -51,14 +51,6 @@ FIGURES.mkdir(parents=True, exist_ok=True)
 STEPS, BATCH = 25, 64
 
 
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"core_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
-
-
 # %% [markdown]
 # ## 1. A model, its state, one sample, a batch
 #
@@ -195,7 +187,7 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
 plot.raster(outputs[-1], axes[0], s=40, title=f"output spikes for a {test_y[sample]}")
 plot.traces(output_state.i, axes[1], ylabel="synaptic current", title="output currents")
 plot.spike_counts(outputs[-1], axes[2], highlight=int(test_y[sample]), title="spike counts (orange: the label)")
-save(fig, "trained_outputs")
+plot.save_figure(fig, FIGURES / "core_trained_outputs.png")
 
 # %% [markdown]
 # ## 4. A neuron of your own
@@ -259,7 +251,7 @@ for column, jump in enumerate((0.0, 0.5)):
     plot.raster(outputs[-1], axes[0, column], s=40, title=f"{name}: {int(outputs[-1].sum())} spikes")
     plot.traces(1.0 + neuron_state.a, axes[1, column], labels=["0.3", "0.5", "0.8"], ylabel="threshold")
     axes[0, column].set_xlabel("")
-save(fig, "custom_neuron")
+plot.save_figure(fig, FIGURES / "core_custom_neuron.png")
 
 # %% [markdown]
 # Its decay is a trainable leaf like any other: the gradient of the spike count
@@ -355,7 +347,7 @@ _, (hidden, output) = recurrent_model(recurrent_state, spikes)
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), gridspec_kw={"width_ratios": [2, 1]})
 plot.raster(hidden, axes[0], s=12, title=f"recurrent hidden layer, a {test_y[sample]}")
 plot.spike_counts(output, axes[1], highlight=int(test_y[sample]), title="output spike counts")
-save(fig, "recurrent_graph")
+plot.save_figure(fig, FIGURES / "core_recurrent_graph.png")
 
 # %% [markdown]
 # More in the documentation's "functional core" page: every neuron's equations,

@@ -40,14 +40,6 @@ FIGURES = Path(os.environ.get("SNNAX_FIGURES") or tempfile.mkdtemp(prefix="snnax
 FIGURES.mkdir(parents=True, exist_ok=True)
 
 
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"t1_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
-
-
 # %% [markdown]
 # ## The data
 #
@@ -77,7 +69,7 @@ print("rate-coded:", spikes.shape, spikes.dtype, f"{int(spikes.sum())} spikes")
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
 plot.raster(spikes, ax, s=12, title=f"rate coding of a {label}: one row per pixel")
-save(fig, "rate_raster")
+plot.save_figure(fig, FIGURES / "t1_rate_raster.png")
 
 # %% [markdown]
 # The firing rate over time recovers the image: the more steps, the closer the
@@ -99,7 +91,7 @@ axes[3].set_title(f"gain 0.25: {int(sparse.sum())} spikes\n(instead of {int(spik
 for ax in axes:
     ax.set_xticks([])
     ax.set_yticks([])
-save(fig, "rate_average")
+plot.save_figure(fig, FIGURES / "t1_rate_average.png")
 
 # %% [markdown]
 # A batch works the same way: `[B, 64]` becomes `[T, B, 64]`. To watch the spikes
@@ -142,7 +134,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
 plot.raster(log_code, axes[0], s=25, title="logarithmic (tau=7, threshold=0.05), first 15 steps")
 axes[0].set_xlim(-0.5, 15)
 plot.raster(linear_code, axes[1], s=25, title="linear, normalized")
-save(fig, "latency_raster")
+plot.save_figure(fig, FIGURES / "t1_latency_raster.png")
 
 # %% [markdown]
 # Each pixel's spike time against its value shows the two curves. Black pixels
@@ -157,7 +149,7 @@ for code, name in ((log_code, "logarithmic"), (linear_code, "linear, normalized"
 ax.set_xlabel("pixel value")
 ax.set_ylabel("spike time (step)")
 ax.legend()
-save(fig, "latency_times")
+plot.save_figure(fig, FIGURES / "t1_latency_times.png")
 
 # %% [markdown]
 # ## Delta modulation
@@ -180,7 +172,7 @@ print("delta events per channel (on, off):", list(zip((events > 0).sum(0).tolist
 fig, axes = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
 plot.traces(signal, axes[0], labels=["1 cycle", "2 cycles", "3 cycles", "5 cycles"], ylabel="signal", title="input")
 plot.raster(events, axes[1], s=30, title="delta spikes: on (black), off (red)")
-save(fig, "delta_sine")
+plot.save_figure(fig, FIGURES / "t1_delta_sine.png")
 
 # %% [markdown]
 # Then a small "video": the digit slides across a wider canvas. Only its moving
@@ -206,7 +198,7 @@ for column, t in enumerate((2, 6, 10)):
 for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
-save(fig, "delta_video")
+plot.save_figure(fig, FIGURES / "t1_delta_video.png")
 
 # %%
 anim = plot.animate(polarity, interval=150, title="on + off events")

@@ -37,14 +37,6 @@ STEPS = 60 if QUICK else 100  # length of each simulation
 SWEEP_STEPS = 100 if QUICK else 400  # length of the firing-rate sweeps
 
 
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"t2_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
-
-
 # %% [markdown]
 # ## From an RC circuit to one line of code
 #
@@ -106,7 +98,9 @@ def current_membrane_spikes(current, mem, spk, title, threshold=1.0, spiking_inp
     return fig
 
 
-save(current_membrane_spikes(current, mem, spk, "nn.Leaky(beta=0.8), step current 0.25"), "step_current")
+plot.save_figure(
+    current_membrane_spikes(current, mem, spk, "nn.Leaky(beta=0.8), step current 0.25"), FIGURES / "t2_step_current.png"
+)
 
 # %% [markdown]
 # Two details, both snnTorch's: the membrane that `lif` returns is the value
@@ -143,7 +137,7 @@ leaky3 = nn.Leaky(beta=betas)
 _, mem = simulate(leaky3, jnp.zeros((30, 3)).at[0].set(0.9))  # a single kick at step 0
 fig, ax = plt.subplots(figsize=(6, 3))
 plot.traces(mem, ax, labels=[f"beta = {b:.2f}" for b in betas.tolist()], title="the leak, without input")
-save(fig, "leak")
+plot.save_figure(fig, FIGURES / "t2_leak.png")
 
 # %% [markdown]
 # ## Spikes as input
@@ -159,7 +153,7 @@ input_spikes = spikegen.rate(jnp.full((1,), 0.3), num_steps=STEPS)  # [T, 1]
 spk, mem = simulate(nn.Leaky(beta=0.85), 0.4 * input_spikes)
 title = "input spikes (weight 0.4) into nn.Leaky(beta=0.85)"
 fig = current_membrane_spikes(input_spikes, mem, spk, title, spiking_input=True)
-save(fig, "spike_input")
+plot.save_figure(fig, FIGURES / "t2_spike_input.png")
 
 # %% [markdown]
 # ## Reset mechanisms
@@ -184,7 +178,7 @@ for column, mechanism in enumerate(mechanisms):
     axes[0, column].set_xlabel("")
     axes[1, column].set_yticks([])
     axes[1, column].set_ylabel("spikes")
-save(fig, "reset_mechanisms")
+plot.save_figure(fig, FIGURES / "t2_reset_mechanisms.png")
 
 # %% [markdown]
 # ## Firing rate against input: `beta` and `threshold`
@@ -220,7 +214,7 @@ for ax in axes:
     ax.set_xlabel("input current per step")
     ax.legend()
 axes[0].set_ylabel("spikes per step")
-save(fig, "f_i_curves")
+plot.save_figure(fig, FIGURES / "t2_f_i_curves.png")
 
 # %% [markdown]
 # With `beta < 1` a neuron fires only once its input exceeds

@@ -41,14 +41,6 @@ FIGURES.mkdir(parents=True, exist_ok=True)
 STEPS = 25
 
 
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"t3_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
-
-
 # %% [markdown]
 # ## Data: rate-coded digits
 #
@@ -159,7 +151,7 @@ def journey(spk, mem, title):
     return fig
 
 
-save(journey(spk, mem, "untrained"), "untrained_journey")
+plot.save_figure(journey(spk, mem, "untrained"), FIGURES / "t3_untrained_journey.png")
 
 # %% [markdown]
 # Read as a classifier, the output neuron that fires most is the prediction.
@@ -169,7 +161,7 @@ save(journey(spk, mem, "untrained"), "untrained_journey")
 # %%
 fig, ax = plt.subplots(figsize=(5, 3))
 plot.spike_counts(spk, ax, sample=sample, highlight=int(test_y[sample]), title=f"untrained: a {test_y[sample]}")
-save(fig, "untrained_counts")
+plot.save_figure(fig, FIGURES / "t3_untrained_counts.png")
 
 # %% [markdown]
 # ## Training it
@@ -206,12 +198,12 @@ print(f"test accuracy: {accuracy:.3f}")
 
 # %%
 spk, mem = net(x)
-save(journey(spk, mem, "trained"), "trained_journey")
+plot.save_figure(journey(spk, mem, "trained"), FIGURES / "t3_trained_journey.png")
 fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), sharey=True)
 for ax, index in zip(axes, range(4)):
     label, predicted = int(test_y[index]), int(spk[:, index].sum(0).argmax())
     plot.spike_counts(spk, ax, sample=index, highlight=label, title=f"a {label}: predicted {predicted}")
-save(fig, "trained_counts")
+plot.save_figure(fig, FIGURES / "t3_trained_counts.png")
 
 # %% [markdown]
 # Tutorial 4 looks at other neuron models: synaptic currents, recurrence, and

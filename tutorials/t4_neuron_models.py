@@ -41,14 +41,6 @@ FIGURES.mkdir(parents=True, exist_ok=True)
 STEPS = 60 if QUICK else 100
 
 
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"t4_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
-
-
 # %% [markdown]
 # ## One loop for every snnTorch neuron
 #
@@ -111,7 +103,7 @@ plot.traces(
     ylabel="synaptic current",
     title="the currents behind them",
 )
-save(fig, "psp_shapes")
+plot.save_figure(fig, FIGURES / "t4_psp_shapes.png")
 
 # %% [markdown]
 # Driven by a random spike train (weight 0.07 per input spike), the synaptic
@@ -132,7 +124,7 @@ for ax, name in ((axes[0], "input"), (axes[3], "output")):
     ax.set_ylabel(name)
 for ax in axes[:-1]:
     ax.set_xlabel("")
-save(fig, "synaptic_driven")
+plot.save_figure(fig, FIGURES / "t4_synaptic_driven.png")
 print(f"Synaptic: {int(input_spikes.sum())} input spikes, {int(spk.sum())} output spikes")
 
 # %% [markdown]
@@ -152,7 +144,7 @@ for ax, amplitude in zip(axes, (0.08, 0.15)):
     current = jnp.zeros((STEPS * 2, 1)).at[10:].set(amplitude)
     spk, mem = simulate(lapicque, current, [lapicque.init_lapicque()])
     plot.traces(mem, ax, threshold=0.5, title=f"I = {amplitude}: R I = {5.1 * amplitude:.2f}, {int(spk.sum())} spikes")
-save(fig, "lapicque")
+plot.save_figure(fig, FIGURES / "t4_lapicque.png")
 
 # %% [markdown]
 # ## ODE neurons with an explicit time step: `nn.LIF`, `nn.LI`, `nn.CubaLIF`
@@ -194,7 +186,7 @@ for ax, convention in zip(axes, ("euler", "exact")):
     ax.set_xlabel("time (ms)")
     ax.legend(fontsize="small")
 axes[0].set_ylabel("membrane")
-save(fig, "conventions")
+plot.save_figure(fig, FIGURES / "t4_conventions.png")
 
 # %% [markdown]
 # A current-based LIF with physical time constants, driven by input spikes: the
@@ -226,7 +218,7 @@ plot.raster(jnp.stack(spikes), axes[2], s=60)
 axes[2].set_yticks([])
 for ax in axes[:-1]:
     ax.set_xlabel("")
-save(fig, "cuba_lif")
+plot.save_figure(fig, FIGURES / "t4_cuba_lif.png")
 
 # %% [markdown]
 # ## Recurrence: `nn.RLeaky` and `nn.RSynaptic`
@@ -266,7 +258,7 @@ for ax, v in zip(axes, (-0.5, 0.0, 1.2)):
     ax.get_legend().remove()
 for ax in axes[:-1]:
     ax.set_xlabel("")
-save(fig, "one_to_one")
+plot.save_figure(fig, FIGURES / "t4_one_to_one.png")
 
 # %% [markdown]
 # All-to-all recurrence (the default; pass `linear_features=N`) feeds the layer's
@@ -291,7 +283,7 @@ for ax, gain in zip(axes, (0.0, 2.0, 6.0)):
     after = int(spk[20:].sum())
     plot.raster(spk, ax, sample=0, s=8, title=f"recurrent weights x {gain:g}: {after} spikes after the input")
     ax.axvspan(0, 19, color="tab:green", alpha=0.1)
-save(fig, "all_to_all")
+plot.save_figure(fig, FIGURES / "t4_all_to_all.png")
 
 # %% [markdown]
 # Step by step and as a sequence compute the same thing, as for every neuron:

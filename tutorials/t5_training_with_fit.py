@@ -38,21 +38,13 @@ from sklearn.model_selection import train_test_split
 
 import snnax_torchlike as snx
 from snnax_torchlike import functional as SF
-from snnax_torchlike import nn, optim, spikegen, surrogate
+from snnax_torchlike import nn, optim, plot, spikegen, surrogate
 
 QUICK = os.environ.get("SNNAX_QUICK") == "1"
 FIGURES = Path(os.environ.get("SNNAX_FIGURES") or tempfile.mkdtemp(prefix="snnax_figures_"))
 FIGURES.mkdir(parents=True, exist_ok=True)
 STEPS = 10 if QUICK else 25
 EPOCHS = 2 if QUICK else 30  # an upper bound: early stopping usually ends earlier
-
-
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"t5_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
 
 
 # %% [markdown]
@@ -194,7 +186,7 @@ axes[1].set(title="accuracy", xlabel="epoch")
 axes[1].legend()
 axes[2].plot(history["lr"])
 axes[2].set(title="learning rate (cosine)", xlabel="epoch")
-save(fig, "fit_history")
+plot.save_figure(fig, FIGURES / "t5_fit_history.png")
 
 # %% [markdown]
 # Training may have gone on past the best epoch (early stopping waits 4 epochs
@@ -287,7 +279,7 @@ ax.plot(history["val_accuracy_rate"], label="fit")
 ax.plot(hand_history["val_accuracy"], label="hand-written loop")
 ax.set(title="validation accuracy", xlabel="epoch")
 ax.legend()
-save(fig, "fit_vs_loop")
+plot.save_figure(fig, FIGURES / "t5_fit_vs_loop.png")
 print(f"test accuracy: fit {fit_accuracy:.3f}, hand-written loop {hand_accuracy:.3f}")
 if not QUICK:
     assert fit_accuracy > 0.9 and hand_accuracy > 0.9

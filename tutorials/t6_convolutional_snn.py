@@ -40,14 +40,6 @@ FIGURES.mkdir(parents=True, exist_ok=True)
 STEPS = 10 if QUICK else 25
 
 
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"t6_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
-
-
 # %% [markdown]
 # ## Images, not vectors
 #
@@ -95,7 +87,7 @@ for ax, t in zip(axes[1:], range(5)):
     ax.set_title(f"spikes, step {t}")
 for ax in axes:
     ax.axis("off")
-save(fig, "input")
+plot.save_figure(fig, FIGURES / "t6_input.png")
 
 # %% [markdown]
 # ## The network
@@ -171,7 +163,7 @@ def feature_maps(title):
 
 
 fig, hidden = feature_maps("untrained")
-save(fig, "untrained_feature_maps")
+plot.save_figure(fig, FIGURES / "t6_untrained_feature_maps.png")
 print(f"first block: {hidden.shape}, mean firing rate {float(hidden.mean()):.3f} spikes per neuron and step")
 
 # %% [markdown]
@@ -207,7 +199,7 @@ axes[1].plot(history["accuracy_rate"], label="training")
 axes[1].plot(history["val_accuracy_rate"], label="test")
 axes[1].set(title="accuracy", xlabel="epoch")
 axes[1].legend()
-save(fig, "history")
+plot.save_figure(fig, FIGURES / "t6_history.png")
 
 # %% [markdown]
 # ## After training
@@ -217,13 +209,13 @@ save(fig, "history")
 
 # %%
 fig, _ = feature_maps("trained")
-save(fig, "trained_feature_maps")
+plot.save_figure(fig, FIGURES / "t6_trained_feature_maps.png")
 spk, _ = net(x)
 fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), sharey=True)
 for ax, index in zip(axes, range(4)):
     label, predicted = int(test_y[index]), int(spk[:, index].sum(0).argmax())
     plot.spike_counts(spk, ax, sample=index, highlight=label, title=f"a {label}: predicted {predicted}")
-save(fig, "trained_counts")
+plot.save_figure(fig, FIGURES / "t6_trained_counts.png")
 if not QUICK:
     assert accuracy > 0.9
 print(f"figures written to {FIGURES}")

@@ -60,14 +60,6 @@ FIGURES = Path(os.environ.get("SNNAX_FIGURES") or tempfile.mkdtemp(prefix="snnax
 FIGURES.mkdir(parents=True, exist_ok=True)
 
 
-def save(fig, name):
-    """Write a figure to FIGURES (and keep it open in a notebook, where it shows inline)."""
-    fig.tight_layout()
-    fig.savefig(FIGURES / f"t7_{name}.png", dpi=100, bbox_inches="tight")
-    if "ipykernel" not in sys.modules:
-        plt.close(fig)
-
-
 # %% [markdown]
 # ## Recordings in tonic's layout
 #
@@ -143,7 +135,7 @@ ax.scatter(on["t"] / 1000, on["y"] * 16 + on["x"], s=2, c="black", label="ON")
 ax.scatter(off["t"] / 1000, off["y"] * 16 + off["x"], s=2, c="tab:red", label="OFF")
 ax.set(xlabel="time (ms)", ylabel="pixel", title=f"events of a {train_y[0]}")
 ax.legend(loc="upper right")
-save(fig, "events")
+plot.save_figure(fig, FIGURES / "t7_events.png")
 
 # %% [markdown]
 # ## From events to frames
@@ -203,7 +195,7 @@ for step, (top, bottom) in enumerate(zip(axes[0], axes[1])):
     bottom.axis("off")
 axes[0, 0].text(-2, 8, "ON", ha="right", va="center")
 axes[1, 0].text(-2, 8, "OFF", ha="right", va="center")
-save(fig, "frames")
+plot.save_figure(fig, FIGURES / "t7_frames.png")
 
 # %% [markdown]
 # ## Batches: a torch DataLoader
@@ -305,7 +297,7 @@ axes[1].plot(history["accuracy_rate"], label="training")
 axes[1].plot(history["val_accuracy_rate"], label="test")
 axes[1].set(title="accuracy", xlabel="epoch")
 axes[1].legend()
-save(fig, "history")
+plot.save_figure(fig, FIGURES / "t7_history.png")
 
 # %% [markdown]
 # The output layer's spikes for one test recording, and its spike counts:
@@ -316,7 +308,7 @@ spk, _ = net(x)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 plot.raster(spk, axes[0], sample=0, s=40, title=f"output spikes for a {int(y[0])}")
 plot.spike_counts(spk, axes[1], sample=0, highlight=int(y[0]), title="spike counts")
-save(fig, "output")
+plot.save_figure(fig, FIGURES / "t7_output.png")
 if not QUICK:
     assert accuracy > 0.8
 print(f"figures written to {FIGURES}")
