@@ -57,6 +57,7 @@ class Optimizer:
         self.state = self.transform.init(self._arrays())
         self._jitted_update = jax.jit(self.update, donate_argnums=(1,))
         self._closures: dict[Any, Any] = {}
+        self._closures_with_torch_methods: set[Any] = set()  # code objects whose tensors stay constants
         self._jitted_closure_step = jax.jit(self._closure_step, static_argnums=(0,), donate_argnums=(2,))
 
     def _transform(self, learning_rate: Any, **hyperparameters: Any) -> optax.GradientTransformation:
@@ -135,7 +136,8 @@ class Optimizer:
                 f"{type(self).__name__}.step: JAX has no loss.backward(); pass a closure that runs the "
                 "network and returns the loss: optimizer.step(lambda: loss_fn(net(x)[0], y))."
             )
-        split = split_closure(closure)
+        convert = getattr(closure, "__code__", None) not in self._closures_with_torch_methods
+        split = split_closure(closure, convert_tensors=convert)
         if split is None:  # not a plain Python function: differentiate it eagerly
             loss, grads = jax.value_and_grad(self._loss_of(closure, []))(self._arrays())
             self.apply_gradients(grads)
@@ -144,10 +146,12 @@ class Optimizer:
         try:
             new_params, self.state, loss = self._run_closure_step(split, modules)
         except (AttributeError, TypeError) as error:
-            if not split.tensor_names:
+            if not (convert and split.tensor_names):
                 raise
             # The closure calls torch-only methods (``x.view(...)``, ``x.float()``) on the tensors it
-            # captures, which their JAX stand-ins lack: compile them in as constants instead.
+            # captures, which their JAX stand-ins lack: compile them in as constants instead, and
+            # remember it, so later steps of this closure do not trace the failing conversion again.
+            self._closures_with_torch_methods.add(closure.__code__)
             warnings.warn(
                 f"{type(self).__name__}.step: the closure calls a method JAX arrays lack on the torch "
                 f"tensor(s) {split.tensor_names} ({error}); they are compiled in as constants, so each "
