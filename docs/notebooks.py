@@ -26,7 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = sorted((ROOT / "tutorials").glob("*.py"))
 
 
-def execute_tutorial(path: Path, out: Path, *, quick: bool, figures: Path | None = None, timeout: int = 900) -> Path:
+def figures_folder(out: Path, path: Path) -> Path:
+    """Where the tutorial ``path``, run by ``execute_tutorial`` into ``out``, writes its PNG/GIF files."""
+    return out / "figures" / path.stem
+
+
+def execute_tutorial(path: Path, out: Path, *, quick: bool, timeout: int = 900) -> Path:
     """Run the tutorial ``path`` as a notebook and write it, with its outputs, to ``out/tutorials/<name>.ipynb``.
 
     **Arguments:**
@@ -34,8 +39,8 @@ def execute_tutorial(path: Path, out: Path, *, quick: bool, figures: Path | None
     - `path`: a jupytext percent-format tutorial.
     - `out`: the folder for the executed notebook, in its ``tutorials/`` subfolder (created if missing).
     - `quick`: run in quick mode (``SNNAX_QUICK=1``: small sizes, about a minute).
-    - `figures`: the folder for the tutorial's own PNG/GIF files (``SNNAX_FIGURES``);
-      a folder under `out` if None.
+      The tutorial writes its own PNG/GIF files to ``figures_folder(out, path)``
+      (``SNNAX_FIGURES``).
     - `timeout`: seconds allowed per cell.
 
     **Returns:** the path of the executed notebook.
@@ -49,8 +54,7 @@ def execute_tutorial(path: Path, out: Path, *, quick: bool, figures: Path | None
 
     notebook = jupytext.read(path)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    figures = figures or out / "figures" / path.stem
-    env = dict(os.environ, SNNAX_QUICK="1" if quick else "0", SNNAX_FIGURES=str(figures))
+    env = dict(os.environ, SNNAX_QUICK="1" if quick else "0", SNNAX_FIGURES=str(figures_folder(out, path)))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     # The tutorials keep their figures open inside a kernel, so the inline backend shows them.
     env.pop("MPLBACKEND", None)

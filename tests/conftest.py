@@ -42,7 +42,7 @@ class ExecutedTutorials:
 
     def figures(self, path: Path) -> list[Path]:
         """The figures (PNG) and animations (GIF) the tutorial wrote while it ran."""
-        folder = self.folder / "figures" / path.stem
+        folder = self._runner.figures_folder(self.folder, path)
         return sorted([*folder.glob("*.png"), *folder.glob("*.gif")])
 
 
