@@ -140,10 +140,6 @@ class Leaky(StatefulLayer):
             # W2's (feature maps [12, 12, 12] and [64, 4, 4]) 819 -> 1048 ms, so feature maps keep stepping.
             return None
         check_input(xs[0], state.shape, layer="Leaky")
-        result = leaky_sequence(state, xs, beta=self.beta, threshold=self.threshold,
-                                graded_spikes_factor=self.graded_spikes_factor, spike_fn=self.spike_fn,
-                                reset_mechanism=self.reset_mechanism)  # fmt: skip
-        if result is None:
-            return None
-        final, spikes, mems = result
-        return final, spikes, mems
+        return leaky_sequence(state, xs, beta=self.beta, threshold=self.threshold,
+                              graded_spikes_factor=self.graded_spikes_factor, spike_fn=self.spike_fn,
+                              reset_mechanism=self.reset_mechanism)  # fmt: skip
