@@ -327,9 +327,16 @@ def save_figure(fig: Any, path: str | os.PathLike[str], *, close: bool | None = 
     path = Path(path)
     fig.tight_layout()
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    if close if close is not None else "ipykernel" not in sys.modules:
+    if close if close is not None else not _in_jupyter_kernel():
         _pyplot().close(fig)
     return path
+
+
+def _in_jupyter_kernel() -> bool:
+    """Whether this code runs inside a Jupyter kernel (not merely in a process that imported ipykernel)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
 
 
 class Gif:

@@ -3,6 +3,7 @@
 import base64
 import subprocess
 import sys
+import types
 
 import jax.numpy as jnp
 import matplotlib
@@ -90,12 +91,23 @@ def test_animate_renders(tmp_path, shape):
     np.testing.assert_allclose(image.get_array(), expected[-1])  # the last frame drawn by save
 
 
-def test_save_figure_writes_the_file_and_closes_the_figure_outside_a_notebook(tmp_path):
+def test_save_figure_writes_the_file_and_closes_the_figure_outside_a_notebook(tmp_path, monkeypatch):
+    import ipykernel  # noqa: F401  (imported is not running in a kernel: a process that imported it still closes)
+
     ax = plot.raster(SPIKES)
     path = plot.save_figure(ax.figure, tmp_path / "raster.png")
     assert path == tmp_path / "raster.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not plt.fignum_exists(ax.figure.number)  # a script: closed
+    # Inside a Jupyter kernel (here a stand-in shell with a kernel) the figure stays open, to show inline.
+    import IPython
+
+    ax = plot.raster(SPIKES)
+    with monkeypatch.context() as patch:
+        patch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=object()))
+        plot.save_figure(ax.figure, tmp_path / "inline.png")
+    assert plt.fignum_exists(ax.figure.number)
+    plt.close(ax.figure)
     ax = plot.traces(SPIKES[:, :2])
     plot.save_figure(ax.figure, tmp_path / "kept.svg", close=False)
     assert plt.fignum_exists(ax.figure.number) and (tmp_path / "kept.svg").read_text().lstrip().startswith("<?xml")
