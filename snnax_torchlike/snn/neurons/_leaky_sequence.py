@@ -68,16 +68,18 @@ def _backward(config: tuple[Any, str], residuals: tuple[Any, ...], cotangents: t
     previous = jnp.concatenate([m0[None], mems[:-1]])  # m_{t-1}
     fired = _heaviside(previous - threshold)  # R_t, the previous step's spike
     through_spike = ct_spikes * graded * spike_fn.derivative(mems - threshold).astype(mems.dtype)
-    direct = (through_spike + ct_mems).at[-1].add(ct_final)
+    direct = through_spike + ct_mems
     carry = b * (1.0 - fired) if reset == "zero" else jnp.broadcast_to(b, mems.shape)  # c_t
-    following = jnp.concatenate([carry[1:], jnp.zeros_like(carry[:1])])  # c_{t+1}
+    # The final state is m_{T-1} itself: the scan starts from lambda_T = its cotangent with c_T = 1. (Adding it
+    # to direct[-1] instead is a scatter, which under vmap XLA lays out batch-first, transposing twice.)
+    following = jnp.concatenate([carry[1:], jnp.ones_like(carry[:1])])  # c_{t+1}
 
     def reverse(lam_next: Array, inputs: tuple[Array, Array]) -> tuple[Array, Array]:
         a_t, c_next = inputs
         lam = a_t + c_next * lam_next
         return lam, lam
 
-    _, lams = jax.lax.scan(reverse, jnp.zeros(shape, mems.dtype), (direct, following), reverse=True)
+    _, lams = jax.lax.scan(reverse, ct_final.astype(mems.dtype), (direct, following), reverse=True)
     ct_m0 = carry[0] * lams[0]
     decay_input = (1.0 - fired) * previous if reset == "zero" else previous  # d m_t / d b
     ct_b = jnp.sum(lams * decay_input, axis=0)
