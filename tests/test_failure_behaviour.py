@@ -52,6 +52,23 @@ def test_nan_guard_stops_with_the_last_good_parameters():
         assert np.all(np.isfinite(_weights(net)[key]))
 
 
+def test_nan_guard_stops_the_epoch_within_two_log_intervals():
+    class CountSteps(snx.Callback):
+        def __init__(self):
+            self.steps = 0
+
+        def on_train_batch_end(self, trainer, batch_index, loss):
+            self.steps += 1
+
+    counter = CountSteps()
+    net = _net()
+    with pytest.raises(snx.NonFiniteError, match=r"step 3 .*the input batch"):
+        snx.Trainer(net, optim.Adam(net.parameters(), lr=1e-2), SF.ce_rate_loss(), callbacks=[counter],
+                    progress=False, log_every_n_steps=2).fit(_batches(20, bad=3))  # fmt: skip
+    # Step 3 fails; the log point at step 4 records its guard, and the one at step 6 reads it and stops.
+    assert counter.steps == 7
+
+
 def test_nan_guard_names_a_parameter_gradient_and_can_be_disabled():
     net = _net()
     net[0].weight.data = net[0].weight.data.at[0, 0].set(np.inf)

@@ -121,6 +121,11 @@ def _labels_in_range(output: Any, y: Array, mask: Array) -> Array:
     return jnp.all(((y >= 0) & (y < classes)) | (mask == 0))
 
 
+def _private_copies(tree: Any) -> Any:
+    """Copies of every array in ``tree``, for the training step to donate: arrays the user holds stay valid."""
+    return jax.tree_util.tree_map(jnp.copy, tree)
+
+
 class NonFiniteError(FloatingPointError):
     """Training met a NaN or Inf; the model holds the parameters of the last good step."""
 
@@ -205,7 +210,8 @@ class Trainer:
         self.history = History()
         self.current_epoch = 0
         self.devices = devices
-        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1, 2), static_argnums=(9, 10))
+        # Parameters and optimizer state are donated; the guard is not, since fit reads an earlier step's guard.
+        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(9, 10))
         self._eval_step = jax.jit(self._pure_eval_step)
         self._predict_step = jax.jit(self._pure_predict_step)
 
@@ -401,9 +407,7 @@ class Trainer:
             callback.on_fit_start(self)
         optimizer = self.optimizer
         accumulate = int(accumulate_grad_batches)
-        # Private copies: the compiled step donates them, so nothing the user holds is invalidated.
-        trained = tuple(jnp.copy(p.data) for p in optimizer.params)
-        opt_state = jax.tree_util.tree_map(jnp.copy, optimizer.state)
+        trained, opt_state = _private_copies((tuple(p.data for p in optimizer.params), optimizer.state))
         if accumulate > 1:
             opt_state = (
                 optax.MultiSteps(optimizer.transform, accumulate).init(trained)._replace(inner_opt_state=opt_state)
@@ -414,6 +418,8 @@ class Trainer:
         options = (bool(terminate_on_nan), bool(log_grad_norm))
         for epoch in range(start_epoch, epochs):
             self.current_epoch = epoch
+            if epoch > start_epoch:  # the model holds the arrays of the epoch before (written back)
+                trained, opt_state = _private_copies((trained, opt_state))
             for callback in self.callbacks:
                 callback.on_train_epoch_start(self, epoch)
             if scheduler is not None:
@@ -423,6 +429,9 @@ class Trainer:
                 iterate_batches(train_loader, time_first=time_first, mesh=self.mesh), max_batches
             )
             try:
+                # The guard and the bar's loss are read one log interval late: by then their step has run,
+                # so reading them never makes the host wait for the step it has just dispatched.
+                logged: tuple[_Guard, Array] | None = None
                 with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
                     for index, batch in enumerate(batches):
                         trained, opt_state, guard, loss, batch_sums = self._train_step(
@@ -437,8 +446,11 @@ class Trainer:
                             callback.on_train_batch_end(self, index, loss)
                         bar.update(1)
                         if index % self.log_every_n_steps == 0:
-                            self._check_guard(guard, trained, opt_state, accumulate)
-                            bar.set_postfix(loss=f"{float(loss):.4f}")
+                            if logged is not None:
+                                self._check_guard(logged[0], trained, opt_state, accumulate)
+                                if self.progress:
+                                    bar.set_postfix(loss=f"{float(logged[1]):.4f}")
+                            logged = (guard, loss)
             except KeyboardInterrupt:
                 self._write_back(trained, opt_state, accumulate)
                 tqdm.write(
@@ -468,11 +480,14 @@ class Trainer:
         return self.history
 
     def _write_back(self, trained: tuple[Array, ...], opt_state: Any, accumulate: int) -> None:
-        """Point the model's parameters and the optimizer's state at copies of the step's arrays."""
+        """Point the model's parameters and the optimizer's state at the step's arrays.
+
+        No step may run on these arrays afterwards: the step donates its inputs, so
+        ``fit`` continues on ``_private_copies`` of them.
+        """
         for param, array in zip(self.optimizer.params, trained):
-            param.data = jnp.copy(array)
-        inner_state = opt_state.inner_opt_state if accumulate > 1 else opt_state
-        self.optimizer.state = jax.tree_util.tree_map(jnp.copy, inner_state)
+            param.data = array
+        self.optimizer.state = opt_state.inner_opt_state if accumulate > 1 else opt_state
 
     def _check_guard(self, guard: _Guard, trained: tuple[Array, ...], opt_state: Any, accumulate: int) -> None:
         """Raise [`NonFiniteError`][] (after keeping the last good parameters) if a step failed."""
