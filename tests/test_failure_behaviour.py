@@ -69,6 +69,19 @@ def test_nan_guard_stops_the_epoch_within_two_log_intervals():
     assert counter.steps == 7
 
 
+@pytest.mark.parametrize(
+    ("values", "finite"),
+    [([1.0, 2.0], True), ([3e38, 3e38], True), ([1.0, np.inf], False), ([np.inf, -np.inf], False),
+     ([np.nan, 1.0], False), ([-3e38, np.nan], False)],
+)  # fmt: skip
+def test_input_check_is_exact_when_the_sum_overflows(values, finite):
+    from snnax_torchlike.train.trainer import _all_finite
+
+    x = np.zeros((4, 3, 5), np.float32)
+    x[1, 2, 3], x[2, 0, 1] = values  # a sum of 6e38 overflows to Inf although every element is finite
+    assert bool(_all_finite(x)) is finite
+
+
 def test_nan_guard_names_a_parameter_gradient_and_can_be_disabled():
     net = _net()
     net[0].weight.data = net[0].weight.data.at[0, 0].set(np.inf)

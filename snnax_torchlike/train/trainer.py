@@ -121,6 +121,19 @@ def _labels_in_range(output: Any, y: Array, mask: Array) -> Array:
     return jnp.all(((y >= 0) & (y < classes)) | (mask == 0))
 
 
+def _all_finite(x: Array) -> Array:
+    """Whether ``x`` holds no NaN or Inf, as a boolean scalar.
+
+    A finite sum proves it (NaN and Inf propagate through sums); only when the
+    sum is not finite, which a huge but finite input can also cause, does the
+    exact test run. XLA's CPU sum is several times faster than ``max(abs(x))``,
+    which takes ~5% of a small MLP's training step.
+    """
+    return jax.lax.cond(
+        jnp.isfinite(jnp.sum(x)), lambda: jnp.asarray(True), lambda: jnp.isfinite(jnp.max(jnp.abs(x)))
+    )
+
+
 def _private_copies(tree: Any) -> Any:
     """Copies of every array in ``tree``, for the training step to donate: arrays the user holds stay valid."""
     return jax.tree_util.tree_map(jnp.copy, tree)
@@ -281,8 +294,7 @@ class Trainer:
         # input, an out-of-range label, or a non-finite loss or gradient on, updates are
         # skipped, so the last good parameters survive; the step index and the culprits
         # are kept for the message.
-        # max|x| is NaN or Inf exactly when x holds one; unlike isfinite(x) it needs no input-sized mask.
-        checks = [jnp.isfinite(jnp.max(jnp.abs(x))), labels_ok, jnp.isfinite(loss)]
+        checks = [_all_finite(x), labels_ok, jnp.isfinite(loss)]
         finite = jnp.stack(checks + [jnp.all(jnp.isfinite(g)) for g in grads])
         first_failure = jnp.logical_and(guard.step_failed < 0, ~jnp.all(finite)) & nan_guard
         keep = jnp.logical_and(guard.step_failed < 0, jnp.all(finite)) if nan_guard else jnp.asarray(True)
