@@ -26,25 +26,14 @@ def _run_sequence(
     """
     state = core.init_state(x.shape[2:])
     keys = None if key is None else jax.random.split(key, x.shape[1])
-    if checkpoint_every is not None:
-        # Steps over contiguous x[t] slices: no batch-first copy of the input.
-        recorded = () if record is None else (record,)
-        result = core.scan_batch(state, x, keys, checkpoint_every=checkpoint_every, record_states=recorded)
-        if record is None:
-            return result[1][-1], None
-        layer_state = result[2][record]
-        return result[1][-1], getattr(layer_state, "mem", getattr(layer_state, "v", layer_state))
-
-    def one_sample(xs: Array, sample_key: Array | None) -> Any:
-        if record is None:
-            _, outs = core(state, xs, sample_key, checkpoint_every=checkpoint_every)
-            return outs[-1], None
-        _, outs, layer_states = core(state, xs, sample_key, record_states=(record,), checkpoint_every=checkpoint_every)
-        recorded = layer_states[record]
-        # Neurons with several state variables name their membrane `mem` (snnTorch) or `v` (Norse, NIR).
-        return outs[-1], getattr(recorded, "mem", getattr(recorded, "v", recorded))
-
-    return jax.vmap(one_sample, in_axes=(1, 0 if key is not None else None), out_axes=1)(x, keys)
+    # Time-first all the way: steps or chunks read x[t] where it lies, layer-wise runs keep [T, B, ...].
+    recorded = () if record is None else (record,)
+    result = core.scan_batch(state, x, keys, checkpoint_every=checkpoint_every, record_states=recorded)
+    if record is None:
+        return result[1][-1], None
+    layer_state = result[2][record]
+    # Neurons with several state variables name their membrane `mem` (snnTorch) or `v` (Norse, NIR).
+    return result[1][-1], getattr(layer_state, "mem", getattr(layer_state, "v", layer_state))
 
 
 class Sequential(Module):

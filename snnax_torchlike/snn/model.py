@@ -326,6 +326,7 @@ class StatefulModel(eqx.Module):
         key: PRNGKeyArray | None,
         start: int,
         record_states: frozenset[int],
+        batched: bool = False,
     ) -> tuple[ModelState, Any]:
         """[`_scan`][]'s results for a graph without delayed edges, one layer at a time.
 
@@ -333,16 +334,31 @@ class StatefulModel(eqx.Module):
         stateless layer maps all ``T`` steps in one batched call (one matmul or
         convolution over every frame), a stateful one runs its own ``lax.scan``.
         Keys are the step-wise path's (``fold_in(key, t)`` split per layer), so the
-        outputs are the same.
+        outputs are the same. ``batched``: as in [`_scan`][]; every sequence stays
+        time-first ``[T, B, ...]`` (a ``vmap`` over the whole graph would lay the
+        layers' sequences out batch-first and transpose them around each scan).
         """
         graph = self.graph_structure
         n = graph.num_layers
         times = start + jnp.arange(xs[0].shape[0])  # `start` may be traced (a checkpointed chunk's)
+
+        def per_sample(fn: Callable[..., Any], in_axes: Any) -> Callable[..., Any]:
+            return jax.vmap(fn, in_axes) if batched else fn
+
+        def per_frame(fn: Callable[..., Any], in_axes: Any) -> Callable[..., Any]:
+            return jax.vmap(per_sample(fn, in_axes), in_axes)  # over T, then B
+
+        def time_first(tree: Any) -> Any:
+            return jax.tree.map(lambda a: jnp.moveaxis(a, 0, 1), tree) if batched else tree
+
         if key is None:
             layer_keys: list[Array | None] = [None] * n
         else:
-            step_keys = jax.vmap(lambda t: jax.random.split(jax.random.fold_in(key, t), n))(times)
-            layer_keys = [step_keys[:, i] for i in range(n)]
+            step_keys = per_sample(
+                lambda k: jax.vmap(lambda t: jax.random.split(jax.random.fold_in(k, t), n))(times), 0
+            )
+            keys = time_first(step_keys(key))  # [T, (B,) n] (typed keys; raw uint32 keys add a last axis)
+            layer_keys = [keys[:, :, i] if batched else keys[:, i] for i in range(n)]
         sequences: list[Any] = [None] * n
         new_states = list(state.layers)
         recorded: list[Any] = [None] * n
@@ -352,22 +368,28 @@ class StatefulModel(eqx.Module):
                 sequences[e.source] for e in graph.input_connectivity[i]
             ]
             where = f"StatefulModel: {layer_name(layer, i)}"
-            merged = jax.vmap(lambda *a, mode=graph.merge[i], where=where: _merge(list(a), mode, where=where))(*inputs)
-            whole = layer.scan_sequence(state.layers[i], merged) if isinstance(layer, StatefulLayer) else None
+            merged = per_frame(lambda *a, mode=graph.merge[i], where=where: _merge(list(a), mode, where=where), 0)(
+                *inputs
+            )
+            whole = (
+                per_sample(layer.scan_sequence, (0, 1))(state.layers[i], merged)
+                if isinstance(layer, StatefulLayer)
+                else None
+            )
             if whole is not None:  # the layer's own sequence path (e.g. a hand-written backward pass)
-                new_states[i], sequences[i], states = whole
+                new_states[i], (sequences[i], states) = whole[0], time_first(whole[1:])
                 recorded[i] = states if i in record_states else None
             elif isinstance(layer, StatefulLayer):
+                step = per_sample(functools.partial(step_layer, layer), (0, 0, None if layer_key is None else 0))
 
-                def body(carry: State, step: tuple[Any, Any], layer: Any = layer, i: int = i) -> tuple[State, Any]:
-                    x_t, k_t = step
-                    new, out = step_layer(layer, carry, x_t, k_t)
+                def body(carry: State, inputs: tuple[Any, Any], step: Any = step, i: int = i) -> tuple[State, Any]:
+                    new, out = step(carry, *inputs)
                     return new, (out, new if i in record_states else None)
 
                 new_states[i], (sequences[i], recorded[i]) = jax.lax.scan(body, state.layers[i], (merged, layer_key))
             else:
                 in_axes = (0, None if layer_key is None else 0)
-                sequences[i] = jax.vmap(lambda x_t, k_t, layer=layer: step_layer(layer, None, x_t, k_t)[1], in_axes)(
+                sequences[i] = per_frame(lambda x_t, k_t, layer=layer: step_layer(layer, None, x_t, k_t)[1], in_axes)(
                     merged, layer_key
                 )
         outs = [sequences[i] for i in graph.output_layer_ids]
@@ -395,13 +417,7 @@ class StatefulModel(eqx.Module):
         steps = xs[0].shape[0]
 
         def run(carry: ModelState, inputs: tuple[Array, ...], first: Any) -> tuple[ModelState, Any]:
-            def one(s: ModelState, x: tuple[Array, ...], k: PRNGKeyArray | None) -> tuple[ModelState, Any]:
-                return self._layerwise(s, x, k, first, record_states)
-
-            if not batched:
-                return one(carry, inputs, key)
-            in_axes = (0, 1, None if key is None else 0)
-            return jax.vmap(one, in_axes=in_axes, out_axes=(0, 1))(carry, inputs, key)
+            return self._layerwise(carry, inputs, key, first, record_states, batched)
 
         if checkpoint_every >= steps:
             return run(state, xs, start)

@@ -25,29 +25,83 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from ..surrogate import SurrogateSpike
+from ._time_major_kernel import overwrite_over_time, time_major_kernel
 
 
 def _heaviside(x: Array) -> Array:
     return (x > 0).astype(x.dtype)
 
 
-def _forward(
-    config: tuple[Any, str], spike_dynamic: Any, beta: Array, threshold: Array, graded: Array, m0: Array, xs: Array
-) -> tuple[tuple[Array, Array, Array], tuple[Any, ...]]:
+def _forward_kernel(config: tuple[Any, str, Any]) -> Any:
+    """``(m0,), (xs,) -> (final,), (spikes, membranes)``: stepping ``leaky_update``, membranes written over ``xs``."""
     # Imported here: leaky.py imports this module.
     from .leaky import leaky_update
 
-    static, reset = config
-    spike_fn = eqx.combine(spike_dynamic, static)
+    static, reset, treedef = config
 
-    def step(mem: Array, x: Array) -> tuple[Array, Array]:
-        _, mem = leaky_update(x, mem, beta=beta, threshold=threshold, graded_spikes_factor=graded,
-                              spike_fn=spike_fn, reset_mechanism=reset, reset_delay=True)  # fmt: skip
-        return mem, mem
+    def kernel(parameters: tuple, states: tuple, sequences: tuple) -> tuple[list[Array], list[Array]]:
+        (beta, threshold, graded, *spike_leaves), (m0,), (xs,) = parameters, states, sequences
+        spike_fn = eqx.combine(jax.tree.unflatten(treedef, spike_leaves), static)
 
-    final, mems = jax.lax.scan(step, m0, xs)
-    # The same values as the step's own spikes: Heaviside(m_t - threshold) times the graded factor.
-    spikes = _heaviside(mems - threshold) * graded
+        def step(t: Array, mem: Array, x: Array) -> Array:
+            del t
+            return leaky_update(x, mem, beta=beta, threshold=threshold, graded_spikes_factor=graded,
+                                spike_fn=spike_fn, reset_mechanism=reset, reset_delay=True)[1]  # fmt: skip
+
+        final, mems = overwrite_over_time(step, m0, xs)
+        # The same values as the step's own spikes: Heaviside(m_t - threshold) times the graded factor.
+        return [final], [_heaviside(mems - threshold) * graded, mems]
+
+    return time_major_kernel(kernel)
+
+
+def _backward_kernel(config: tuple[Any, str, Any]) -> Any:
+    """``(m0, ct_final), (mems, ct_spikes, ct_mems) -> (ct_m0, ct_b, ct_threshold, ct_graded), (ct_xs,)``.
+
+    The parameters' cotangents are per element of the state (summed over time
+    only); the caller sums them to each parameter's shape.
+    """
+    static, reset, treedef = config
+
+    def kernel(parameters: tuple, states: tuple, sequences: tuple) -> tuple[list[Array], list[Array]]:
+        (beta, threshold, graded, *spike_leaves), (m0, ct_final), (mems, ct_spikes, ct_mems) = (
+            parameters, states, sequences
+        )  # fmt: skip
+        spike_fn = eqx.combine(jax.tree.unflatten(treedef, spike_leaves), static)
+        b = jnp.clip(beta, 0.0, 1.0)
+        previous = jnp.concatenate([m0[None], mems[:-1]])  # m_{t-1}
+        fired = _heaviside(previous - threshold)  # R_t, the previous step's spike
+        through_spike = ct_spikes * graded * spike_fn.derivative(mems - threshold).astype(mems.dtype)
+
+        def step(t: Array, lam_next: Array, direct: Array) -> Array:
+            # c_{t+1} = dm_{t+1}/dm_t, with R_{t+1} = H(m_t - threshold); c_T = 1: the final state is m_{T-1}.
+            mem = jax.lax.dynamic_index_in_dim(mems, t, keepdims=False)
+            following = b * (1.0 - _heaviside(mem - threshold)) if reset == "zero" else b
+            return direct + jnp.where(t == mems.shape[0] - 1, 1.0, following) * lam_next
+
+        _, lams = overwrite_over_time(step, ct_final.astype(mems.dtype), through_spike + ct_mems, reverse=True)
+        ct_m0 = (b * (1.0 - fired[0]) if reset == "zero" else b) * lams[0]  # c_0 lambda_0
+        decay_input = (1.0 - fired) * previous if reset == "zero" else previous  # d m_t / d b
+        ct_b = jnp.sum(lams * decay_input, axis=0)
+        ct_threshold = -jnp.sum(through_spike, axis=0)
+        if reset == "subtract":
+            ct_threshold = ct_threshold - jnp.sum(lams * fired, axis=0)
+        ct_graded = jnp.sum(ct_spikes * _heaviside(mems - threshold), axis=0)
+        return [ct_m0, ct_b, ct_threshold, ct_graded], [lams]
+
+    return time_major_kernel(kernel)
+
+
+def _config(static: Any, reset: str, spike_dynamic: Any) -> tuple[tuple[Any, str, Any], list[Array]]:
+    leaves, treedef = jax.tree.flatten(spike_dynamic)
+    return (static, reset, treedef), leaves
+
+
+def _forward(
+    config: tuple[Any, str], spike_dynamic: Any, beta: Array, threshold: Array, graded: Array, m0: Array, xs: Array
+) -> tuple[tuple[Array, Array, Array], tuple[Any, ...]]:
+    kernel_config, leaves = _config(*config, spike_dynamic)
+    (final,), (spikes, mems) = _forward_kernel(kernel_config)((beta, threshold, graded, *leaves), (m0,), (xs,))
     return (final, spikes, mems), (spike_dynamic, beta, threshold, graded, m0, mems)
 
 
@@ -59,43 +113,21 @@ def _leaky_sequence(
 
 
 def _backward(config: tuple[Any, str], residuals: tuple[Any, ...], cotangents: tuple[Array, Array, Array]):
-    static, reset = config
     spike_dynamic, beta, threshold, graded, m0, mems = residuals
     ct_final, ct_spikes, ct_mems = cotangents
-    shape = mems.shape[1:]
-    spike_fn = eqx.combine(spike_dynamic, static)
-    b = jnp.broadcast_to(jnp.clip(beta, 0.0, 1.0), shape)
-    previous = jnp.concatenate([m0[None], mems[:-1]])  # m_{t-1}
-    fired = _heaviside(previous - threshold)  # R_t, the previous step's spike
-    through_spike = ct_spikes * graded * spike_fn.derivative(mems - threshold).astype(mems.dtype)
-    direct = through_spike + ct_mems
-    carry = b * (1.0 - fired) if reset == "zero" else jnp.broadcast_to(b, mems.shape)  # c_t
-    # The final state is m_{T-1} itself: the scan starts from lambda_T = its cotangent with c_T = 1. (Adding it
-    # to direct[-1] instead is a scatter, which under vmap XLA lays out batch-first, transposing twice.)
-    following = jnp.concatenate([carry[1:], jnp.ones_like(carry[:1])])  # c_{t+1}
-
-    def reverse(lam_next: Array, inputs: tuple[Array, Array]) -> tuple[Array, Array]:
-        a_t, c_next = inputs
-        lam = a_t + c_next * lam_next
-        return lam, lam
-
-    _, lams = jax.lax.scan(reverse, ct_final.astype(mems.dtype), (direct, following), reverse=True)
-    ct_m0 = carry[0] * lams[0]
-    decay_input = (1.0 - fired) * previous if reset == "zero" else previous  # d m_t / d b
-    ct_b = jnp.sum(lams * decay_input, axis=0)
-    ct_threshold = -jnp.sum(through_spike, axis=0)
-    if reset == "subtract":
-        ct_threshold = ct_threshold - jnp.sum(lams * fired, axis=0)
-    ct_graded = jnp.sum(ct_spikes * _heaviside(mems - threshold), axis=0)
+    kernel_config, leaves = _config(*config, spike_dynamic)
+    (ct_m0, ct_b, ct_threshold, ct_graded), (ct_xs,) = _backward_kernel(kernel_config)(
+        (beta, threshold, graded, *leaves), (m0, ct_final), (mems, ct_spikes, ct_mems)
+    )
 
     def parameters(beta: Array, threshold: Array, graded: Array) -> tuple[Array, Array, Array]:
         clipped = jnp.clip(beta, 0.0, 1.0)
-        return tuple(jnp.broadcast_to(p, shape) for p in (clipped, threshold, graded))
+        return tuple(jnp.broadcast_to(p, m0.shape) for p in (clipped, threshold, graded))
 
     _, pull_back = jax.vjp(parameters, beta, threshold, graded)
     ct_beta, ct_threshold, ct_graded = pull_back((ct_b, ct_threshold, ct_graded))
     ct_spike = jax.tree.map(jnp.zeros_like, spike_dynamic)  # surrogate hyper-parameters are not trained
-    return ct_spike, ct_beta, ct_threshold, ct_graded, ct_m0, lams
+    return ct_spike, ct_beta, ct_threshold, ct_graded, ct_m0, ct_xs
 
 
 _leaky_sequence.defvjp(_forward, _backward)
