@@ -68,7 +68,7 @@ def core_epoch_timer(batches: list, sizes: tuple[int, int, int]):
     holder = {"model": model, "opt": optimizer.init(eqx.filter(model, eqx.is_inexact_array))}
 
     def loss(m, x, y):
-        _, outs = jax.vmap(lambda xs: m(state, xs), in_axes=1, out_axes=1)(x)
+        _, outs = m.scan_batch(state, x)  # the core's time-first batch: [T, B, ...]
         return loss_fn(outs[-1], y)
 
     @eqx.filter_jit(donate="all-except-first")

@@ -332,8 +332,7 @@ def core_contender(device_data: list, reference: Any) -> Contender:
     holder = {"params": params, "opt": optimizer.init(params)}
 
     def loss(p: Any, x: Any, y: Any) -> Any:
-        m = eqx.combine(p, static)
-        _, outs = jax.vmap(lambda xs: m(state, xs), in_axes=1, out_axes=1)(x)
+        _, outs = eqx.combine(p, static).scan_batch(state, x)  # the core's time-first batch: [T, B, ...]
         return loss_fn(outs[-1], y)
 
     @eqx.filter_jit(donate="all-except-first")  # donates parameters and optimizer state, not the batch

@@ -4,36 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import equinox as eqx
-import jax
-from jaxtyping import Array
-
 from .. import snn
 from ..random import next_key
+from ._run import run_time_first
 from .module import Module, to_array
-
-
-@eqx.filter_jit
-def _run_sequence(
-    core: snn.Sequential, x: Array, record: int | None, key: Array | None, checkpoint_every: int | None = None
-) -> Any:
-    """Run a per-sample core model over a time-first batch ``[T, B, ...]``.
-
-    ``key``: split per sample (the core splits it per step and layer); None for
-    deterministic networks, which then skip all key arithmetic.
-    ``checkpoint_every``: gradient checkpointing over chunks of time (see
-    ``snn.StatefulModel``); None runs layer by layer.
-    """
-    state = core.init_state(x.shape[2:])
-    keys = None if key is None else jax.random.split(key, x.shape[1])
-    # Time-first all the way: steps or chunks read x[t] where it lies, layer-wise runs keep [T, B, ...].
-    recorded = () if record is None else (record,)
-    result = core.scan_batch(state, x, keys, checkpoint_every=checkpoint_every, record_states=recorded)
-    if record is None:
-        return result[1][-1], None
-    layer_state = result[2][record]
-    # Neurons with several state variables name their membrane `mem` (snnTorch) or `v` (Norse, NIR).
-    return result[1][-1], getattr(layer_state, "mem", getattr(layer_state, "v", layer_state))
 
 
 class Sequential(Module):
@@ -90,6 +64,6 @@ class Sequential(Module):
             )
         last_is_neuron = getattr(self[-1], "is_neuron", False)
         key = next_key() if any(getattr(layer, "needs_key", False) for layer in self) else None
-        record = len(self) - 1 if last_is_neuron else None
-        outputs, mem = _run_sequence(self.core_model(), x, record, key, self.checkpoint_every)
-        return (outputs, mem) if last_is_neuron else outputs
+        records = (len(self) - 1,) if last_is_neuron else ()  # a last neuron's membrane is returned too
+        outputs, mems = run_time_first(self.core_model(), (x,), records, key, self.checkpoint_every)
+        return (outputs[-1], mems[0]) if last_is_neuron else outputs[-1]

@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import equinox as eqx
-import jax
 from jaxtyping import Array
 
 from .. import snn
 from ..random import next_key
+from ._run import run_time_first
 from .module import Module, to_array
 
 EdgeSpec = tuple[str, str] | tuple[str, str, int]
@@ -22,42 +22,6 @@ class _Identity(eqx.Module):
 
     def __call__(self, x: Array) -> Array:
         return x
-
-
-def _membrane(state: Any) -> Any:
-    # Neurons with several state variables name their membrane `mem` (snnTorch) or `v` (Norse, NIR).
-    return getattr(state, "mem", getattr(state, "v", state))
-
-
-@eqx.filter_jit
-def _run_graph(
-    core: snn.StatefulModel,
-    xs: tuple[Array, ...],
-    records: tuple[int, ...],
-    key: Array | None,
-    checkpoint_every: int | None,
-) -> tuple[list[Array], tuple[Array, ...]]:
-    """Run a per-sample core model over time-first batches ``[T, B, ...]`` (one per external input).
-
-    Returns the outputs (each ``[T, B, ...]``) and the membranes of the layers in
-    ``records`` (each ``[T, B, ...]``).
-    """
-    in_shapes = tuple(tuple(x.shape[2:]) for x in xs)
-    state = core.init_state(in_shapes[0] if len(xs) == 1 else in_shapes)
-    keys = None if key is None else jax.random.split(key, xs[0].shape[1])
-    if checkpoint_every is not None:
-        result = core.scan_batch(state, xs, keys, checkpoint_every=checkpoint_every, record_states=records)
-        mems = tuple(_membrane(result[2][i]) for i in records) if records else ()
-        return result[1], mems
-
-    def one_sample(sample: tuple[Array, ...], sample_key: Array | None) -> Any:
-        if not records:
-            _, outs = core(state, sample, sample_key)
-            return outs, ()
-        _, outs, layer_states = core(state, sample, sample_key, record_states=records)
-        return outs, tuple(_membrane(layer_states[i]) for i in records)
-
-    return jax.vmap(one_sample, in_axes=(1, 0 if key is not None else None), out_axes=1)(xs, keys)
 
 
 def _check_name(name: Any, what: str) -> str:
@@ -236,7 +200,7 @@ class Graph(Module):
         records = tuple(sorted({index[s] for s in sources if s is not None}))
         key = next_key() if any(getattr(layer, "needs_key", False) for layer in self.children()) else None
         try:
-            outs, mems = _run_graph(self.core_model(), xs, records, key, self.checkpoint_every)
+            outs, mems = run_time_first(self.core_model(), xs, records, key, self.checkpoint_every)
         except (ValueError, TypeError) as error:
             renamed = _rename_layers(str(error), order)
             try:
