@@ -136,8 +136,9 @@ class Leaky(StatefulLayer):
         if type(self).__call__ is not Leaky.__call__ or not self.reset_delay:
             return None  # a subclass with its own step (Synaptic, RLeaky, ...), or the same-step reset
         if state.ndim != 1:
-            # Measured (docs/performance.md): W1's training step (256 and 20 neurons) 44-49 -> 34-35 ms, but
-            # W2's (feature maps [12, 12, 12] and [64, 4, 4]) 819 -> 1048 ms, so feature maps keep stepping.
+            # Measured (docs/performance.md): W1's training step (256 and 20 neurons) 44-49 -> 34-35 ms. W2's
+            # (feature maps [12, 12, 12] and [64, 4, 4]) was slower at first (819 -> 1048 ms) and is level
+            # since the time-major kernels (884 against 887 ms), so feature maps keep stepping.
             return None
         check_input(xs[0], state.shape, layer="Leaky")
         return leaky_sequence(state, xs, beta=self.beta, threshold=self.threshold,
