@@ -12,13 +12,15 @@ training step = forward over all T + cross-entropy of the spike counts + BPTT + 
 Also: first-step (compile) time, a matmul-FLOP lower bound for W1, the facade's overhead over the pure core
 (`snnax_torchlike.snn` + a hand-jitted optax step) and a spike-count sanity check against snnTorch.
 
-snnTorch and Norse run with one torch thread by default (``--torch-threads``): on a shared machine torch's
-OpenMP pool slows down several-fold whenever another process holds a core; JAX keeps its default thread pool.
+Every library uses every core by default: XLA's thread pool and torch's own thread count
+(``--torch-threads 0``). On a machine that other processes load, torch's OpenMP pool slows down several-fold
+whenever another process holds a core; ``--torch-threads 1`` suits that case.
+
 Every library's step runs interleaved with the others' in rounds (round-robin, rotated start) after
 warm-up; medians over the rounds. Missing libraries are skipped with a note. Writes
 ``<out>/results.jsonl``, ``<out>/results.md`` and, if matplotlib imports, ``<out>/results.png``.
 
-    python benchmarks/suite.py                                   # everything, ~15 min on a 2-core CPU
+    python benchmarks/suite.py                                   # everything, ~4 min on 2 idle cores
     python benchmarks/suite.py --workloads w1,w3 --repeats 5 --libraries ours,snntorch
     python benchmarks/suite.py --quick --out /tmp/bench          # smoke test: one timed round
 """
