@@ -129,9 +129,7 @@ def _all_finite(x: Array) -> Array:
     exact test run. XLA's CPU sum is several times faster than ``max(abs(x))``,
     which takes ~5% of a small MLP's training step.
     """
-    return jax.lax.cond(
-        jnp.isfinite(jnp.sum(x)), lambda: jnp.asarray(True), lambda: jnp.isfinite(jnp.max(jnp.abs(x)))
-    )
+    return jax.lax.cond(jnp.isfinite(jnp.sum(x)), lambda: jnp.asarray(True), lambda: jnp.isfinite(jnp.max(jnp.abs(x))))
 
 
 def _private_copies(tree: Any) -> Any:

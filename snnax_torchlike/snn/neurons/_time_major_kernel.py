@@ -60,7 +60,7 @@ def time_major_kernel(kernel: Kernel) -> Kernel:
 
 def overwrite_over_time(
     step: Callable[[Array, Array, Array], Array], first: Array, xs: Array, *, reverse: bool = False
-):
+) -> tuple[Array, Array]:
     """``carry_t = step(t, carry_{t-1}, xs[t])`` for every ``t``, each result written over ``xs[t]``.
 
     **Arguments:** ``step``; ``first``: the carry before the first step taken;
