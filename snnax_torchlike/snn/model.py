@@ -403,7 +403,7 @@ class StatefulModel(eqx.Module):
         key: PRNGKeyArray | None,
         start: int,
         record_states: frozenset[int],
-        checkpoint_every: int,
+        checkpoint_every: int | None = None,
         batched: bool = False,
     ) -> tuple[ModelState, Any]:
         """[`_layerwise`][]'s results, run in chunks of ``checkpoint_every`` steps under ``jax.checkpoint``.
@@ -412,14 +412,15 @@ class StatefulModel(eqx.Module):
         frames at once), so checkpointing keeps the speed of layer-wise execution;
         the backward pass keeps only the states at chunk boundaries and recomputes
         each chunk. Chunks slice the input inside the checkpointed function, so no
-        copy of the whole input is saved. ``batched``: as in [`_scan`][].
+        copy of the whole input is saved. ``checkpoint_every=None`` (or at least ``T``):
+        one plain layer-wise run. ``batched``: as in [`_scan`][].
         """
         steps = xs[0].shape[0]
 
         def run(carry: ModelState, inputs: tuple[Array, ...], first: Any) -> tuple[ModelState, Any]:
             return self._layerwise(carry, inputs, key, first, record_states, batched)
 
-        if checkpoint_every >= steps:
+        if checkpoint_every is None or checkpoint_every >= steps:
             return run(state, xs, start)
 
         def steps_from(carry: ModelState, first: Any, length: int) -> tuple[ModelState, Any]:
@@ -455,15 +456,12 @@ class StatefulModel(eqx.Module):
         xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
         xs = tuple(jnp.asarray(a) for a in xs)
         batch = xs[0].shape[1]
-        steps = self._check_inputs(state, tuple(a[:, 0] for a in xs))
+        self._check_inputs(state, tuple(a[:, 0] for a in xs))
         _check_checkpoint_every(checkpoint_every)
         states = jax.tree.map(lambda a: jnp.broadcast_to(a, (batch, *a.shape)), state)
         recorded_layers = frozenset(range(len(self.layers)) if record_states is True else (record_states or ()))
-        if self._resolve_layerwise(layerwise):
-            every = steps if checkpoint_every is None else checkpoint_every
-            final, recorded = self._layerwise_checkpointed(states, xs, keys, 0, recorded_layers, every, batched=True)
-        else:
-            final, recorded = self._scan(states, xs, keys, 0, recorded_layers, checkpoint_every, batched=True)
+        run = self._layerwise_checkpointed if self._resolve_layerwise(layerwise) else self._scan
+        final, recorded = run(states, xs, keys, 0, recorded_layers, checkpoint_every, batched=True)
         if recorded_layers:
             outs, layer_states = recorded
             return final, outs, layer_states
@@ -535,12 +533,8 @@ class StatefulModel(eqx.Module):
         if not 0 <= burn_in < steps:
             raise ValueError(f"StatefulModel: burn_in must lie in [0, T) with T={steps}, got {burn_in}.")
         _check_checkpoint_every(checkpoint_every)
-        if not self._resolve_layerwise(layerwise):
-            run = functools.partial(self._scan, checkpoint_every=checkpoint_every)
-        elif checkpoint_every is None:
-            run = self._layerwise
-        else:
-            run = functools.partial(self._layerwise_checkpointed, checkpoint_every=checkpoint_every)
+        path = self._layerwise_checkpointed if self._resolve_layerwise(layerwise) else self._scan
+        run = functools.partial(path, checkpoint_every=checkpoint_every)
         if burn_in:
             state, _ = run(state, tuple(a[:burn_in] for a in xs), key, 0, frozenset())
             state = jax.lax.stop_gradient(state)
