@@ -7,8 +7,9 @@
 Nothing here imports torch; ``snnax_torchlike.interop`` bridges to it.
 """
 
-from . import functional, nn, optim, plot, random, snn, spikegen, surrogate
+from . import functional, imperative, nn, optim, plot, random, snn, spikegen, surrogate, utils
 from .compile import compile
+from .imperative import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from .train import (
     Callback,
@@ -26,6 +27,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "snn",
+    "imperative",
+    "utils",
+    "Tensor",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
     "nn",
     "optim",
     "functional",

@@ -8,6 +8,7 @@ from .graph import Graph
 from .lapicque import Lapicque
 from .leaky import Leaky
 from .linear import Flatten, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import LoadResult, Module, Parameter
 from .nir_layers import Reshape, Scale, SumPool2d, Threshold
 from .normalization import LayerNorm
@@ -55,4 +56,12 @@ __all__ = [
     "IAFCell",
     "LIFRecurrentCell",
     "LIFAdExCell",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "MSELoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
 ]

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
 from .. import snn
+from ..imperative import Tensor, cached_zeros
 from ..snn.surrogate import SurrogateSpike
+from ._recorded_call import recorded_call
 from .module import Module, Parameter, to_array
 
 _RESET_CODES = {"subtract": 0, "zero": 1, "none": 2}
+
+
+def initial_state() -> Array:
+    """What ``init_leaky()`` and the other init methods return: a scalar zero that broadcasts.
+
+    Always the same array object, so a call recognises it and starts from cached
+    zeros of the input's shape without running an operation.
+    """
+    return cached_zeros(())
 
 
 _SHARED_OPTIONS = {
@@ -46,9 +57,23 @@ class SnnTorchNeuron(Module):
     int buffer ``reset_mechanism_val`` (0 subtract, 1 zero, 2 none); subclasses add
     their decays with ``_register``. A value is a trained ``Parameter`` when its
     ``learn_*`` flag is set and a buffer otherwise, as in snnTorch.
+
+    **Hidden state, as in snnTorch.** The neuron keeps its state variables
+    (``_state_names``: ``mem``, ``syn``, ...) as attributes (``lif.mem``), never
+    in ``state_dict``. With ``init_hidden=True`` it is called with the input only
+    and returns the spikes (``output=True``: the same tuple as the explicit call);
+    without it, states not passed are taken from the attributes, and the states a
+    call returns are stored there too. A stored state whose shape differs from the
+    input's (a new batch size) starts again from zeros, as snnTorch does.
+    ``reset_hidden()`` zeroes it, ``detach_hidden()`` cuts it from the graph
+    (truncated BPTT); ``snnax_torchlike.utils.reset(net)`` resets every neuron of
+    one network.
     """
 
     is_neuron = True
+    _state_names: ClassVar[tuple[str, ...]] = ("mem",)
+    _state_outputs: ClassVar[tuple[int, ...]] = (1,)
+    """Where each state's new value is in what ``forward`` returns."""
 
     def __init__(
         self,
@@ -69,17 +94,13 @@ class SnnTorchNeuron(Module):
         super().__init__()
         name = type(self).__name__
         unsupported = {
-            "init_hidden": init_hidden,
             "inhibition": inhibition,
             "state_quant": state_quant,
             "surrogate_disable": surrogate_disable,
         }
         chosen = [option for option, value in unsupported.items() if value]
         if chosen:
-            raise ValueError(
-                f"{name}: {', '.join(chosen)} is not supported. Pass the state explicitly "
-                "(e.g. mem = lif.init_leaky(); spk, mem = lif(x, mem)) or use nn.Sequential, which carries it."
-            )
+            raise ValueError(f"{name}: {', '.join(chosen)} is not supported.")
         if reset_mechanism not in _RESET_CODES:
             raise ValueError(f"{name}: reset_mechanism must be one of {list(_RESET_CODES)}, got {reset_mechanism!r}.")
         self.spike_grad = snn.surrogate.atan(2.0) if spike_grad is None else spike_grad
@@ -91,9 +112,66 @@ class SnnTorchNeuron(Module):
         self.reset_mechanism = reset_mechanism
         self.reset_delay = bool(reset_delay)
         self.output = bool(output)
+        self.init_hidden = bool(init_hidden)
+        for state in self._state_names:
+            self.register_hidden(state)
         self._register("threshold", threshold, learn_threshold)
         self._register("graded_spikes_factor", graded_spikes_factor, learn_graded_spikes_factor)
         self.register_buffer("reset_mechanism_val", jnp.asarray(_RESET_CODES[reset_mechanism], dtype=jnp.int32))
+
+    # -- hidden state -----------------------------------------------------------------------------
+    def reset_hidden(self) -> None:
+        """Zero the stored state (it takes the next input's shape), like snnTorch's ``reset_hidden``."""
+        for state in self._state_names:
+            self._hidden[state] = None
+
+    def detach_hidden(self) -> None:
+        """Cut the stored state from the graph, so ``backward()`` stops there (truncated BPTT)."""
+        for state in self._state_names:
+            value = self._hidden[state]
+            if isinstance(value, Tensor):
+                self._hidden[state] = value.detach()
+
+    def _initial_state(self, state: Any, shape: tuple[int, ...]) -> Any:
+        """A stored or given state ready for a step on inputs of ``shape``."""
+        if state is None or state is cached_zeros(()):
+            return Tensor(cached_zeros(shape))
+        state_shape = tuple(getattr(state, "shape", ()))
+        if state_shape == shape:
+            return state
+        if self.init_hidden:  # a new batch size: snnTorch starts again from zeros
+            return Tensor(cached_zeros(shape))
+        if state_shape == () and not (isinstance(state, Tensor) and state._value is None):
+            # init_leaky()'s scalar zero, made full-sized, so every step of a loop looks alike
+            return Tensor(jnp.broadcast_to(to_array(state).astype(jnp.float32), shape))
+        return state
+
+    def __call__(self, input_: Any, *states: Any, **named_states: Any) -> Any:
+        name = type(self).__name__
+        if named_states:
+            unknown = sorted(set(named_states) - set(self._state_names))
+            if unknown:
+                raise TypeError(f"{name}: unexpected state arguments {unknown}; it has {list(self._state_names)}.")
+            states = states + tuple(named_states.get(state) for state in self._state_names[len(states) :])
+        if len(states) > len(self._state_names):
+            raise TypeError(f"{name}: takes the input and at most {len(self._state_names)} states, got {len(states)}.")
+        if self.init_hidden and any(state is not None for state in states):
+            raise TypeError(
+                f"{name}: with init_hidden=True the neuron keeps its state ({', '.join(self._state_names)}); "
+                f"call it with the input only (spk = lif(x)), or build it with init_hidden=False to pass states."
+            )
+        states = states + (None,) * (len(self._state_names) - len(states))
+        shape = tuple(getattr(input_, "shape", None) or to_array(input_).shape)
+        states = tuple(
+            self._initial_state(self._hidden[state] if given is None else given, shape)
+            for state, given in zip(self._state_names, states)
+        )
+        outputs = recorded_call(self, self.forward, (input_, *states), {})
+        for state, index in zip(self._state_names, self._state_outputs):
+            self._hidden[state] = outputs[index]
+        if self.init_hidden and not self.output:
+            return outputs[0]
+        return outputs
 
     def _register(self, name: str, value: ArrayLike, learn: bool) -> None:
         array = to_array(value).astype(jnp.float32)

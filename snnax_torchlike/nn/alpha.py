@@ -10,7 +10,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, shared_options
+from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .module import to_array
 
 
@@ -23,6 +23,9 @@ class Alpha(SnnTorchNeuron):
     ``syn_exc, syn_inh, mem = lif.init_alpha(); spk, syn_exc, syn_inh, mem = lif(x, syn_exc, syn_inh, mem)``.
     ``learn_alpha=True`` works here (it raises a TypeError in snnTorch 1.0).
     """
+
+    _state_names = ("syn_exc", "syn_inh", "mem")
+    _state_outputs = (1, 2, 3)
 
     def __init__(
         self,
@@ -50,7 +53,8 @@ class Alpha(SnnTorchNeuron):
 
     def init_alpha(self) -> tuple[Array, Array, Array]:
         """Initial ``(syn_exc, syn_inh, mem)``: scalar zeros that broadcast on the first step."""
-        return jnp.zeros(()), jnp.zeros(()), jnp.zeros(())
+        self.reset_hidden()
+        return initial_state(), initial_state(), initial_state()
 
     reset_mem = init_alpha
 

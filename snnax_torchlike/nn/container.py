@@ -28,6 +28,14 @@ class Sequential(Module):
     argument or attribute) adds gradient checkpointing over chunks of ``k`` steps,
     each chunk still run layer by layer, for long sequences: training memory grows
     as ``T/k + k`` steps instead of ``T``, for about one extra forward pass.
+
+    **snnTorch's step-by-step form.** When a neuron keeps hidden state
+    (``Leaky(..., init_hidden=True)``), a call is one time step, as in snnTorch:
+    ``x`` is ``[B, ...]``, each layer is applied in turn and the last layer's output
+    is returned (``(spk, mem)`` for a last neuron with ``output=True``). Reset the
+    state with ``snnax_torchlike.utils.reset(net)`` before each sequence.
+    ``fit``, ``evaluate`` and ``predict`` run such a network over the time axis
+    themselves, from a reset state for every batch.
     """
 
     def __init__(self, *layers: Module, checkpoint_every: int | None = None):
@@ -51,11 +59,24 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self.children())
 
+    @property
+    def records_as_node(self) -> bool:  # type: ignore[override]
+        # With hidden-state neurons each call is one time step and each layer records its own node.
+        return not self.steps_hidden_state()
+
+    def steps_hidden_state(self) -> bool:
+        """Whether a layer keeps hidden state (``init_hidden=True``): then a call is one step, as in snnTorch."""
+        return any(getattr(layer, "init_hidden", False) for layer in self)
+
     def core_model(self) -> snn.Sequential:
         """The network as a pure core model over the current arrays."""
         return snn.Sequential(*(layer.core_layer() for layer in self))
 
     def forward(self, x: Any) -> Any:
+        if self.steps_hidden_state():
+            for layer in self:
+                x = layer(x)
+            return x
         x = to_array(x)
         if x.ndim < 3:
             raise ValueError(

@@ -70,6 +70,8 @@ class Graph(Module):
     input, outputs that nothing feeds, and cycles whose edges all have delay 0.
     """
 
+    records_as_node = True
+
     def __init__(
         self,
         nodes: Mapping[str, Module],

@@ -10,7 +10,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, shared_options
+from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .module import to_array
 
 
@@ -66,7 +66,8 @@ class Lapicque(SnnTorchNeuron):
 
     def init_lapicque(self) -> Array:
         """The initial membrane: a scalar zero that broadcasts on the first step."""
-        return jnp.zeros(())
+        self.reset_hidden()
+        return initial_state()
 
     reset_mem = init_lapicque
 

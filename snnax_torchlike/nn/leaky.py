@@ -9,7 +9,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, shared_options
+from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .module import to_array
 
 
@@ -57,13 +57,34 @@ class Leaky(SnnTorchNeuron):
 
     def init_leaky(self) -> Array:
         """The initial membrane: a scalar zero that broadcasts to the input's shape."""
-        return jnp.zeros(())
+        self.reset_hidden()
+        return initial_state()
 
     reset_mem = init_leaky
 
     def core_layer(self) -> snn.Leaky:
         """The neuron as a pure core layer over the current arrays."""
         return snn.Leaky(self._value("beta"), **self._neuron_arguments())
+
+    def forward_sequence(
+        self, arrays: list[Array], kinds: list[str], carry_slot: int, carry_output: int
+    ) -> tuple[Array, Array] | None:
+        """``forward(input_, mem)`` over every step at once: the inputs ``[T, ...]``, the membrane carried.
+
+        Used when a recorded Python loop over time steps is replayed: the core's
+        whole-sequence kernel, whose backward pass keeps only the membranes.
+        **Returns:** ``(spk, mem)``, each ``[T, ...]``, as stepping gives them; None
+        where the kernel does not apply (the loop then scans ``forward``).
+        """
+        if kinds != ["series", "carry"] or carry_slot != 1 or carry_output != 1:
+            return None
+        xs, mem0 = arrays
+        if mem0.shape != xs.shape[1:] or not self.reset_delay:
+            return None
+        result = snn.leaky_sequence(mem0, xs, beta=self._value("beta"), threshold=self._value("threshold"),
+                                    graded_spikes_factor=self._value("graded_spikes_factor"),
+                                    spike_fn=self.spike_grad, reset_mechanism=self.reset_mechanism)  # fmt: skip
+        return None if result is None else (result[1], result[2])
 
     def forward(self, input_: Any, mem: Any = None) -> tuple[Array, Array]:
         """One step: ``spk, mem = lif(input_, mem)``; shapes as snnTorch (``[B, N]``, ...)."""

@@ -20,24 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from ..imperative import Tensor
+from ..imperative._convert import to_array, to_numpy
 
-def to_numpy(value: Any) -> np.ndarray:
-    """A numpy view/copy of an array-like: numpy, JAX, or a torch tensor (duck-typed, no torch import)."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        value = value.detach().cpu()
-    return np.asarray(value)
-
-
-def to_array(value: Any) -> Array:
-    """A JAX array of an array-like; float64 becomes float32 (JAX's default precision)."""
-    if isinstance(value, Parameter):
-        return value.data
-    if isinstance(value, jax.Array):
-        return value
-    array = to_numpy(value)
-    if array.dtype == np.float64:
-        array = array.astype(np.float32)
-    return jnp.asarray(array)
+__all__ = ["Module", "Parameter", "LoadResult", "bind_parameters", "to_array", "to_numpy"]
 
 
 class Parameter:
@@ -45,14 +31,38 @@ class Parameter:
 
     ``data`` holds the current JAX array; assigning a module attribute a
     ``Parameter`` registers it. ``requires_grad=False`` freezes it (it is then
-    left out of training but kept in ``state_dict``).
+    left out of training but kept in ``state_dict``). ``grad`` is filled by
+    ``loss.backward()`` (accumulating, as in torch) and cleared by
+    ``optimizer.zero_grad()``.
     """
 
-    __slots__ = ("data", "requires_grad")
+    __slots__ = ("data", "requires_grad", "grad")
+    _is_parameter = True
 
     def __init__(self, data: ArrayLike, requires_grad: bool = True):
         self.data = to_array(data)
         self.requires_grad = bool(requires_grad)
+        self.grad: Tensor | None = None
+
+    def _accumulate_grad(self, grad: Array) -> None:
+        """Add ``grad`` to ``.grad`` (which starts at None), as torch's autograd does."""
+        self.grad = Tensor(grad if self.grad is None else self.grad.jax() + grad)
+
+    def __jax_array__(self) -> Array:
+        return self.data
+
+    def requires_grad_(self, requires_grad: bool = True) -> Parameter:
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> Tensor:
+        return Tensor(self.data)
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -112,6 +122,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_hidden", {})
+        object.__setattr__(self, "_version", 0)
         object.__setattr__(self, "training", True)
 
     # -- registration -------------------------------------------------------------
@@ -145,12 +157,19 @@ class Module:
                 params[name] = None
             else:
                 buffers[name] = None if value is None else to_array(value)
+            self.__dict__["_version"] += 1
+            return
+        hidden = self.__dict__.get("_hidden")
+        if hidden is not None and name in hidden:
+            hidden[name] = value
             return
         object.__setattr__(self, name, value)
+        # Recorded calls are compiled per module version: a changed setting must not reuse them.
+        self.__dict__["_version"] = self.__dict__.get("_version", 0) + 1
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: parameters, buffers and children live in dicts.
-        for registry in ("_parameters", "_buffers", "_modules"):
+        for registry in ("_parameters", "_buffers", "_modules", "_hidden"):
             entries = self.__dict__.get(registry)
             if entries is not None and name in entries:
                 return entries[name]
@@ -332,6 +351,8 @@ class Module:
                 param_arrays.append(array)
             else:
                 saved_buffers.append((owner, attr, owner._buffers[attr], array))
+        # Hidden state set while bound (it holds tracers there) must not outlive the binding.
+        saved_hidden = [(module, dict(module.__dict__.get("_hidden", {}))) for module in self.modules()]
         try:
             for owner, attr, _, array in saved_buffers:
                 owner._buffers[attr] = array
@@ -340,13 +361,81 @@ class Module:
         finally:
             for owner, attr, old, _ in saved_buffers:
                 owner._buffers[attr] = old
+            for module, hidden in saved_hidden:
+                module.__dict__["_hidden"] = hidden
+
+    # -- hidden state (snnTorch's init_hidden) ------------------------------------------
+    def register_hidden(self, name: str, value: Any = None) -> None:
+        """Declare ``name`` as hidden state: set by calls, read as an attribute, never in ``state_dict``."""
+        self.__dict__["_hidden"][name] = value
+
+    def named_hidden(self) -> OrderedDict[str, Array]:
+        """Every hidden state that holds a value, as JAX arrays by dotted name (``"1.mem"``)."""
+        result: OrderedDict[str, Array] = OrderedDict()
+        for prefix, module in self.named_modules():
+            for name, value in module.__dict__.get("_hidden", {}).items():
+                if value is not None:
+                    result[f"{prefix}.{name}" if prefix else name] = to_array(value)
+        return result
+
+    def set_hidden(self, values: Mapping[str, Any]) -> None:
+        """Set hidden states by dotted name (values as ``named_hidden`` gives them); others stay."""
+        modules = dict(self.named_modules())
+        for dotted, value in values.items():
+            prefix, _, name = dotted.rpartition(".")
+            modules[prefix].__dict__["_hidden"][name] = None if value is None else Tensor(value)
 
     # -- calling ----------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement forward().")
 
+    records_as_node: bool = False
+    """Whether a call is recorded as one node: facade layers, whose ``forward`` is a pure function of their
+    arrays and inputs (every class with a ``core_layer``), set it; user networks run ``forward`` as Python."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "records_as_node" not in cls.__dict__ and hasattr(cls, "core_layer"):
+            cls.records_as_node = True
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.records_as_node:
+            from ._recorded_call import recorded_call
+
+            return recorded_call(self, self.forward, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- devices and dtypes (torch's words; JAX places arrays itself) -------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Accepted for ``net.to(device)``: JAX places arrays itself. A dtype other than float32 is refused."""
+        for value in list(args) + list(kwargs.values()):
+            name = str(value)
+            if "float" in name or "int" in name or "bfloat" in name or "half" in name or "double" in name:
+                if name not in ("torch.float32", "float32", "torch.float"):
+                    raise TypeError(
+                        f"{type(self).__name__}.to: only float32 parameters are supported, got {name}; "
+                        "device arguments (cpu, cuda) are accepted and do nothing."
+                    )
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        return self
+
+    def float(self) -> Module:
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear ``.grad`` of every parameter, as ``torch.nn.Module.zero_grad``."""
+        for param in self.parameters():
+            param.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad = bool(requires_grad)
+        return self
 
     # -- training (Keras/Lightning words; implemented by snnax_torchlike.train) ------
     def _trainer(

@@ -9,7 +9,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, shared_options
+from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .linear import Linear
 from .module import Module, Parameter, to_array
 
@@ -37,6 +37,9 @@ class RLeaky(SnnTorchNeuron):
     Not supported: convolutional recurrence (``conv2d_channels``) and
     ``reset_delay=False``; both raise.
     """
+
+    _state_names = ("spk", "mem")
+    _state_outputs = (0, 1)
 
     def __init__(
         self,
@@ -97,7 +100,8 @@ class RLeaky(SnnTorchNeuron):
 
     def init_rleaky(self) -> tuple[Array, Array]:
         """Initial ``(spk, mem)``: scalar zeros that broadcast on the first step."""
-        return jnp.zeros(()), jnp.zeros(())
+        self.reset_hidden()
+        return initial_state(), initial_state()
 
     reset_mem = init_rleaky
 
@@ -131,13 +135,17 @@ class RSynaptic(RLeaky):
     Step by step: ``spk, syn, mem = lif.init_rsynaptic(); spk, syn, mem = lif(x, spk, syn, mem)``.
     """
 
+    _state_names = ("spk", "syn", "mem")
+    _state_outputs = (0, 1, 2)
+
     def __init__(self, alpha: ArrayLike, beta: ArrayLike, *args: Any, learn_alpha: bool = False, **kwargs: Any):
         super().__init__(beta, *args, **kwargs)
         self._register("alpha", alpha, learn_alpha)
 
     def init_rsynaptic(self) -> tuple[Array, Array, Array]:
         """Initial ``(spk, syn, mem)``: scalar zeros that broadcast on the first step."""
-        return jnp.zeros(()), jnp.zeros(()), jnp.zeros(())
+        self.reset_hidden()
+        return initial_state(), initial_state(), initial_state()
 
     reset_mem = init_rsynaptic
 

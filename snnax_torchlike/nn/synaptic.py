@@ -9,7 +9,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, shared_options
+from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .module import to_array
 
 
@@ -26,6 +26,9 @@ class Synaptic(SnnTorchNeuron):
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta``, ``alpha`` (parameters first when ``learn_*`` is set, as torch).
     """
+
+    _state_names = ("syn", "mem")
+    _state_outputs = (1, 2)
 
     def __init__(
         self,
@@ -50,7 +53,8 @@ class Synaptic(SnnTorchNeuron):
 
     def init_synaptic(self) -> tuple[Array, Array]:
         """Initial ``(syn, mem)``: scalar zeros that broadcast on the first step."""
-        return jnp.zeros(()), jnp.zeros(())
+        self.reset_hidden()
+        return initial_state(), initial_state()
 
     reset_mem = init_synaptic
 

@@ -13,6 +13,7 @@ import optax
 from jaxtyping import Array
 
 from .._closures import SplitClosure, modules_used_by, split_closure
+from ..imperative import pure_scope
 from ..nn.module import Parameter, bind_parameters
 from ..random import key_scope, next_key
 
@@ -25,8 +26,10 @@ class Optimizer:
     between steps (``optimizer.lr = ...`` or ``param_groups[0]["lr"] = ...``)
     without recompiling.
 
-    Gradients are never accumulated in the parameters, so ``zero_grad()`` has
-    nothing to clear; it exists so PyTorch loops run unchanged.
+    Two ways to train, as in torch: ``loss.backward()`` fills each parameter's
+    ``.grad`` (accumulating), ``optimizer.step()`` applies them and
+    ``optimizer.zero_grad()`` clears them; or ``optimizer.step(closure)`` runs the
+    closure, its gradient and the update as one jitted function.
     """
 
     def __init__(
@@ -87,7 +90,9 @@ class Optimizer:
         return [_ParamGroup(self)]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Nothing to clear: gradients are computed fresh in every ``step``."""
+        """Clear ``.grad`` of every parameter this optimizer trains, as torch's ``zero_grad()``."""
+        for param in self.params:
+            param.grad = None
 
     def update(
         self,
@@ -115,10 +120,15 @@ class Optimizer:
         for param, array in zip(self.params, new_params):
             param.data = array
 
-    def step(self, closure: Callable[[], Array] | None = None) -> Array:
-        """One update from a closure that computes the loss, the PyTorch idiom.
+    def step(self, closure: Callable[[], Array] | None = None) -> Array | None:
+        """One update: from the parameters' ``.grad`` (after ``loss.backward()``), or from a closure.
 
-        The closure runs the network and returns a scalar loss. Forward, gradient
+        Without a closure, the gradients ``loss.backward()`` accumulated in ``.grad``
+        are applied in one jitted update (a parameter without ``.grad`` gets a zero
+        gradient; torch would skip it, which differs for optimizers with momentum).
+        Returns None.
+
+        With a closure, the closure runs the network and returns a scalar loss. Forward, gradient
         (``jax.value_and_grad`` with respect to every trained parameter) and update
         run as one jitted function, compiled once per closure definition and input
         shapes: arrays the closure reads from its variables or from globals, and the
@@ -132,19 +142,24 @@ class Optimizer:
         update.
         """
         if closure is None:
-            raise TypeError(
-                f"{type(self).__name__}.step: JAX has no loss.backward(); pass a closure that runs the "
-                "network and returns the loss: optimizer.step(lambda: loss_fn(net(x)[0], y))."
+            if all(param.grad is None for param in self.params):
+                raise RuntimeError(
+                    f"{type(self).__name__}.step: no parameter has a gradient; call loss.backward() first "
+                    "(or pass a closure that returns the loss: optimizer.step(lambda: loss_fn(net(x)[0], y)))."
+                )
+            self.apply_gradients(
+                jnp.zeros_like(param.data) if param.grad is None else param.grad.jax() for param in self.params
             )
+            return None
         convert = getattr(closure, "__code__", None) not in self._closures_with_torch_methods
         split = split_closure(closure, convert_tensors=convert)
         if split is None:  # not a plain Python function: differentiate it eagerly
-            loss, grads = jax.value_and_grad(self._loss_of(closure, []))(self._arrays())
+            (loss, _), grads = jax.value_and_grad(self._loss_of(closure, [], []), has_aux=True)(self._arrays())
             self.apply_gradients(grads)
             return loss
         modules = modules_used_by(closure)
         try:
-            new_params, self.state, loss = self._run_closure_step(split, modules)
+            new_params, self.state, loss, hidden = self._run_closure_step(split, modules)
         except (AttributeError, TypeError) as error:
             if not (convert and split.tensor_names):
                 raise
@@ -159,40 +174,58 @@ class Optimizer:
                 stacklevel=2,
             )
             split = split_closure(closure, convert_tensors=False)
-            new_params, self.state, loss = self._run_closure_step(split, modules)
+            new_params, self.state, loss, hidden = self._run_closure_step(split, modules)
         for param, array in zip(self.params, new_params):
             param.data = array
+        for module, states in zip(modules, hidden):
+            module.set_hidden(states)
         return loss
 
     def _run_closure_step(self, split: SplitClosure, modules: list) -> tuple:
         # Keep the closure's objects alive while their identities key the compilation cache.
         self._closures.setdefault(split.key, (split, modules))
         module_arrays = [dict(module.named_arrays()) for module in modules]
+        hidden = [dict(module.named_hidden()) for module in modules]
         return self._jitted_closure_step(
-            split.key, self._arrays(), self.state, split.dynamic, module_arrays, next_key()
+            split.key, self._arrays(), self.state, split.dynamic, module_arrays, hidden, next_key()
         )
 
-    def _loss_of(self, closure: Callable[[], Array], bindings: list) -> Callable[[tuple[Array, ...]], Array]:
-        """The loss as a function of the trained arrays, with ``bindings`` (context managers) active."""
+    def _loss_of(
+        self, closure: Callable[[], Array], bindings: list, modules: list
+    ) -> Callable[[tuple[Array, ...]], tuple[Array, list]]:
+        """The loss and the modules' final hidden states as a function of the trained arrays.
 
-        def loss_of(arrays: tuple[Array, ...]) -> Array:
+        ``bindings`` (context managers) are active while the closure runs; it runs
+        as pure JAX code (facade calls are not recorded).
+        """
+
+        def loss_of(arrays: tuple[Array, ...]) -> tuple[Array, list]:
             with contextlib.ExitStack() as stack:
                 for binding in bindings:
                     stack.enter_context(binding)
                 stack.enter_context(bind_parameters(self.params, arrays))
+                stack.enter_context(pure_scope())
                 loss = jnp.asarray(closure())
+                hidden = [dict(module.named_hidden()) for module in modules]
             if loss.shape != ():
                 raise ValueError(f"{type(self).__name__}.step: the closure must return a scalar, got {loss.shape}.")
-            return loss
+            return loss, hidden
 
         return loss_of
 
-    def _closure_step(self, key, params, state, dynamic, module_arrays, rng):
+    def _closure_step(self, key, params, state, dynamic, module_arrays, hidden, rng):
         split, modules = self._closures[key]
         bindings = [module.bind(arrays) for module, arrays in zip(modules, module_arrays)] + [key_scope(rng)]
-        loss, grads = jax.value_and_grad(self._loss_of(split.rebuild(dynamic), bindings))(params)
+        with contextlib.ExitStack() as stack:
+            for binding in bindings[:-1]:
+                stack.enter_context(binding)
+            # Hidden state enters as arguments (never compiled in) and leaves as results.
+            for module, states in zip(modules, hidden):
+                module.set_hidden(states)
+            loss_of = self._loss_of(split.rebuild(dynamic), bindings[-1:], modules)
+            (loss, hidden), grads = jax.value_and_grad(loss_of, has_aux=True)(params)
         params, state = self.update(params, state, grads)
-        return params, state, loss
+        return params, state, loss, hidden
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={float(v):g}" for k, v in self.state.hyperparams.items())

@@ -17,6 +17,8 @@ from jax.experimental import multihost_utils
 from jaxtyping import Array
 from tqdm.auto import tqdm
 
+from ..imperative import pure_scope, unwrap
+from ..nn._time_loop import keeps_hidden_state, run_over_time
 from ..nn.module import Module, bind_parameters
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
@@ -251,8 +253,10 @@ class Trainer:
         return {name: array for name, array in self.model.named_arrays().items() if name not in trained_names}
 
     def _forward(self, trained: tuple[Array, ...], frozen: dict[str, Array], x: Array, key: Array) -> Any:
-        with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key):
-            return self.model(x)
+        with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key), pure_scope():
+            if keeps_hidden_state(self.model):
+                return run_over_time(self.model, x)
+            return unwrap(self.model(x))
 
     def _loss_and_metric_sums(
         self, output: Any, y: Array, mask: Array, lengths: Array | None

@@ -6,6 +6,7 @@ from .alpha import Alpha, AlphaState, alpha_update
 from .cuba_lif import CubaLIF, CubaLIFState
 from .iaf import IAF, IAFState, SimpleIAF
 from .lapicque import Lapicque, lapicque_update
+from ._leaky_sequence import leaky_sequence
 from .leaky import Leaky, leaky_update
 from .li import SimpleLI
 from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
@@ -19,6 +20,7 @@ __all__ = [
     "SpikingNeuron",
     "Leaky",
     "leaky_update",
+    "leaky_sequence",
     "Synaptic",
     "SynapticState",
     "synaptic_update",

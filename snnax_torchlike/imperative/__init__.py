@@ -1,0 +1,39 @@
+"""The imperative layer: torch-like tensors, recording, and replay as jitted programs.
+
+It sits between the functional core and the facade (``nn``, ``optim``, ``train``
+use it; the core does not know it exists). What it provides:
+
+- `Tensor`, what facade calls return: torch's methods, arithmetic with torch
+  tensors in both orders, ``torch.stack``/``torch.cat`` on it, and JAX's pytree
+  and ``__jax_array__`` protocols.
+- Lazy execution: facade module calls and operations on their results are
+  recorded; reading a value, or ``loss.backward()``, compiles what was recorded
+  into one jitted program (cached by structure; a Python loop over time steps
+  becomes one ``lax.scan``) and runs it.
+- Gradient mode: `no_grad`, `enable_grad`, `set_grad_enabled`, `is_grad_enabled`
+  (``torch.no_grad()`` is honoured too where the script imports torch).
+"""
+
+from ._program import stats
+from ._state import enable_grad, in_pure_scope, is_grad_enabled, no_grad, pure_scope, set_grad_enabled
+from ._torch_function import register_torch_function
+from .tensor import ReturnTypes, Tensor, apply, cached_zeros, cat, op, stack, unwrap
+
+__all__ = [
+    "Tensor",
+    "ReturnTypes",
+    "apply",
+    "op",
+    "stack",
+    "cat",
+    "unwrap",
+    "cached_zeros",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "in_pure_scope",
+    "pure_scope",
+    "register_torch_function",
+    "stats",
+]

@@ -1,0 +1,113 @@
+"""The recorded graph: nodes of pure functions over arrays, and references to their inputs.
+
+A `Node` is one call of a pure function ``fn(ints, *arrays) -> pytree of arrays``
+whose behaviour is fixed by its hashable ``key`` (two nodes with equal keys run
+the same computation). Its inputs are references:
+
+- ``("n", node, k)``: output ``k`` of another node;
+- ``("p", parameter, array)``: a trainable parameter (the array it held when recorded);
+- ``("c", array)``: a constant array (data, a detached value, a frozen buffer).
+
+``ints`` are Python ints that may differ from one time step to the next (the
+``step`` of ``x[step]``); keeping them out of ``key`` lets a loop of identical
+steps be recognised and run as one ``lax.scan``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+
+Ref = tuple
+_SEQUENCE = itertools.count()
+_AVAL_CACHE: dict[Any, tuple[tuple[jax.ShapeDtypeStruct, ...], Any]] = {}
+
+
+class Node:
+    """One recorded call; see the module docstring. ``values[k]`` holds output ``k`` once computed."""
+
+    __slots__ = ("fn", "key", "ints", "inputs", "avals", "aval_keys", "treedef", "values", "requires_grad", "seq",
+                 "__weakref__")  # fmt: skip
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        key: Any,
+        ints: tuple[int, ...],
+        inputs: tuple[Ref, ...],
+        avals: tuple[jax.ShapeDtypeStruct, ...],
+        aval_keys: tuple[tuple, ...],
+        treedef: Any,
+        requires_grad: bool,
+    ):
+        self.fn = fn
+        self.key = key
+        self.ints = ints
+        self.inputs = inputs
+        self.avals = avals
+        self.aval_keys = aval_keys
+        self.treedef = treedef
+        self.values: list[Any] | None = None
+        self.requires_grad = requires_grad
+        self.seq = next(_SEQUENCE)
+
+
+def ref_aval(ref: Ref) -> jax.ShapeDtypeStruct:
+    """Shape and dtype of what ``ref`` points to."""
+    if ref[0] == "n":
+        return ref[1].avals[ref[2]]
+    array = ref[2] if ref[0] == "p" else ref[1]
+    return jax.ShapeDtypeStruct(array.shape, array.dtype)
+
+
+def aval_key(aval: Any) -> tuple:
+    """A hashable ``(shape, dtype, weak_type)`` of an array or a shape-dtype struct."""
+    return (tuple(aval.shape), aval.dtype, getattr(aval, "weak_type", False))
+
+
+def _ref_aval_key(ref: Ref) -> tuple:
+    if ref[0] == "n":
+        return ref[1].aval_keys[ref[2]]
+    return aval_key(ref[2] if ref[0] == "p" else ref[1])
+
+
+def output_avals(
+    fn: Callable[..., Any], key: Any, ints: tuple[int, ...], inputs: tuple[Ref, ...]
+) -> tuple[tuple[jax.ShapeDtypeStruct, ...], tuple[tuple, ...], Any, bool]:
+    """The shapes and dtypes ``fn`` returns for these inputs (also as keys), its output tree, and whether
+    some output is a floating-point array.
+
+    Cached per signature: ``jax.eval_shape`` runs once for each.
+    """
+    cache_key = (key, ints, tuple(_ref_aval_key(ref) for ref in inputs))
+    cached = _AVAL_CACHE.get(cache_key)
+    if cached is None:
+        in_avals = tuple(ref_aval(ref) for ref in inputs)
+        from ._state import pure_scope
+
+        with pure_scope():
+            out = jax.eval_shape(lambda *arrays: fn(ints, *arrays), *in_avals)
+        leaves, treedef = jax.tree_util.tree_flatten(out)
+        avals = tuple(jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves)
+        inexact = any(np.issubdtype(aval.dtype, np.inexact) for aval in avals)
+        cached = (avals, tuple(aval_key(aval) for aval in avals), treedef, inexact)
+        if len(_AVAL_CACHE) > 100_000:  # bounded: signatures of long-gone shapes
+            _AVAL_CACHE.clear()
+        _AVAL_CACHE[cache_key] = cached
+    return cached
+
+
+def make_node(
+    fn: Callable[..., Any], key: Any, inputs: tuple[Ref, ...], ints: tuple[int, ...], differentiable: bool
+) -> Node:
+    """A new node; its outputs' shapes come from ``jax.eval_shape`` (once per signature).
+
+    ``differentiable``: gradients are recorded and some input requires them.
+    """
+    avals, aval_keys, treedef, inexact = output_avals(fn, key, ints, inputs)
+    requires_grad = differentiable and inexact  # indices and masks carry no gradient
+    return Node(fn, key, ints, inputs, avals, aval_keys, treedef, requires_grad)
