@@ -385,3 +385,28 @@ def test_module_device_and_dtype_calls_are_accepted():
     assert net.to("cpu") is net and net.cuda() is net and net.cpu() is net and net.to(torch.float32) is net
     with pytest.raises(TypeError, match="float32"):
         net.to(torch.float64)
+
+
+@pytest.mark.parametrize("make", [
+    lambda params: optim.SGD(params, lr=0.1, momentum=0.9, max_grad_norm=0.5),
+    lambda params: optim.AdamW(params, lr=1e-2, max_grad_norm=0.5),
+    lambda params: optim.RMSprop(params, lr=1e-2),
+])  # fmt: skip
+def test_backward_path_with_schedulers_and_clipping_equals_closure_path(make):
+    snx.manual_seed(9)
+    net_a = LoopNet()
+    net_b = _copy(net_a)
+    opt_a, opt_b = make(net_a.parameters()), make(net_b.parameters())
+    sched_a = optim.lr_scheduler.StepLR(opt_a, step_size=1, gamma=0.5)
+    sched_b = optim.lr_scheduler.StepLR(opt_b, step_size=1, gamma=0.5)
+    for seed in range(3):
+        x, y = _data(seed)
+        opt_a.zero_grad()
+        _loop_loss(net_a, x, y).backward()
+        opt_a.step()
+        sched_a.step()
+        opt_b.step(lambda: _loop_loss(net_b, x, y).sum())
+        sched_b.step()
+    assert opt_a.lr == pytest.approx(opt_b.lr)
+    for (name, pa), (_, pb) in zip(net_a.named_parameters(), net_b.named_parameters()):
+        np.testing.assert_allclose(np.asarray(pa.data), np.asarray(pb.data), rtol=1e-5, atol=1e-6, err_msg=name)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+from ..imperative import recordable
 from .losses import _check_inputs, _nan_unless_in_range
 
 __all__ = ["accuracy_rate"]
 
 
+@recordable
 def accuracy_rate(spk: ArrayLike, targets: ArrayLike) -> Array:
     """Fraction of samples whose most-spiking output over time is the target class.
 

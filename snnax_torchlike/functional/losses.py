@@ -44,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from ..imperative import recordable
 from ..nn.module import to_array
 
 __all__ = ["ce_rate_loss", "ce_count_loss", "ce_max_membrane_loss", "mse_count_loss", "mse_membrane_loss"]
@@ -207,6 +208,7 @@ class ce_rate_loss:
     input_kind: ClassVar[InputKind] = "spikes"
     __name__: ClassVar[str] = "ce_rate_loss"
 
+    @recordable
     def __call__(self, spk: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         spk, targets = _check_inputs("ce_rate_loss", spk, targets)
         steps, batch, classes = spk.shape
@@ -235,6 +237,7 @@ class ce_count_loss:
     input_kind: ClassVar[InputKind] = "spikes"
     __name__: ClassVar[str] = "ce_count_loss"
 
+    @recordable
     def __call__(self, spk: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         spk, targets = _check_inputs("ce_count_loss", spk, targets)
         steps, batch, classes = spk.shape
@@ -263,6 +266,7 @@ class ce_max_membrane_loss:
     input_kind: ClassVar[InputKind] = "membrane"
     __name__: ClassVar[str] = "ce_max_membrane_loss"
 
+    @recordable
     def __call__(self, mem: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         mem, targets = _check_inputs("ce_max_membrane_loss", mem, targets)
         steps, batch, classes = mem.shape
@@ -311,6 +315,7 @@ class mse_count_loss:
             if not 0 <= value <= 1:
                 raise ValueError(f"mse_count_loss: {argument} must lie in [0, 1], got {value}.")
 
+    @recordable
     def __call__(self, spk: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         spk, targets = _check_inputs("mse_count_loss", spk, targets)
         steps, batch, classes = spk.shape
@@ -365,6 +370,7 @@ class mse_membrane_loss:
         for argument in ("on_target", "off_target"):
             _check_real("mse_membrane_loss", argument, getattr(self, argument))
 
+    @recordable
     def __call__(self, mem: ArrayLike, targets: ArrayLike, *, lengths: ArrayLike | None = None) -> Array:
         mem, targets = _check_inputs("mse_membrane_loss", mem, targets)
         steps, batch, classes = mem.shape

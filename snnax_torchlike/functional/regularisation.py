@@ -8,6 +8,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+from ..imperative import recordable
 from ..nn.module import to_array
 from .losses import _check_real
 
@@ -37,5 +38,6 @@ class l1_rate_sparsity:
     def __post_init__(self) -> None:
         _check_real("l1_rate_sparsity", "Lambda", self.Lambda)
 
+    @recordable
     def __call__(self, spk: ArrayLike) -> Array:
         return self.Lambda * jnp.sum(to_array(spk))

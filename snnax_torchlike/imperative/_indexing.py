@@ -4,9 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
 
+from ._convert import to_numpy
+
 _INT = "i"
+
+
+def _mask_indices(item: Any) -> tuple[np.ndarray, ...] | None:
+    """numpy's ``mask.nonzero()`` of a concrete boolean mask (a list of bools or a bool array of any
+    library), else None.
+
+    ``x[mask]`` equals ``x[mask.nonzero()]``; integer indices have a static shape, so the
+    index also works inside a compiled program (a pending tensor's), where a mask cannot.
+    """
+    if isinstance(item, (list, tuple)):
+        if not item or not all(isinstance(v, (bool, np.bool_)) for v in item):
+            return None
+        return np.nonzero(np.asarray(item))
+    if str(getattr(item, "dtype", None)) not in ("bool", "torch.bool"):
+        return None
+    if isinstance(item, jax.core.Tracer):  # a traced mask: left to JAX
+        return None
+    try:
+        mask = to_numpy(item)
+    except jax.errors.TracerArrayConversionError:  # a tensor holding a traced mask
+        return None
+    return np.nonzero(mask) if mask.ndim else None
 
 
 def split_index(index: Any) -> tuple[tuple, tuple[int, ...], list[Any]]:
@@ -15,7 +40,8 @@ def split_index(index: Any) -> tuple[tuple, tuple[int, ...], list[Any]]:
     ``spec`` is hashable: ints become the placeholder ``"i"`` (their values go to
     ``ints``, so ``x[step]`` has one spec for every step), slices become
     ``("slice", start, stop, step)``, array indices become ``"a"`` (their values
-    go to ``arrays``), ``None`` and ``...`` stay.
+    go to ``arrays``; a concrete boolean mask becomes the integer arrays of its
+    ``nonzero()``), ``None`` and ``...`` stay.
     """
     items = index if isinstance(index, tuple) else (index,)
     spec, ints, arrays = [], [], []
@@ -29,7 +55,12 @@ def split_index(index: Any) -> tuple[tuple, tuple[int, ...], list[Any]]:
             spec.append(("slice", item.start, item.stop, item.step))
         elif item is None or item is Ellipsis:
             spec.append(item)
-        elif isinstance(item, (list, tuple)) and all(isinstance(v, (int, np.integer)) for v in item):
+        elif (mask := _mask_indices(item)) is not None:
+            spec.extend("a" for _ in mask)
+            arrays.extend(mask)
+        elif isinstance(item, (list, tuple)) and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in item
+        ):
             spec.append(("list", tuple(int(v) for v in item)))
         else:
             spec.append("a")

@@ -25,7 +25,7 @@ _ALIASES = {
     "__iadd__": "__add__", "__isub__": "__sub__", "__imul__": "__mul__", "__itruediv__": "__truediv__",
     "__idiv__": "__truediv__", "__div__": "__truediv__", "__rdiv__": "__rtruediv__", "greater": "gt",
     "less": "lt", "greater_equal": "ge", "less_equal": "le", "not_equal": "ne", "absolute": "abs",
-    "concat": "cat", "concatenate": "cat", "amax": "_amax", "amin": "_amin", "clip": "clamp",
+    "concat": "cat", "concatenate": "cat", "clip": "clamp",
 }  # fmt: skip
 
 
@@ -50,18 +50,11 @@ def _where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return op("where", jnp.where, condition, input, other)
 
 
-def _amax(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
-    return Tensor(input).max() if dim is None and not isinstance(input, Tensor) else input.max(dim, keepdim).values
-
-
-def _amin(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
-    return input.min(dim, keepdim).values
-
-
 def _activation(method: str) -> Callable[..., Any]:
-    def fn(input: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs.pop("inplace", None)
-        return getattr(input if isinstance(input, Tensor) else Tensor(input), method)(*args, **kwargs)
+    def fn(input: Any, *args: Any, inplace: bool = False, **kwargs: Any) -> Any:
+        tensor = input if isinstance(input, Tensor) else Tensor(input)
+        result = getattr(tensor, method)(*args, **kwargs)
+        return tensor._assign(result) if inplace and tensor is input else result
 
     return fn
 
@@ -73,8 +66,6 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "zeros_like": _like(jnp.zeros_like),
     "ones_like": _like(jnp.ones_like),
     "empty_like": _like(jnp.zeros_like),
-    "_amax": _amax,
-    "_amin": _amin,
     "relu": _activation("relu"),
     "sigmoid": _activation("sigmoid"),
     "tanh": _activation("tanh"),
@@ -96,8 +87,12 @@ def dispatch(func: Any, args: tuple, kwargs: dict) -> Any:
         raise TypeError(f"torch.{name} is not supported on snnax_torchlike tensors.")
     inplace = name.endswith("_") and not name.endswith("__")
     base = _ALIASES.get(name, name[:-1] if inplace else name)
-    args, kwargs = _convert(args), {k: _convert(v) for k, v in kwargs.items()}
-    kwargs.pop("out", None)
+    if kwargs.get("out") is not None:
+        raise TypeError(f"torch function {name!r} on snnax_torchlike tensors: 'out=' is not supported.")
+    # torch passes every keyword through, its defaults included (dim=None, _stacklevel=3, size_average=None):
+    # a None or private value means "the default", which the facade's function has too.
+    args = _convert(args)
+    kwargs = {k: _convert(v) for k, v in kwargs.items() if v is not None and not k.startswith("_")}
     if base in _FUNCTIONS:
         return _FUNCTIONS[base](*args, **kwargs)
     if base in _REFLECTED:

@@ -227,7 +227,9 @@ def apply(
     """
     if not in_pure_scope():
         found = _refs(operands, record)
-        if found is not None and found[1]:
+        if found is None:  # tracers of the caller's own jax.jit/grad/vmap: JAX code, which gets arrays
+            return fn(ints, *(_raw(x) for x in operands))
+        if found[1]:
             refs, _, input_requires_grad = found
             grad_enabled = input_requires_grad and is_grad_enabled()
             node = _graph.make_node(fn, key, tuple(refs), ints, grad_enabled)
@@ -326,6 +328,18 @@ def _all(x, axis, keepdims, dtype):
     return jnp.all(x, axis=axis, keepdims=keepdims)
 
 
+def _amax(x, axis, keepdims, dtype):
+    return jnp.max(x, axis=axis, keepdims=keepdims)
+
+
+def _amin(x, axis, keepdims, dtype):
+    return jnp.min(x, axis=axis, keepdims=keepdims)
+
+
+def _add_scaled(a, b, alpha):
+    return a + alpha * b
+
+
 def _extremum(name: str, value_fn: Callable, index_fn: Callable, pairwise: Callable) -> Callable[..., Any]:
     def method(self: Tensor, dim: Any = None, keepdim: bool = False, **numpy_kwargs: Any):
         dim = numpy_kwargs.pop("axis", dim)
@@ -344,8 +358,9 @@ def _extremum(name: str, value_fn: Callable, index_fn: Callable, pairwise: Calla
 
 def _arg(fn: Callable) -> Callable:
     def arg(x, axis, keepdims):
-        if axis is None:
-            return fn(x.reshape(-1))
+        if axis is None:  # the index into the flattened tensor, like torch
+            index = fn(x.reshape(-1))
+            return index.reshape((1,) * x.ndim) if keepdims else index
         return fn(x, axis=axis, keepdims=keepdims)
 
     return arg
@@ -454,10 +469,15 @@ class Tensor:
         return self.jax()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.asarray(self.jax(), dtype=dtype)
+        """numpy's protocol: a read-only view of the value, or with ``copy=True`` (``np.array(t)``) a writable copy."""
+        array = np.asarray(self.jax(), dtype=dtype)
+        return array.copy() if copy else array
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        """A numpy array of the value (a copy: JAX arrays are immutable)."""
+        """A numpy array of the value (a copy: JAX arrays are immutable).
+
+        ``force`` is torch's keyword (detach and copy first); both always happen here, so it changes nothing.
+        """
         return np.array(self.jax())
 
     def item(self) -> Any:
@@ -543,6 +563,10 @@ class Tensor:
     def __iter__(self) -> Iterator[Tensor]:
         for index in range(len(self)):
             yield self[index]
+
+    def __contains__(self, element: Any) -> bool:
+        """``element in t``: whether any entry equals ``element``, like torch."""
+        return bool((self == element).any())
 
     @property
     def device(self) -> str:
@@ -719,9 +743,10 @@ class Tensor:
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
         length = self.shape[dim]
-        sizes = [split_size] * (length // split_size) + ([length % split_size] if length % split_size else [])
         if isinstance(split_size, (list, tuple)):
-            sizes = list(split_size)
+            sizes = [int(size) for size in split_size]
+        else:
+            sizes = [split_size] * (length // split_size) + ([length % split_size] if length % split_size else [])
         bounds = np.cumsum([0] + sizes)
         index = [slice(None)] * self.ndim
         pieces = []
@@ -755,6 +780,8 @@ class Tensor:
     prod = _reduce("prod", _prod)
     any = _reduce("any", _any)
     all = _reduce("all", _all)
+    amax = _reduce("amax", _amax)
+    amin = _reduce("amin", _amin)
     max = _extremum("max", jnp.max, _arg(jnp.argmax), jnp.maximum)
     min = _extremum("min", jnp.min, _arg(jnp.argmin), jnp.minimum)
 
@@ -772,10 +799,15 @@ class Tensor:
         ddof = (1 if unbiased else 0) if correction is None else int(correction)
         return op("var", jnp.var, self, axis=_dims(dim), ddof=ddof, keepdims=bool(keepdim))
 
-    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
-            return op("norm", lambda x, ord: jnp.linalg.norm(x.reshape(-1), ord=ord), self, ord=p)
-        return op("norm", jnp.linalg.norm, self, ord=p, axis=_dims(dim), keepdims=bool(keepdim))
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        """torch's ``norm``: the vector ``p``-norm over ``dim`` (an int or a tuple; every axis if None),
+        ``"fro"`` being ``p=2``; ``p="nuc"``: the nuclear norm of the matrices over ``dim`` (the last two axes)."""
+        x = self if dtype is None else self.type(dtype)
+        if p == "nuc":
+            axes = (-2, -1) if dim is None else _dims(dim)
+            return op("nuclear_norm", jnp.linalg.norm, x, ord="nuc", axis=axes, keepdims=bool(keepdim))
+        ord = 2.0 if p == "fro" else float(p)
+        return op("vector_norm", jnp.linalg.vector_norm, x, ord=ord, axis=_dims(dim), keepdims=bool(keepdim))
 
     def cumsum(self, dim: int) -> Tensor:
         return op("cumsum", jnp.cumsum, self, axis=int(dim))
@@ -839,14 +871,22 @@ class Tensor:
     __abs__ = _unary("abs", jnp.abs)
     __invert__ = _unary("invert", jnp.invert)
 
-    add = _binary("add", jnp.add)
-    sub = _binary("sub", jnp.subtract)
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """torch's ``add(other, alpha=1)``: ``self + alpha * other``."""
+        return self + other if alpha == 1 else op("add_scaled", _add_scaled, self, other, alpha)
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """torch's ``sub(other, alpha=1)``: ``self - alpha * other``."""
+        return self - other if alpha == 1 else op("add_scaled", _add_scaled, self, other, -alpha)
+
     subtract = sub
     mul = _binary("mul", jnp.multiply)
     multiply = mul
     div = _binary("div", _true_divide)
     divide = div
     true_divide = div
+    floor_divide = _binary("floordiv", jnp.floor_divide)
+    remainder = _binary("mod", jnp.remainder)
     pow = _binary("pow", jnp.power)
     matmul = _binary("matmul", jnp.matmul)
     mm = matmul
@@ -882,15 +922,24 @@ class Tensor:
     isfinite = _unary("isfinite", jnp.isfinite)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """torch's ``clamp(min=None, max=None)``: either bound may be omitted (not both), or be an array."""
+        if min is None and max is None:
+            raise ValueError("Tensor.clamp: at least one of 'min' and 'max' must be given.")
+        if max is None:
+            return op("clamp_min", jnp.maximum, self, min)
+        if min is None:
+            return op("clamp_max", jnp.minimum, self, max)
         return op("clip", lambda x, lo, hi: jnp.clip(x, lo, hi), self, min, max)
 
     clip = clamp
 
-    def softmax(self, dim: int) -> Tensor:
-        return op("softmax", jax.nn.softmax, self, axis=int(dim))
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.type(dtype)
+        return op("softmax", jax.nn.softmax, x, axis=int(dim))
 
-    def log_softmax(self, dim: int) -> Tensor:
-        return op("log_softmax", jax.nn.log_softmax, self, axis=int(dim))
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.type(dtype)
+        return op("log_softmax", jax.nn.log_softmax, x, axis=int(dim))
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         return op("masked_fill", lambda x, m, v: jnp.where(m, jnp.asarray(v, x.dtype), x), self, mask, value)
@@ -923,17 +972,11 @@ class Tensor:
     unsqueeze_ = _inplace("unsqueeze_")
     squeeze_ = _inplace("squeeze_")
 
-    def __iadd__(self, other: Any) -> Tensor:
-        return self + other
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self - other
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self * other
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self / other
+    # ``t += x`` is in place, as in torch: every reference to this object sees the result.
+    __iadd__ = _inplace("add_")
+    __isub__ = _inplace("sub_")
+    __imul__ = _inplace("mul_")
+    __itruediv__ = _inplace("div_")
 
     # -- torch interop ----------------------------------------------------------------------------
     @classmethod

@@ -132,14 +132,14 @@ class SnnTorchNeuron(Module):
             if isinstance(value, Tensor):
                 self._hidden[state] = value.detach()
 
-    def _initial_state(self, state: Any, shape: tuple[int, ...]) -> Any:
-        """A stored or given state ready for a step on inputs of ``shape``."""
+    def _initial_state(self, state: Any, shape: tuple[int, ...], stored: bool) -> Any:
+        """A stored (``stored``) or given state ready for a step on inputs of ``shape``."""
         if state is None or state is cached_zeros(()):
             return Tensor(cached_zeros(shape))
         state_shape = tuple(getattr(state, "shape", ()))
         if state_shape == shape:
             return state
-        if self.init_hidden:  # a new batch size: snnTorch starts again from zeros
+        if stored:  # a new batch size: snnTorch starts again from zeros
             return Tensor(cached_zeros(shape))
         if state_shape == () and not (isinstance(state, Tensor) and state._value is None):
             # init_leaky()'s scalar zero, made full-sized, so every step of a loop looks alike
@@ -163,9 +163,10 @@ class SnnTorchNeuron(Module):
         states = states + (None,) * (len(self._state_names) - len(states))
         shape = tuple(getattr(input_, "shape", None) or to_array(input_).shape)
         states = tuple(
-            self._initial_state(self._hidden[state] if given is None else given, shape)
+            self._initial_state(self._hidden[state], shape, True) if given is None
+            else self._initial_state(given, shape, False)
             for state, given in zip(self._state_names, states)
-        )
+        )  # fmt: skip
         outputs = recorded_call(self, self.forward, (input_, *states), {})
         for state, index in zip(self._state_names, self._state_outputs):
             self._hidden[state] = outputs[index]

@@ -31,23 +31,52 @@ def _is_array(value: Any) -> bool:
 
 
 _NOT_CONFIGURATION = frozenset(
-    ("_parameters", "_buffers", "_modules", "_hidden", "_non_persistent", "_version", "_record_plan", "_trainers")
+    ("_parameters", "_buffers", "_modules", "_hidden", "_non_persistent", "_version", "_record_plan", "_trainers",
+     "_key_cache")
 )
 
 
+def _settings(module: Module) -> tuple | None:
+    """The module's plain attributes, hashable, or None if one is not (an array kept as a plain attribute)."""
+    settings = tuple(sorted((k, v) for k, v in module.__dict__.items() if k not in _NOT_CONFIGURATION))
+    try:
+        hash(settings)
+    except TypeError:
+        return None
+    return settings
+
+
+def _arrays_present(module: Module) -> tuple:
+    """Which parameters and buffers the module holds (a loss with a class weight differs from one without)."""
+    return (
+        tuple(name for name, value in module._parameters.items() if value is not None),
+        tuple(name for name, value in module._buffers.items() if value is not None),
+    )
+
+
 def _module_key(module: Module) -> tuple:
-    """What a recorded call of ``module`` is compiled for: the module by identity and version, or, for a
-    layer without parameters or children (a loss made anew in every step), its type and settings."""
-    if not module._modules:  # a leaf layer, the common case: no traversal
-        if not module._parameters:
-            settings = tuple(sorted((k, v) for k, v in module.__dict__.items() if k not in _NOT_CONFIGURATION))
-            try:
-                hash(settings)
-                return ((type(module), settings),)
-            except TypeError:
-                pass
-        return ((id(module), module.__dict__["_version"], module.training),)
-    return tuple((id(m), m.__dict__["_version"], m.training) for m in module.modules())
+    """What a recorded call of ``module`` is compiled for.
+
+    By value where it can be: the types, settings and training flags of the module
+    and its children, so every instance of a layer with the same settings (a loss
+    made anew each step, the layers of another network in the same process) shares
+    one compiled program; their arrays are the program's inputs. By identity and
+    version otherwise.
+    """
+    if not module._modules:  # a leaf layer, the common case: no traversal, cached per version
+        stamp = (module.__dict__["_version"], module.training)
+        cached = module.__dict__.get("_key_cache")
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        settings = _settings(module)
+        key = (type(module), settings, _arrays_present(module)) if settings is not None else (id(module),) + stamp
+        module.__dict__["_key_cache"] = (stamp, key)
+        return key
+    children = tuple((name, _module_key(child)) for name, child in module._modules.items() if child is not None)
+    settings = _settings(module)
+    if settings is not None:
+        return (type(module), settings, _arrays_present(module), children)
+    return (id(module), module.__dict__["_version"], module.training, children)
 
 
 def _needs_key(module: Module) -> bool:

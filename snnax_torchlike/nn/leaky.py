@@ -27,9 +27,9 @@ class Leaky(SnnTorchNeuron):
         for t in range(T):
             spk, mem = lif(cur[t], mem)
 
-    or inside ``nn.Sequential``, which runs the whole sequence in one ``lax.scan``.
-    No hidden state persists between calls: pass ``mem`` explicitly (``init_hidden``
-    is not supported).
+    with the state kept in the neuron (``Leaky(..., init_hidden=True)``, then
+    ``spk = lif(cur[t])``; see ``SnnTorchNeuron``), or inside ``nn.Sequential``,
+    which runs the whole sequence in one ``lax.scan``.
 
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta`` (snnTorch's names and order).

@@ -189,6 +189,7 @@ class Module:
         buffers[name] = None if value is None else to_array(value)
         if not persistent:
             self.__dict__["_non_persistent"].add(name)
+        self.__dict__["_version"] += 1
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is not None and not isinstance(param, Parameter):
@@ -196,9 +197,11 @@ class Module:
                 f"{type(self).__name__}.register_parameter: expected a Parameter, got {type(param).__name__}."
             )
         self._registries()[0][name] = param
+        self.__dict__["_version"] += 1
 
     def add_module(self, name: str, module: Module | None) -> None:
         self._registries()[2][name] = module
+        self.__dict__["_version"] += 1
 
     # -- traversal ----------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:

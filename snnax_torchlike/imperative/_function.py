@@ -1,0 +1,75 @@
+"""Recording calls of plain functions (snnTorch-style losses, accuracy) on pending tensors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import jax
+import numpy as np
+
+from ._convert import is_foreign_array
+from ._state import in_pure_scope
+from .tensor import Tensor, apply
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_FNS: dict[Any, Callable[..., Any]] = {}
+
+
+def _pending_or_differentiable(value: Any) -> bool:
+    return isinstance(value, Tensor) and (
+        value._value is None or (value._node is not None and value._node.requires_grad)
+    )
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, (Tensor, jax.Array, np.ndarray)) or is_foreign_array(value)
+
+
+def _static(value: Any) -> Any:
+    """A hashable stand-in for a non-array argument: itself when hashable, else its identity."""
+    try:
+        hash(value)
+        return ("value", value)
+    except TypeError:
+        return ("object", id(value))
+
+
+def recordable(fn: _F) -> _F:
+    """Let ``fn`` (a pure function of arrays) take pending tensors: its call is then recorded.
+
+    With concrete inputs (or inside the library's traced functions) ``fn`` runs as
+    it is and returns what it returns. When an argument is a pending tensor, or one
+    ``backward()`` can differentiate through, the call becomes one recorded
+    operation whose key is ``fn`` and its non-array arguments (hashable ones by
+    value, such as a frozen loss object, so a loss made anew every step records
+    the same operation), and it returns tensors.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if in_pure_scope():
+            return fn(*args, **kwargs)
+        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=lambda x: isinstance(x, Tensor))
+        if not any(_pending_or_differentiable(leaf) for leaf in leaves):
+            return fn(*args, **kwargs)
+        is_array = tuple(_is_array(leaf) for leaf in leaves)
+        static = tuple(None if array else _static(leaf) for leaf, array in zip(leaves, is_array))
+        key = ("function", fn, treedef, static)
+        recorded = _FNS.get(key)
+        if recorded is None:
+            if len(_FNS) > 10_000:
+                _FNS.clear()
+            fixed = [None if array else leaf for leaf, array in zip(leaves, is_array)]
+
+            def recorded(ints: tuple, *arrays: Any) -> Any:
+                values = iter(arrays)
+                rebuilt = [next(values) if array else leaf for leaf, array in zip(fixed, is_array)]
+                call_args, call_kwargs = jax.tree_util.tree_unflatten(treedef, rebuilt)
+                return fn(*call_args, **call_kwargs)
+
+            _FNS[key] = recorded
+        return apply(recorded, key, tuple(leaf for leaf, array in zip(leaves, is_array) if array))
+
+    return wrapper  # type: ignore[return-value]
