@@ -17,6 +17,7 @@ process's resident memory after each round (constant memory over steps).
 
     python benchmarks/imperative_loop.py               # ~1 min on 2 cores
     python benchmarks/imperative_loop.py --quick       # a smoke run: T=20, few steps
+    python benchmarks/imperative_loop.py --compile-vs-steps   # ours' first iteration at T = 25, 100, 400
 """
 
 from __future__ import annotations
@@ -95,7 +96,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10, help="iterations per contender per round")
     parser.add_argument("--torch-threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--compile-vs-steps", action="store_true", help="first-iteration time against T instead")
     args = parser.parse_args()
+    if args.compile_vs_steps:
+        _compile_vs_steps()
+        return
     num_steps = 20 if args.quick else 100
     rounds, steps = (2, 3) if args.quick else (args.rounds, args.steps)
 
@@ -138,6 +143,29 @@ def main() -> None:
     print(f"  ours, programs compiled: {compiled_after_first} after the first iteration, "
           f"{stats.compiled} after {total_iterations} iterations")  # fmt: skip
     print(f"  resident memory after each round (MB): {', '.join(f'{m:.0f}' for m in memory)}")
+
+
+def _compile_vs_steps() -> None:
+    """The first iteration (recording, compiling, running) and a later one, for T = 25, 100, 400."""
+    import torch
+
+    from snnax_torchlike.imperative import stats
+
+    rng = np.random.default_rng(0)
+    print("ours: first iteration (compile included) / steady iteration, against the number of time steps")
+    for num_steps in (25, 100, 400):
+        train_step = _build("ours", num_steps)["train_step"]
+        data = torch.from_numpy((rng.random((num_steps, 64, 700)) < 0.05).astype(np.float32))
+        targets = torch.from_numpy(rng.integers(0, 20, 64))
+        compiled = stats.compiled
+        start = time.perf_counter()
+        train_step(data, targets)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        train_step(data, targets)
+        steady = time.perf_counter() - start
+        print(f"  T={num_steps}: first {first:.2f} s, then {steady * 1e3:.0f} ms; "
+              f"{stats.compiled - compiled} program(s) compiled")  # fmt: skip
 
 
 if __name__ == "__main__":

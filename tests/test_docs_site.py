@@ -25,8 +25,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = sorted((ROOT / "tutorials").glob("*.py"))
-API_MODULES = ["snn", "nn", "optim", "functional", "spikegen", "surrogate", "train", "interop", "plot", "random"]
-DOCSTRING_MODULES = ["snnax_torchlike", "snnax_torchlike.snn", "snnax_torchlike.nn", "snnax_torchlike.optim",
+API_MODULES = ["snn", "nn", "imperative", "utils", "optim", "functional", "spikegen", "surrogate", "train", "interop",
+               "plot", "random"]  # fmt: skip
+DOCSTRING_MODULES = ["snnax_torchlike", "snnax_torchlike.snn", "snnax_torchlike.nn", "snnax_torchlike.imperative",
+                     "snnax_torchlike.utils", "snnax_torchlike.optim",
                      "snnax_torchlike.functional", "snnax_torchlike.train", "snnax_torchlike.interop"]  # fmt: skip
 
 

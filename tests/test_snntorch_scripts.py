@@ -10,6 +10,7 @@ measured on held-out digits.
 
 from __future__ import annotations
 
+import concurrent.futures
 import difflib
 import os
 import re
@@ -103,14 +104,12 @@ def test_diff_check_catches_a_changed_line(tmp_path, monkeypatch):
         test_ported_script_differs_only_in_imports(name)
 
 
-@pytest.mark.parametrize("library", LIBRARIES)
-@pytest.mark.parametrize("name", NAMES)
-def test_script_trains_above_chance(name, library):
+def _run(name: str, library: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, SNN_SCRIPT_QUICK="1", JAX_PLATFORMS="cpu")
     # One OpenMP thread for torch: on a busy 2-core machine, torch's spinning OpenMP workers made the
     # snnTorch runs 4-6x slower (e.g. tutorial 7: 131 s with 2 threads, 21 s with 1). JAX does not use OpenMP.
     env.setdefault("OMP_NUM_THREADS", "1")
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, _script(name, library).name],
         cwd=SCRIPTS,
         env=env,
@@ -118,6 +117,23 @@ def test_script_trains_above_chance(name, library):
         text=True,
         timeout=TIMEOUT_S,
     )
+
+
+@pytest.fixture(scope="module")
+def script_runs() -> dict[tuple[str, str], concurrent.futures.Future]:
+    """Every script run, two at a time (each is mostly one busy process), started once for the module."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    # Longest first, so the two workers finish together.
+    order = sorted(((name, library) for name in NAMES for library in LIBRARIES), key=lambda job: job[1] != "ported")
+    runs = {job: pool.submit(_run, *job) for job in order}
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("name", NAMES)
+def test_script_trains_above_chance(name, library, script_runs):
+    result = script_runs[(name, library)].result()
     log = f"--- stdout (tail) ---\n{result.stdout[-4000:]}\n--- stderr (tail) ---\n{result.stderr[-4000:]}"
     assert result.returncode == 0, f"{_script(name, library).name} exited with {result.returncode}\n{log}"
     found = _ACCURACY_LINE.findall(result.stdout)

@@ -16,6 +16,7 @@ steps be recognised and run as one ``lax.scan``.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -24,14 +25,15 @@ import numpy as np
 
 Ref = tuple
 _SEQUENCE = itertools.count()
-_AVAL_CACHE: dict[Any, tuple[tuple[jax.ShapeDtypeStruct, ...], Any]] = {}
+_AVAL_CACHE: dict[Any, tuple] = {}
+_SIGNATURES = itertools.count()
 
 
 class Node:
     """One recorded call; see the module docstring. ``values[k]`` holds output ``k`` once computed."""
 
     __slots__ = ("fn", "key", "ints", "inputs", "avals", "aval_keys", "treedef", "values", "requires_grad", "seq",
-                 "__weakref__")  # fmt: skip
+                 "signature", "__weakref__")  # fmt: skip
 
     def __init__(
         self,
@@ -43,6 +45,7 @@ class Node:
         aval_keys: tuple[tuple, ...],
         treedef: Any,
         requires_grad: bool,
+        signature: int,
     ):
         self.fn = fn
         self.key = key
@@ -54,6 +57,8 @@ class Node:
         self.values: list[Any] | None = None
         self.requires_grad = requires_grad
         self.seq = next(_SEQUENCE)
+        self.signature = signature
+        """A small int standing for ``(key, ints, input shapes and dtypes)``: equal signatures, equal nodes."""
 
 
 def ref_aval(ref: Ref) -> jax.ShapeDtypeStruct:
@@ -69,21 +74,43 @@ def aval_key(aval: Any) -> tuple:
     return (tuple(aval.shape), aval.dtype, getattr(aval, "weak_type", False))
 
 
+_ARRAY_KEYS: dict[int, tuple[Any, tuple]] = {}
+
+
+def array_aval_key(array: Any) -> tuple:
+    """``aval_key`` of a concrete array, remembered by identity (parameters and data recur in every step).
+
+    The array is held weakly (a cache must not keep a batch of data alive); a dead entry's id may be
+    reused, which the identity check catches.
+    """
+    cached = _ARRAY_KEYS.get(id(array))
+    if cached is not None and cached[0]() is array:
+        return cached[1]
+    key = aval_key(array)
+    if len(_ARRAY_KEYS) > 4096:
+        _ARRAY_KEYS.clear()
+    try:
+        _ARRAY_KEYS[id(array)] = (weakref.ref(array), key)
+    except TypeError:  # not weakly referenceable (a numpy array): not cached
+        pass
+    return key
+
+
 def _ref_aval_key(ref: Ref) -> tuple:
     if ref[0] == "n":
         return ref[1].aval_keys[ref[2]]
-    return aval_key(ref[2] if ref[0] == "p" else ref[1])
+    return array_aval_key(ref[2] if ref[0] == "p" else ref[1])
 
 
 def output_avals(
     fn: Callable[..., Any], key: Any, ints: tuple[int, ...], inputs: tuple[Ref, ...]
-) -> tuple[tuple[jax.ShapeDtypeStruct, ...], tuple[tuple, ...], Any, bool]:
-    """The shapes and dtypes ``fn`` returns for these inputs (also as keys), its output tree, and whether
-    some output is a floating-point array.
+) -> tuple[tuple[jax.ShapeDtypeStruct, ...], tuple[tuple, ...], Any, bool, int]:
+    """The shapes and dtypes ``fn`` returns for these inputs (also as keys), its output tree, whether
+    some output is a floating-point array, and the call's signature number.
 
     Cached per signature: ``jax.eval_shape`` runs once for each.
     """
-    cache_key = (key, ints, tuple(_ref_aval_key(ref) for ref in inputs))
+    cache_key = (key, ints, tuple([_ref_aval_key(ref) for ref in inputs]))
     cached = _AVAL_CACHE.get(cache_key)
     if cached is None:
         in_avals = tuple(ref_aval(ref) for ref in inputs)
@@ -94,8 +121,8 @@ def output_avals(
         leaves, treedef = jax.tree_util.tree_flatten(out)
         avals = tuple(jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves)
         inexact = any(np.issubdtype(aval.dtype, np.inexact) for aval in avals)
-        cached = (avals, tuple(aval_key(aval) for aval in avals), treedef, inexact)
-        if len(_AVAL_CACHE) > 100_000:  # bounded: signatures of long-gone shapes
+        cached = (avals, tuple(aval_key(aval) for aval in avals), treedef, inexact, next(_SIGNATURES))
+        if len(_AVAL_CACHE) > 100_000:  # bounded: signatures of long-gone shapes (numbers are never reused)
             _AVAL_CACHE.clear()
         _AVAL_CACHE[cache_key] = cached
     return cached
@@ -108,6 +135,6 @@ def make_node(
 
     ``differentiable``: gradients are recorded and some input requires them.
     """
-    avals, aval_keys, treedef, inexact = output_avals(fn, key, ints, inputs)
+    avals, aval_keys, treedef, inexact, signature = output_avals(fn, key, ints, inputs)
     requires_grad = differentiable and inexact  # indices and masks carry no gradient
-    return Node(fn, key, ints, inputs, avals, aval_keys, treedef, requires_grad)
+    return Node(fn, key, ints, inputs, avals, aval_keys, treedef, requires_grad, signature)

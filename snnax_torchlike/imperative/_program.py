@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._graph import Node, aval_key
+from ._graph import Node, array_aval_key
 from ._reroll import find_regions
 from ._replay import make_runner
 from ._state import pure_scope
@@ -36,6 +36,18 @@ class ProgramStats:
 
 
 stats = ProgramStats()
+"""Counters of the imperative layer: ``stats.compiled`` programs compiled, ``stats.runs`` programs run,
+``stats.rolled_loops`` Python loops found and run as loops."""
+
+
+_OUTPUTS_PER_NODE = 64
+
+
+def _decode(code: int) -> tuple:
+    """The reference ``_Program._encode`` made ``code`` of: ``("n", pos, k)``, ``("p", i)`` or ``("c", i)``."""
+    if code >= 0:
+        return ("n", *divmod(code, _OUTPUTS_PER_NODE))
+    return ("p", (-code - 1) // 2) if code % 2 else ("c", (-code - 2) // 2)
 
 
 class _Program:
@@ -63,12 +75,20 @@ class _Program:
                     stack.append(ref[1])
         self.nodes = sorted(nodes.values(), key=lambda node: node.seq)
         self._position = {id(node): i for i, node in enumerate(self.nodes)}
-        self.desc = [
-            (node.key, node.ints, tuple(self._canonical(ref) for ref in node.inputs), node.requires_grad,
-             node.aval_keys)
-            for node in self.nodes
-        ]  # fmt: skip
+        # The structure as small ints, cheap to build and to hash on every force: per node its signature,
+        # whether it records gradients and its inputs (see _encode).
+        self.structure = tuple(
+            (node.signature, node.requires_grad, *[self._encode(ref) for ref in node.inputs]) for node in self.nodes
+        )
         self.outputs = [("n", self._position[id(node)], k) for node, k in roots]
+
+    @property
+    def desc(self) -> list[tuple]:
+        """The node descriptions ``_reroll`` and ``_replay`` read (built when a program is compiled)."""
+        return [
+            (node.key, node.ints, tuple(_decode(code) for code in codes[2:]), node.requires_grad, node.aval_keys)
+            for node, codes in zip(self.nodes, self.structure)
+        ]
 
     @staticmethod
     def _reached_parameters(loss: Node) -> set[int]:
@@ -94,12 +114,16 @@ class _Program:
             return False
         return not (self.differentiate and node.requires_grad)
 
-    def _canonical(self, ref: tuple) -> tuple:
+    def _encode(self, ref: tuple) -> int:
+        """An input as one int: ``pos * 64 + k`` for output ``k`` of node ``pos``, ``-2i - 1`` for parameter
+        ``i``, ``-2i - 2`` for constant ``i``."""
         kind = ref[0]
         if kind == "n":
             position = self._position.get(id(ref[1]))
             if position is not None:
-                return ("n", position, ref[2])
+                if ref[2] >= _OUTPUTS_PER_NODE:
+                    raise ValueError(f"imperative: a recorded operation has more than {_OUTPUTS_PER_NODE} outputs.")
+                return position * _OUTPUTS_PER_NODE + ref[2]
             return self._const(ref[1].values[ref[2]])
         if kind == "p" and id(ref[1]) in self._trained:
             index = self._param_index.get(id(ref[1]))
@@ -107,32 +131,32 @@ class _Program:
                 index = self._param_index[id(ref[1])] = len(self.params)
                 self.params.append(ref[1])
                 self.param_arrays.append(ref[2])
-            return ("p", index)
+            return -2 * index - 1
         return self._const(ref[2] if kind == "p" else ref[1])
 
-    def _const(self, array: Any) -> tuple:
+    def _const(self, array: Any) -> int:
         index = self._const_index.get(id(array))
         if index is None:
             index = self._const_index[id(array)] = len(self.consts)
             self.consts.append(array)
-        return ("c", index)
+        return -2 * index - 2
 
     def key(self, extra: Any) -> tuple:
         return (
             self.differentiate,
-            tuple(self.desc),
+            self.structure,
             tuple(self.outputs),
-            tuple(aval_key(a) for a in self.param_arrays),
-            tuple(aval_key(a) for a in self.consts),
+            tuple(array_aval_key(a) for a in self.param_arrays),
+            tuple(array_aval_key(a) for a in self.consts),
             extra,
         )
 
     def avals_of(self, ref: tuple) -> tuple:
         if ref[0] == "n":
-            return self.desc[ref[1]][4][ref[2]]
+            return self.nodes[ref[1]].aval_keys[ref[2]]
         if ref[0] == "p":
-            return aval_key(self.param_arrays[ref[1]])
-        return aval_key(self.consts[ref[1]])
+            return array_aval_key(self.param_arrays[ref[1]])
+        return array_aval_key(self.consts[ref[1]])
 
 
 def _compiled(program: _Program, loss_output: int | None, seeded: bool) -> Callable[..., Any]:
@@ -141,9 +165,10 @@ def _compiled(program: _Program, loss_output: int | None, seeded: bool) -> Calla
     cached = _PROGRAMS.get(key)
     if cached is not None:
         return cached[0]
-    regions = find_regions(program.desc, program.avals_of)
+    desc = program.desc
+    regions = find_regions(desc, program.avals_of)
     stats.rolled_loops += len(regions)
-    runner = make_runner(program.desc, [node.fn for node in program.nodes], regions, program.outputs)
+    runner = make_runner(desc, [node.fn for node in program.nodes], regions, program.outputs)
 
     def forward(params: list, consts: list) -> list:
         with pure_scope():

@@ -34,6 +34,7 @@ from ._convert import is_foreign_array, to_array
 from ._indexing import build_index, split_index
 from ._state import in_pure_scope, is_grad_enabled
 
+
 class _Pending:
     """Weak references to every pending tensor still alive, by identity (tensors compare elementwise)."""
 
@@ -174,7 +175,7 @@ def _refs(operands: tuple[Any, ...], record: bool) -> tuple[list[_graph.Ref], bo
     requires_grad = False
     grad_enabled = None
     for x in operands:
-        if isinstance(x, Tensor):
+        if type(x) is Tensor:
             value, node = x._value, x._node
             if value is None or (node is not None and node.requires_grad):
                 refs.append(("n", node, x._index))
@@ -184,7 +185,7 @@ def _refs(operands: tuple[Any, ...], record: bool) -> tuple[list[_graph.Ref], bo
                 return None
             else:
                 refs.append(("c", value))
-        elif getattr(x, "_is_parameter", False):
+        elif getattr(type(x), "_is_parameter", False):
             data = x.data
             if isinstance(data, jax.core.Tracer):
                 return None

@@ -21,7 +21,8 @@ from ..random import key_scope, next_key
 from .module import Module
 
 _SCALARS = (bool, int, float, complex, str, bytes, np.bool_, np.integer, np.floating)
-_FNS: dict[Any, Callable[..., Any]] = {}
+_FNS: dict[Any, tuple[Callable[..., Any], tuple]] = {}
+"""Every recorded kind of call, never dropped: a short node key must never be given to another call."""
 
 
 def _is_array(value: Any) -> bool:
@@ -113,10 +114,12 @@ def _make_fn(module: Module, method: Callable[..., Any], names: tuple[str, ...],
 class _Plan:
     """What recording a call of one module needs, computed once per module version."""
 
-    __slots__ = ("module_key", "names", "slots", "random")
+    __slots__ = ("module_key", "names", "slots", "random", "calls")
 
     def __init__(self, module: Module, module_key: tuple):
         self.module_key = module_key
+        self.calls: dict[tuple, tuple[Callable[..., Any], tuple]] = {}
+        """``(method, argument structure) -> (function, node key)`` of the calls recorded so far."""
         state_slots = list(module._state_slots())
         self.names = tuple(slot[0] for slot in state_slots)
         self.slots = tuple(
@@ -128,7 +131,7 @@ class _Plan:
 def _plan(module: Module) -> _Plan:
     module_key = _module_key(module)
     plan = module.__dict__.get("_record_plan")
-    if plan is None or plan.module_key != module_key:
+    if plan is None or (plan.module_key is not module_key and plan.module_key != module_key):
         plan = _Plan(module, module_key)
         module.__dict__["_record_plan"] = plan
     return plan
@@ -159,15 +162,20 @@ def recorded_call(module: Module, method: Callable[..., Any], args: tuple, kwarg
     operands = [registry[attr] for registry, attr in plan.slots] + arrays
     if plan.random:
         operands.append(next_key())
-    method_id = id(getattr(method, "__func__", method))
-    key = ("module", plan.module_key, method_id, treedef, static, plan.random)
-    fn = _FNS.get(key)
-    if fn is None:
-        if len(_FNS) > 10_000:
-            _FNS.clear()
-        full_layout = tuple(layout) if layout is not None else (None,) * len(args)
-        fn = _FNS[key] = _make_fn(module, method, plan.names, treedef, full_layout, plan.random)
-    return apply(fn, key, tuple(operands), record=True)
+    call = (id(getattr(method, "__func__", method)), treedef, static)
+    found = plan.calls.get(call)
+    if found is None:
+        key = ("module", plan.module_key) + call + (plan.random,)
+        found = _FNS.get(key)
+        if found is None:
+            full_layout = tuple(layout) if layout is not None else (None,) * len(args)
+            fn = _make_fn(module, method, plan.names, treedef, full_layout, plan.random)
+            # Nodes carry a short key: hashing the full one (settings and all) for every recorded
+            # operation and every program lookup would cost more than the recording itself.
+            found = _FNS[key] = (fn, ("module", len(_FNS)))
+        plan.calls[call] = found
+    fn, node_key = found
+    return apply(fn, node_key, tuple(operands), record=True)
 
 
 _POSITIONAL: dict[int, Any] = {}
