@@ -27,9 +27,10 @@ T, B, N_IN, N_HID, N_OUT = 8, 5, 12, 10, 4
 class LoopNet(nn.Module):
     """snnTorch tutorial 5's network: a Python loop over time steps inside forward."""
 
-    def __init__(self, steps: int = T):
+    def __init__(self, steps: int = T, peek_at: int | None = None):
         super().__init__()
         self.steps = steps
+        self.peek_at = peek_at  # a step at which forward reads a value (forcing what was recorded)
         self.fc1 = nn.Linear(N_IN, N_HID)
         self.lif1 = nn.Leaky(beta=0.9)
         self.fc2 = nn.Linear(N_HID, N_OUT)
@@ -41,6 +42,8 @@ class LoopNet(nn.Module):
         spk_rec, mem_rec = [], []
         for step in range(self.steps):
             spk1, mem1 = self.lif1(self.fc1(x[step]), mem1)
+            if step == self.peek_at:
+                float(spk1.sum())
             spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
             spk_rec.append(spk2)
             mem_rec.append(mem2)
@@ -192,21 +195,7 @@ def test_a_value_read_inside_the_loop_keeps_results_exact():
     x, y = _data()
     _loop_loss(net, x, y).backward()
 
-    class Peeking(LoopNet):
-        def forward(self, x):
-            mem1 = self.lif1.init_leaky()
-            mem2 = self.lif2.init_leaky()
-            spk_rec, mem_rec = [], []
-            for step in range(self.steps):
-                spk1, mem1 = self.lif1(self.fc1(x[step]), mem1)
-                if step == 3:
-                    float(spk1.sum())  # forces everything recorded so far
-                spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
-                spk_rec.append(spk2)
-                mem_rec.append(mem2)
-            return torch.stack(spk_rec), torch.stack(mem_rec)
-
-    peeking = Peeking()
+    peeking = LoopNet(peek_at=3)
     peeking.load_state_dict(twin.state_dict())
     _loop_loss(peeking, x, y).backward()
     for name, grad in _grads(net).items():
@@ -378,6 +367,14 @@ def test_explicit_state_calls_store_state_as_snntorch_does():
     np.testing.assert_allclose(mem2.numpy(), 0.5 * 0.6 + 0.6, rtol=1e-6)
     lif.init_leaky()  # resets the stored state
     assert lif.mem is None
+
+
+def test_unsupported_tensor_methods_name_the_replacement():
+    out = nn.Linear(3, 2)(np.ones((1, 3), np.float32))
+    with pytest.raises(AttributeError, match=r"register_hook.*jnp.asarray\(t\).*torch.from_numpy"):
+        out.register_hook(lambda grad: grad)
+    with pytest.raises(TypeError, match="fft"):
+        torch.fft.fft(out)
 
 
 def test_module_device_and_dtype_calls_are_accepted():

@@ -980,6 +980,16 @@ class Tensor:
     __itruediv__ = _inplace("div_")
 
     # -- torch interop ----------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names the class lacks: say what to use instead of a bare AttributeError.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"'Tensor' object has no attribute {name!r}: snnax_torchlike.Tensor has torch's common tensor methods "
+            "(see docs/pytorch-users.md); for others, apply jax.numpy to it (jnp.asarray(t)), or hand it to torch "
+            "as torch.from_numpy(t.numpy()) (outside what backward() differentiates)."
+        )
+
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         from ._torch_function import dispatch
