@@ -9,7 +9,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from .nn.module import Module, Parameter, to_array
+from .imperative import Tensor
+from .imperative._convert import is_foreign_array, to_array
+from .nn.module import Module
 
 
 def modules_used_by(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None) -> list[Module]:
@@ -27,14 +29,7 @@ def modules_used_by(fn: Callable[..., Any], args: tuple = (), kwargs: dict | Non
 
 
 def _is_array(value: Any) -> bool:
-    return isinstance(value, (jax.Array, np.ndarray))
-
-
-def is_foreign_tensor(value: Any) -> bool:
-    """An array from another library (a torch tensor, ...): it has ``__array__`` but is not numpy or JAX."""
-    return (
-        hasattr(type(value), "__array__") and not _is_array(value) and not isinstance(value, (Module, Parameter, type))
-    )
+    return isinstance(value, (jax.Array, np.ndarray, Tensor))
 
 
 def _static_key(value: Any) -> Any:
@@ -63,9 +58,11 @@ class SplitClosure:
         self._global_values = [fn.__globals__[name] for name in self._global_names]
         self._convert_tensors = convert_tensors
         values = self._cells + self._global_values
-        self.dynamic = tuple(to_array(v) if is_foreign_tensor(v) else v for v in values if self._traced(v))
+        self.dynamic = tuple(
+            to_array(v) if is_foreign_array(v) or isinstance(v, Tensor) else v for v in values if self._traced(v)
+        )
         self.tensor_names = [
-            name for name, value in zip(list(code.co_freevars) + self._global_names, values) if is_foreign_tensor(value)
+            name for name, value in zip(list(code.co_freevars) + self._global_names, values) if is_foreign_array(value)
         ]
         self.key = (
             code,
@@ -76,18 +73,24 @@ class SplitClosure:
         )
 
     def _traced(self, value: Any) -> bool:
-        return _is_array(value) or (self._convert_tensors and is_foreign_tensor(value))
+        return _is_array(value) or (self._convert_tensors and is_foreign_array(value))
 
     def _key_of(self, value: Any) -> Any:
         return "array" if self._traced(value) else _static_key(value)
 
     def rebuild(self, arrays: tuple[Any, ...]) -> Callable[[], Any]:
         replacements = iter(arrays)
-        cells = tuple(types.CellType(next(replacements) if self._traced(v) else v) for v in self._cells)
+
+        def replacement(original: Any) -> Any:
+            # A facade tensor stays one (around the traced array), so its torch methods still work.
+            array = next(replacements)
+            return Tensor(array) if isinstance(original, Tensor) else array
+
+        cells = tuple(types.CellType(replacement(v) if self._traced(v) else v) for v in self._cells)
         namespace = dict(self._fn.__globals__)
         for name, value in zip(self._global_names, self._global_values):
             if self._traced(value):
-                namespace[name] = next(replacements)
+                namespace[name] = replacement(value)
         code = self._fn.__code__
         return types.FunctionType(code, namespace, code.co_name, self._fn.__defaults__, cells or None)
 

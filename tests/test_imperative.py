@@ -407,3 +407,20 @@ def test_backward_path_with_schedulers_and_clipping_equals_closure_path(make):
     assert opt_a.lr == pytest.approx(opt_b.lr)
     for (name, pa), (_, pb) in zip(net_a.named_parameters(), net_b.named_parameters()):
         np.testing.assert_allclose(np.asarray(pa.data), np.asarray(pb.data), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_closure_reads_captured_tensors_as_inputs_not_constants():
+    snx.manual_seed(10)
+    lin = nn.Linear(3, 1)
+    opt = optim.SGD(lin.parameters(), lr=0.0)  # no update: the loss only depends on the captured tensor
+    losses = []
+    for scale in (1.0, 2.0, 3.0):
+        x = Tensor(np.full((2, 3), scale, np.float32))
+
+        def closure():
+            return lin(x.view(2, 3)).sum()  # a torch method on the captured tensor, traced
+
+        losses.append(float(opt.step(closure)))
+    expected = [float(lin(np.full((2, 3), s, np.float32)).sum()) for s in (1.0, 2.0, 3.0)]
+    np.testing.assert_allclose(losses, expected, rtol=1e-6)
+    assert opt._jitted_closure_step._cache_size() == 1
