@@ -8,8 +8,8 @@
 # 1. with `net.fit`: validation after every epoch, metrics, a learning-rate
 #    schedule, and two callbacks (early stopping and checkpoints of the best
 #    epoch), then `evaluate` on held-out data;
-# 2. with a loop you write yourself, where `optimizer.step(closure)` replaces
-#    `loss.backward(); optimizer.step()`.
+# 2. with a loop you write yourself, PyTorch's way: `optimizer.zero_grad()`,
+#    `loss.backward()`, `optimizer.step()`.
 #
 # The data is scikit-learn's 8x8 digits (offline), rate-coded into spikes.
 #
@@ -208,18 +208,19 @@ print("checkpoints:", sorted(p.name for p in checkpoints.iterdir()))
 #
 # ## 2. The same, with a loop of your own
 #
-# In PyTorch the step is `optimizer.zero_grad(); loss.backward(); optimizer.step()`.
-# JAX differentiates functions, not tensors, so there is no `loss.backward()`.
-# Instead, hand `optimizer.step` a *closure* that runs the network and returns the
-# loss: PyTorch's own closure idiom (`torch.optim.Optimizer.step(closure)`).
-# `step` computes the loss, its gradient with respect to every parameter, and the
-# Adam update, as one compiled function, and returns the loss before the update.
+# The step is PyTorch's: `optimizer.zero_grad(); loss.backward(); optimizer.step()`.
+# Nothing runs where the loop calls it: `net2(x)` and `loss_fn` *record* what they
+# compute, and `loss.backward()` compiles the recorded step (forward over all time
+# steps, loss, gradients) into one jitted program, runs it and fills each
+# parameter's `.grad`; `optimizer.step()` applies them in one jitted update. The
+# program is cached by its structure, so every later batch reuses it: the inputs
+# (`x`, `y`, the weights) are its arguments, never constants. A new input shape
+# compiles once more: that happens here for the last, smaller batch of the epoch
+# (`fit` pads and masks it instead, so it compiles one step).
 #
-# The compiled function is built once per closure *definition*: the arrays the
-# closure reads (`x` and `y` here, and the weights of `net2`) are its inputs, so
-# each call sees new data and the current weights. A new input shape compiles
-# once more: that happens here for the last, smaller batch of the epoch (`fit`
-# pads and masks it instead, so it compiles one step).
+# PyTorch's closure idiom works too, `loss = optimizer.step(closure)` with a
+# closure that runs the network and returns the loss: forward, gradient and
+# update then run as one compiled function.
 #
 # Evaluation uses `snx.compile`, which jit-compiles a function that uses
 # modules and reads their current weights at every call.
@@ -249,13 +250,12 @@ for epoch in range(hand_epochs):
     losses = []
     for x, y in train_loader:
 
-        def closure():
-            spk, _ = net2(x)
-            return loss_fn(spk, y)
-
-        optimizer2.zero_grad()  # does nothing: kept so PyTorch loops read the same
-        loss = optimizer2.step(closure)
-        losses.append(loss)
+        spk, _ = net2(x)
+        loss = loss_fn(spk, y)
+        optimizer2.zero_grad()
+        loss.backward()
+        optimizer2.step()
+        losses.append(loss.item())
     scheduler2.step()
     net2.eval()
     hand_history["loss"].append(float(np.mean(losses)))
