@@ -684,3 +684,14 @@ def test_backward_smoke():
     np.testing.assert_allclose(np.asarray(lin.weight.grad), theirs.weight.grad.numpy(), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(lin.weight.grad), np.broadcast_to(X.sum(0), (3, 4)), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(lin.bias.grad), theirs.bias.grad.numpy(), rtol=1e-6)
+
+
+def test_jax_style_attributes_keep_working():
+    """Code written for JAX arrays (``x.size`` as a number, ``x.max(axis=0)``, ``astype``) runs on tensors too."""
+    t = Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+    assert t.size == 6 and t.size * 2 == 12 and t.size() == (2, 3) and t.size(1) == 3
+    np.testing.assert_array_equal(np.asarray(t.max(axis=0)), [3.0, 4.0, 5.0])
+    values, indices = t.max(0)  # torch's form still gives values and indices
+    np.testing.assert_array_equal(np.asarray(indices), [1, 1, 1])
+    assert t.astype(np.int32).dtype == np.int32
+    np.testing.assert_array_equal(np.asarray(t.at[0, 0].set(9.0))[0, 0], 9.0)

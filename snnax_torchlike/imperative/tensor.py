@@ -71,6 +71,18 @@ _rsqrt, _sigmoid, _relu, _softmax, _log_softmax, _stop_gradient = (
 _FNS: dict[Any, Callable[..., Any]] = {}
 
 
+class _Size(int):
+    """The element count, as an int, that can also be called like torch's ``size()``/``size(dim)``."""
+
+    def __new__(cls, shape: tuple[int, ...]) -> _Size:
+        size = super().__new__(cls, math.prod(shape))
+        size.shape = shape
+        return size
+
+    def __call__(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+
 class ReturnTypes(NamedTuple):
     """``values, indices`` of ``max(dim)``/``min(dim)``/``sort``, like torch's named tuple."""
 
@@ -343,11 +355,16 @@ def _add_scaled(a, b, alpha):
 
 def _extremum(name: str, value_fn: Callable, index_fn: Callable, pairwise: Callable) -> Callable[..., Any]:
     def method(self: Tensor, dim: Any = None, keepdim: bool = False, **numpy_kwargs: Any):
+        numpy_style = "axis" in numpy_kwargs  # x.max(axis=0), as JAX and numpy write it: the values only
         dim = numpy_kwargs.pop("axis", dim)
+        keepdim = numpy_kwargs.pop("keepdims", keepdim)
         if isinstance(dim, (Tensor, jax.Array, np.ndarray)) or is_foreign_array(dim):
             return op(f"{name}imum", pairwise, self, dim)  # torch.max(a, b): elementwise
         if dim is None:
-            return op(name, value_fn, self, axis=None, keepdims=False)
+            return op(name, value_fn, self, axis=None, keepdims=bool(keepdim) if numpy_style else False)
+        axis = tuple(int(d) for d in dim) if isinstance(dim, (tuple, list)) else int(dim)
+        if numpy_style:
+            return op(name, value_fn, self, axis=axis, keepdims=bool(keepdim))
         values = op(name, value_fn, self, axis=int(dim), keepdims=bool(keepdim))
         indices = op(f"arg{name}", index_fn, self, axis=int(dim), keepdims=bool(keepdim))
         return ReturnTypes(values, indices)
@@ -538,9 +555,25 @@ class Tensor:
             return self._value.dtype
         return self._node.avals[self._index].dtype
 
-    def size(self, dim: int | None = None) -> Any:
-        """torch's ``size()``: the shape, or one axis's length."""
-        return self.shape if dim is None else self.shape[dim]
+    @property
+    def size(self) -> _Size:
+        """torch's ``size()`` (the shape) and ``size(d)`` (one axis's length); read as a number, JAX's
+        ``size`` (the element count), so code written for either works."""
+        return _Size(self.shape)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """JAX's and numpy's ``astype``: the same as torch's ``type(dtype)``."""
+        return self.type(dtype)
+
+    @property
+    def at(self) -> Any:
+        """JAX's functional updates (``t.at[i].set(v)``), on the computed array."""
+        return self.jax().at
+
+    def block_until_ready(self) -> Tensor:
+        """Wait until the value is computed (JAX's ``block_until_ready``)."""
+        self.jax().block_until_ready()
+        return self
 
     def dim(self) -> int:
         return len(self.shape)
