@@ -424,3 +424,18 @@ def test_closure_reads_captured_tensors_as_inputs_not_constants():
     expected = [float(lin(np.full((2, 3), s, np.float32)).sum()) for s in (1.0, 2.0, 3.0)]
     np.testing.assert_allclose(losses, expected, rtol=1e-6)
     assert opt._jitted_closure_step._cache_size() == 1
+
+
+def test_grad_mode_switches_nest_and_decorate():
+    @snx.no_grad()
+    def evaluate():
+        return snx.is_grad_enabled()
+
+    assert evaluate() is False and snx.is_grad_enabled()
+    with snx.no_grad():
+        with snx.enable_grad():
+            assert snx.is_grad_enabled()
+        assert not snx.is_grad_enabled()
+        with snx.set_grad_enabled(True):
+            assert nn.Linear(2, 1)(np.ones((1, 2), np.float32)).requires_grad
+    assert snx.is_grad_enabled()

@@ -65,9 +65,11 @@ class set_grad_enabled:
         _SWITCHES.grad_enabled = self._saved.pop()
 
     def __call__(self, fn: _F) -> _F:
+        mode = self._mode
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)(self._mode) if type(self) is set_grad_enabled else type(self)():
+            with set_grad_enabled(mode):  # a fresh context per call: calls may nest or recurse
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
