@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+from .nn._time_loop import detach_hidden_state, reset_hidden_state
 from .nn.module import Module
 
 __all__ = ["reset", "detach_hidden"]
@@ -17,15 +18,11 @@ def reset(net: Module) -> Module:
     """
     if not isinstance(net, Module):
         raise TypeError(f"utils.reset: expected an nn.Module, got {type(net).__name__}.")
-    for module in net.modules():
-        if hasattr(module, "reset_hidden"):
-            module.reset_hidden()
+    reset_hidden_state(net)
     return net
 
 
 def detach_hidden(net: Module) -> Module:
     """Cut the hidden state of every neuron inside ``net`` from the graph (truncated BPTT). Returns ``net``."""
-    for module in net.modules():
-        if hasattr(module, "detach_hidden"):
-            module.detach_hidden()
+    detach_hidden_state(net)
     return net

@@ -18,11 +18,12 @@ from ._function import recordable
 from ._program import stats
 from ._state import enable_grad, in_pure_scope, is_grad_enabled, no_grad, pure_scope, set_grad_enabled
 from ._torch_function import register_torch_function
-from .tensor import ReturnTypes, Tensor, apply, cached_zeros, cat, op, stack, unwrap
+from .tensor import ReturnTypes, Size, Tensor, apply, cached_zeros, cat, op, stack, unwrap
 
 __all__ = [
     "Tensor",
     "ReturnTypes",
+    "Size",
     "apply",
     "op",
     "stack",

@@ -254,7 +254,7 @@ class _Loop:
         return value if kind == "series" else jnp.broadcast_to(value, (self.region.repeats,) + value.shape)
 
 
-def _whole_series(inputs: tuple, loops: list[_Loop], loop_of: dict[int, _Loop]) -> tuple[_Loop, int, int] | None:
+def _whole_series(inputs: tuple, loop_of: dict[int, _Loop]) -> tuple[_Loop, int, int] | None:
     """If ``inputs`` are one node output of every block of one loop, in order: that loop and output."""
     first = inputs[0]
     if first[0] != "n" or first[1] not in loop_of:
@@ -302,7 +302,7 @@ def make_runner(desc: list[tuple], fns: list[Callable], regions: list[Region], o
     for position, element in enumerate(desc):
         key = element[0]
         if position not in loop_of and isinstance(key, tuple) and key and key[0] == "stack":
-            found = _whole_series(element[2], loops, loop_of)
+            found = _whole_series(element[2], loop_of)
             if found is not None:
                 stacked[position] = (found, key[2])
     starts = {loop.region.start: loop for loop in loops}
@@ -330,10 +330,7 @@ def make_runner(desc: list[tuple], fns: list[Callable], regions: list[Region], o
             key, ints, inputs, requires_grad, _ = desc[position]
             if position in stacked:
                 (loop_, q, k), axis = stacked[position]
-                out = jnp.moveaxis(loop_.series(q, k), 0, axis)
-                if not requires_grad:
-                    out = jax.lax.stop_gradient(out)
-                values[(position, 0)] = out
+                (values[(position, 0)],) = _leaves(jnp.moveaxis(loop_.series(q, k), 0, axis), requires_grad)
             else:
                 out = fns[position](ints, *(get(ref) for ref in inputs))
                 for k, leaf in enumerate(_leaves(out, requires_grad)):

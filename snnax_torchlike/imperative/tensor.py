@@ -71,10 +71,10 @@ _rsqrt, _sigmoid, _relu, _softmax, _log_softmax, _stop_gradient = (
 _FNS: dict[Any, Callable[..., Any]] = {}
 
 
-class _Size(int):
+class Size(int):
     """The element count, as an int, that can also be called like torch's ``size()``/``size(dim)``."""
 
-    def __new__(cls, shape: tuple[int, ...]) -> _Size:
+    def __new__(cls, shape: tuple[int, ...]) -> Size:
         size = super().__new__(cls, math.prod(shape))
         size.shape = shape
         return size
@@ -556,10 +556,10 @@ class Tensor:
         return self._node.avals[self._index].dtype
 
     @property
-    def size(self) -> _Size:
+    def size(self) -> Size:
         """torch's ``size()`` (the shape) and ``size(d)`` (one axis's length); read as a number, JAX's
         ``size`` (the element count), so code written for either works."""
-        return _Size(self.shape)
+        return Size(self.shape)
 
     def astype(self, dtype: Any) -> Tensor:
         """JAX's and numpy's ``astype``: the same as torch's ``type(dtype)``."""

@@ -12,6 +12,20 @@ from ..imperative import unwrap
 from .module import Module
 
 
+def reset_hidden_state(model: Module) -> None:
+    """Zero the hidden state of every neuron inside ``model``, at any depth (``utils.reset``)."""
+    for module in model.modules():
+        if hasattr(module, "reset_hidden"):
+            module.reset_hidden()
+
+
+def detach_hidden_state(model: Module) -> None:
+    """Cut the hidden state of every neuron inside ``model`` from the graph (``utils.detach_hidden``)."""
+    for module in model.modules():
+        if hasattr(module, "detach_hidden"):
+            module.detach_hidden()
+
+
 def keeps_hidden_state(model: Module) -> bool:
     """Whether some neuron of ``model`` keeps its state between calls (``init_hidden=True``)."""
     return any(getattr(module, "init_hidden", False) for module in model.modules())
@@ -27,9 +41,7 @@ def run_over_time(model: Module, x: Array) -> Any:
 
     **Returns:** what one call returns, each array with the time axis in front ``[T, ...]``.
     """
-    for module in model.modules():
-        if hasattr(module, "reset_hidden"):
-            module.reset_hidden()
+    reset_hidden_state(model)
 
     def step(x_t: Array) -> tuple[Any, dict]:
         out = unwrap(model(x_t))

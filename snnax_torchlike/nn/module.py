@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from ..imperative import Tensor
+from ..imperative import Size, Tensor
 from ..imperative._convert import to_array, to_numpy
 
 __all__ = ["Module", "Parameter", "LoadResult", "bind_parameters", "to_array", "to_numpy"]
@@ -58,11 +58,13 @@ class Parameter:
     def detach(self) -> Tensor:
         return Tensor(self.data)
 
-    def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
+    @property
+    def size(self) -> Size:
+        """As a tensor's: ``size()``/``size(d)`` as torch, the element count when read as a number."""
+        return Size(self.shape)
 
     def numel(self) -> int:
-        return int(np.prod(self.shape))
+        return int(self.size)
 
     @property
     def shape(self) -> tuple[int, ...]:
