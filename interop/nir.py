@@ -484,6 +484,8 @@ def _from_nir(graph: Any, convention: str, dt: float | None, spike_grad: Surroga
 
 # -- export ------------------------------------------------------------------------------
 _EULER_LIKE = {"euler": "euler", "snntorch": "euler"}
+_SNNTORCH_STYLE = (nn.Leaky, nn.Synaptic, nn.RLeaky)
+"""The snnTorch-style neurons ``to_nir`` writes (``RSynaptic`` is an ``RLeaky``)."""
 
 
 def _structure(net: nn.Module) -> tuple[dict[str, nn.Module], list[tuple[str, str, int]], list[str], list[str]]:
@@ -566,60 +568,115 @@ def _per_neuron(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     return np.array(np.broadcast_to(np.asarray(value, dtype=np.float32), shape))
 
 
-def _snntorch_neuron(name: str, layer: nn.Module, shape: tuple[int, ...], dt: float, nir: Any) -> Any:
-    """snnTorch's export convention: tau = dt/(1-beta), r = tau/dt, w_in = tau_syn/dt, reset to 0."""
-    if isinstance(layer, (nn.RLeaky, nn.RSynaptic)):
-        raise _refuse(
-            name, layer,
-            "cannot be written to NIR faithfully: its zero reset (reset_delay=True, the only mode here) clears the "
-            "whole membrane of the step after a spike, input and recurrence included, while NIR's LIF resets to "
-            "v_reset and integrates that input (and NIR has no subtract reset). Build the recurrence as an nn.Graph "
-            "of nn.Leaky(reset_mechanism='zero') and nn.Linear with a cycle, e.g. edges ('lif', 'w_rec', 1), "
-            "('w_rec', 'lif'): that exports exactly as a LIF <-> Affine cycle.",
-        )  # fmt: skip
-    if not isinstance(layer, (nn.Leaky, nn.Synaptic)) or isinstance(layer, (nn.Lapicque, nn.Alpha)):
-        raise _refuse(
-            name, layer, "has no NIR counterpart. Supported neurons: nn.Leaky, nn.Synaptic and nn.ODENeuron's."
+_RECURRENT_RESET = (
+    "cannot be written to NIR faithfully: NIR's LIF resets to v_reset the step it fires and integrates the next "
+    "input, while a subtract or no reset, and snnTorch's zero reset with reset_delay=True (which also clears the "
+    "next step's input and recurrence), differ. nn.RLeaky(reset_mechanism='zero', reset_delay=False) with "
+    "positive thresholds exports exactly as a LIF <-> w_rec cycle, and so does an nn.Graph of "
+    "nn.Leaky(reset_mechanism='zero') and nn.Linear with a cycle, e.g. edges ('lif', 'w_rec', 1), ('w_rec', 'lif')"
+)
+
+
+def _inexact_reset(layer: nn.Module) -> str | None:
+    """Why NIR's reset to ``v_reset = 0`` would change this snnTorch-style neuron, or None where it is exact."""
+    if isinstance(layer, nn.RLeaky):  # RSynaptic included, which has reset_delay=True only
+        # With reset_delay=False the membrane is zeroed the step it fires, so (for a positive threshold) the
+        # delayed reset never triggers again: NIR's reset to v_reset = 0.
+        positive = bool(np.all(np.asarray(layer._value("threshold")) > 0))
+        exact = not isinstance(layer, nn.RSynaptic) and layer.reset_mechanism == "zero" and not layer.reset_delay
+        return None if exact and positive else _RECURRENT_RESET
+    if layer.reset_mechanism != "zero":
+        return (
+            f"uses reset_mechanism={layer.reset_mechanism!r}, but NIR neurons only reset to a value (v_reset); "
+            "writing a zero reset instead would change the network. Use reset_mechanism='zero' to export"
         )
-    mechanism = layer.reset_mechanism
-    if mechanism != "zero":
+    if isinstance(layer, nn.Synaptic) and layer.reset_delay:
+        return (
+            "uses reset_delay=True: snnTorch's Synaptic then zeroes the whole membrane of the step after a spike, "
+            "input included, which NIR's CubaLIF (reset to v_reset, then integrate) cannot express. With "
+            "reset_delay=False it is exactly NIR's CubaLIF"
+        )
+    return None
+
+
+def _snntorch_neuron(
+    name: str, layer: nn.Module, shape: tuple[int, ...], dt: float, nir: Any, snntorch_resets: bool
+) -> Any:
+    """snnTorch's export convention: tau = dt/(1-beta), r = tau/dt, w_in = tau_syn/dt, reset to 0.
+
+    ``RLeaky``/``RSynaptic`` give their neuron only (``_recurrent_nodes`` adds the
+    recurrence). A reset NIR cannot express is refused unless ``snntorch_resets``.
+    """
+    if not isinstance(layer, _SNNTORCH_STYLE) or isinstance(layer, nn.DeltaLeaky):  # a Leaky that fires on changes
         raise _refuse(
             name, layer,
-            f"uses reset_mechanism={mechanism!r}, but NIR neurons only reset to a value (v_reset); "
-            "writing a zero reset instead would change the network. Use reset_mechanism='zero' to export.",
+            "has no NIR counterpart. Supported neurons: nn.Leaky, nn.Synaptic, nn.RLeaky, nn.RSynaptic "
+            "(with snntorch_resets=True unless exact) and nn.ODENeuron's.",
         )  # fmt: skip
+    options = [option for option in ("inhibition", "state_quant") if getattr(layer, option, None) not in (None, False)]
+    if options:
+        raise _refuse(
+            name, layer,
+            f"sets {' and '.join(options)}, which NIR cannot express (its neurons spike independently, from "
+            "unquantised states); writing a plain neuron would change the network.",
+        )  # fmt: skip
+    reason = _inexact_reset(layer)
+    if reason is not None and not snntorch_resets:
+        raise _refuse(
+            name, layer, f"{reason}; or pass snntorch_resets=True to write a reset to 0, as snnTorch's exporter does."
+        )
+    if not np.allclose(np.asarray(layer._value("graded_spikes_factor")), 1.0):
+        raise _refuse(name, layer, "uses graded spikes (graded_spikes_factor != 1); NIR spikes have height 1.")
     threshold = _per_neuron(layer._value("threshold"), shape)
     beta = np.clip(np.asarray(layer._value("beta"), np.float64), 0.0, 1.0)
-    if isinstance(layer, nn.Synaptic):
-        if layer.reset_delay:
-            raise _refuse(
-                name, layer,
-                "uses reset_delay=True: snnTorch's Synaptic then zeroes the whole membrane of the step after a "
-                "spike, input included, which NIR's CubaLIF (reset to v_reset, then integrate) cannot express. "
-                "With reset_delay=False it is exactly NIR's CubaLIF.",
-            )  # fmt: skip
+    zeros = _per_neuron(0.0, shape)
+    if isinstance(layer, (nn.Synaptic, nn.RSynaptic)):
         alpha = np.clip(np.asarray(layer._value("alpha"), np.float64), 0.0, 1.0)
         if np.any(alpha >= 1) or np.any(beta >= 1):
             raise _refuse(name, layer, "has alpha or beta = 1 (no decay), which has no finite NIR time constant.")
         return nir.CubaLIF(
             tau_syn=_per_neuron(dt / (1 - alpha), shape), tau_mem=_per_neuron(dt / (1 - beta), shape),
-            r=_per_neuron(1 / (1 - beta), shape), v_leak=_per_neuron(0.0, shape), v_threshold=threshold,
-            v_reset=_per_neuron(0.0, shape), w_in=_per_neuron(1 / (1 - alpha), shape),
+            r=_per_neuron(1 / (1 - beta), shape), v_leak=zeros, v_threshold=threshold, v_reset=zeros,
+            w_in=_per_neuron(1 / (1 - alpha), shape),
         )  # fmt: skip
-    if not np.allclose(np.asarray(layer._value("graded_spikes_factor")), 1.0):
-        raise _refuse(name, layer, "uses graded spikes (graded_spikes_factor != 1); NIR spikes have height 1.")
     if np.all(beta >= 1):  # no leak: NIR's IF with unit gain (r * dt = 1)
-        return nir.IF(r=_per_neuron(1 / dt, shape), v_threshold=threshold, v_reset=_per_neuron(0.0, shape))
+        return nir.IF(r=_per_neuron(1 / dt, shape), v_threshold=threshold, v_reset=zeros)
     if np.any(beta >= 1):
         raise _refuse(name, layer, "mixes beta = 1 (no leak, NIR IF) and beta < 1 (NIR LIF) in one layer.")
     return nir.LIF(
-        tau=_per_neuron(dt / (1 - beta), shape), r=_per_neuron(1 / (1 - beta), shape),
-        v_leak=_per_neuron(0.0, shape), v_threshold=threshold, v_reset=_per_neuron(0.0, shape),
+        tau=_per_neuron(dt / (1 - beta), shape), r=_per_neuron(1 / (1 - beta), shape), v_leak=zeros,
+        v_threshold=threshold, v_reset=zeros,
     )  # fmt: skip
 
 
-def _node(name: str, layer: nn.Module, in_shape: tuple[int, ...], dt: float | None, nir: Any) -> Any:
-    """The NIR node of one facade layer (``in_shape``: its per-sample input shape)."""
+def _recurrent_nodes(
+    name: str, layer: nn.Module, shape: tuple[int, ...], dt: float, nir: Any, snntorch_resets: bool
+) -> tuple[dict[str, Any], list[tuple[str, str, int]]]:
+    """An ``RLeaky``/``RSynaptic`` as snnTorch's exporter writes it: nodes ``<name>.lif`` and ``<name>.w_rec``.
+
+    ``w_rec`` is the recurrent ``Affine`` (``Linear`` without bias), or ``Linear(diag(V))``
+    one-to-one; the edge ``lif -> w_rec`` reads the previous step's spikes. A reset NIR
+    cannot express is refused unless ``snntorch_resets``.
+
+    **Returns:** the two NIR nodes and the edges between them (with delays in steps).
+    """
+    if len(shape) != 1:
+        raise _refuse(
+            name, layer, f"needs inputs of shape (features,), got {shape} (a convolutional recurrence has no NIR node)."
+        )
+    lif, w_rec = f"{name}.lif", f"{name}.w_rec"
+    if layer.all_to_all:
+        recurrent = _node(w_rec, layer.recurrent, shape, dt, nir, True)
+    else:
+        recurrent = nir.Linear(weight=np.diag(_per_neuron(layer._value("V"), shape)))
+    nodes = {lif: _snntorch_neuron(name, layer, shape, dt, nir, snntorch_resets), w_rec: recurrent}
+    return nodes, [(lif, w_rec, 1), (w_rec, lif, 0)]
+
+
+def _node(
+    name: str, layer: nn.Module, in_shape: tuple[int, ...], dt: float | None, nir: Any, snntorch_resets: bool
+) -> Any:
+    """The NIR node of one facade layer (``in_shape``: its per-sample input shape; ``snntorch_resets``: as to_nir)."""
     if isinstance(layer, nn.Linear):
         weight = np.asarray(layer.weight.data, np.float32)
         if layer.bias is None:
@@ -675,7 +732,7 @@ def _node(name: str, layer: nn.Module, in_shape: tuple[int, ...], dt: float | No
                 name, layer, f"gives nir_parameters() {sorted(params)}, which nir.{kind} does not take ({error})."
             ) from error
     if getattr(layer, "is_neuron", False):
-        return _snntorch_neuron(name, layer, in_shape, dt, nir)
+        return _snntorch_neuron(name, layer, in_shape, dt, nir, snntorch_resets)
     raise _refuse(
         name, layer,
         "has no NIR counterpart. Exportable: Linear, Conv1d, Conv2d, Flatten, Reshape (a flatten), AvgPool2d, "
@@ -743,6 +800,7 @@ def to_nir(
     dt: float | None = None,
     input_shape: Any = None,
     type_check: bool = True,
+    snntorch_resets: bool = False,
 ) -> Any:
     """Describe an ``nn.Sequential`` or ``nn.Graph`` as a ``nir.NIRGraph`` (and write it to ``path``).
 
@@ -758,6 +816,15 @@ def to_nir(
       them for several inputs), no batch or time axis. Inferred when the first layer
       tells it (``Linear``, a neuron with per-neuron parameters); convolutions need it.
     - ``type_check``: run NIR's type inference and checks (default True).
+    - ``snntorch_resets``: write snnTorch-style neurons as snnTorch's
+      ``export_to_nir`` does, also where NIR cannot express them: every reset as a
+      reset to 0 (a subtract or no reset, and snnTorch's zero reset that also drops
+      the next step's input, are not encoded), and ``RLeaky``/``RSynaptic`` as the
+      nodes ``<name>.lif`` (``LIF``/``CubaLIF``) and ``<name>.w_rec`` (the recurrent
+      ``Affine``, or ``Linear(diag(V))`` one-to-one) with edges ``lif -> w_rec ->
+      lif``; edges into and out of the layer go to ``<name>.lif``. A ``UserWarning``
+      names the neurons whose dynamics the file then changes. Default False: those
+      neurons are refused.
 
     Layers: ``Linear`` -> ``Affine`` (``Linear`` without bias); ``Conv1d``/``Conv2d``
     (with ``input_shape``); ``Flatten`` -> ``Flatten(start_dim=0)`` over the unbatched
@@ -765,7 +832,9 @@ def to_nir(
     (``LIF``, ``CubaLIF``, ``LI``, ``CubaLI``, ``IF``, ``Integrator``, Norse-named
     cells) with their own parameters via ``nir_parameters()``; snnTorch-style
     ``Leaky`` -> ``LIF`` and ``Synaptic`` -> ``CubaLIF`` by snnTorch's convention
-    (``tau = dt/(1-beta)``, ``r = tau/dt``, ``w_in = tau_syn/dt``, ``v_reset = 0``).
+    (``tau = dt/(1-beta)``, ``r = tau/dt``, ``w_in = tau_syn/dt``, ``v_reset = 0``);
+    ``RLeaky(reset_mechanism="zero", reset_delay=False)`` with positive thresholds
+    exactly as ``<name>.lif`` and ``<name>.w_rec`` (see ``snntorch_resets``).
     Every neuron parameter is broadcast to one value per neuron (NIR's type
     checking needs it). Delayed edges: a delay-1 edge on a cycle is written as a
     plain edge when ``from_nir``'s cycle rule puts the delay back on it, otherwise
@@ -774,9 +843,11 @@ def to_nir(
 
     Raises ``UnsupportedNodeError`` naming the layer for what NIR cannot express:
     subtract or no reset (NIR resets to a value; nothing is silently replaced by a
-    zero reset), snnTorch's ``Synaptic`` with ``reset_delay=True`` and ``RLeaky``/
-    ``RSynaptic`` (their zero reset also drops the next step's input), graded spikes,
-    ``MaxPool2d``, ``Dropout``, ``LayerNorm`` and other layers without a NIR node.
+    zero reset), snnTorch's ``Synaptic`` and ``RLeaky`` with ``reset_delay=True`` and
+    ``RSynaptic`` (their zero reset also drops the next step's input), unless
+    ``snntorch_resets``; graded spikes, ``inhibition`` and ``state_quant`` (also with
+    ``snntorch_resets``), ``DeltaLeaky``, ``MaxPool2d``, ``Dropout``, ``LayerNorm``
+    and other layers without a NIR node.
 
     **Returns:** the ``nir.NIRGraph``.
     """
@@ -787,8 +858,23 @@ def to_nir(
     node_in, node_out = _infer_shapes(nodes, edges, in_shapes)
     step, convention = _time_step(nodes, dt)
     nir_nodes: dict[str, Any] = {name: nir.Input(input_type={"input": np.array(in_shapes[name])}) for name in inputs}
+    recurrent: dict[str, list[tuple[str, str, int]]] = {}
+    changed: list[str] = []
     for name, layer in nodes.items():
-        nir_nodes[name] = _node(name, layer, node_in[name], step, nir)
+        if snntorch_resets and isinstance(layer, _SNNTORCH_STYLE) and _inexact_reset(layer) is not None:
+            changed.append(name)
+        if isinstance(layer, nn.RLeaky):  # RSynaptic included
+            sub_nodes, recurrent[name] = _recurrent_nodes(name, layer, node_in[name], step, nir, snntorch_resets)
+            nir_nodes.update(sub_nodes)
+        else:
+            nir_nodes[name] = _node(name, layer, node_in[name], step, nir, snntorch_resets)
+    if changed:
+        warnings.warn(
+            f"to_nir: nodes {changed} reset in a way NIR cannot express (by subtraction, not at all, or by "
+            "snnTorch's zero reset that also drops the next step's input); they are written with a reset to 0, "
+            "as snnTorch's exporter does, so the file's network differs from them.",
+            stacklevel=2,
+        )
     all_edges = list(edges)
     out_shapes = {**in_shapes, **node_out}
     for name in outputs:
@@ -802,6 +888,10 @@ def to_nir(
         else:
             shape = next(out_shapes[s] for s, d, _ in edges if d == name)
         nir_nodes[name] = nir.Output(output_type={"output": np.array(shape)})
+    for name, inner in recurrent.items():  # the layer's edges now start and end at its neuron
+        lif = inner[0][0]
+        all_edges = [(lif if s == name else s, lif if d == name else d, k) for s, d, k in all_edges] + inner
+        out_shapes.update({s: node_out[name] for s, _, _ in inner})
     # Plan A: delay-1 edges on cycles as plain edges (NIR's implicit recurrence), if the importer agrees.
     on_cycle = {i for i, (s, d, k) in enumerate(all_edges) if k == 1 and _reaches(all_edges, d, s)}
     explicit = {i for i, (_, _, k) in enumerate(all_edges) if k > 0} - on_cycle
@@ -839,4 +929,5 @@ def _same_delays(nodes: dict[str, Any], edges: list[tuple[str, str]], expected: 
 
     graph = nir.NIRGraph(nodes=dict(nodes), edges=list(edges), type_check=False)
     flat = _flatten(graph, dt)
-    return sorted(_delay_cycles(flat)) == sorted(expected)
+    renamed = [(s.replace(".", "_"), d.replace(".", "_"), k) for s, d, k in expected]  # as _flatten names them
+    return sorted(_delay_cycles(flat)) == sorted(renamed)

@@ -66,15 +66,13 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 3.2)) -> Axes:
 
 
 def _as_numpy(name: str, argument: str, value: Any) -> np.ndarray:
-    """``value`` as a float numpy array, or a ``TypeError`` naming the function."""
+    """``value`` as a float numpy array, or a ``TypeError`` naming the function ``name`` (e.g. ``"plot.raster"``)."""
     try:
         array = to_numpy(value)
     except Exception as error:  # anything numpy cannot read
-        raise TypeError(
-            f"plot.{name}: {argument} must be an array (numpy, JAX or torch), got {type(value)}."
-        ) from error
+        raise TypeError(f"{name}: {argument} must be an array (numpy, JAX or torch), got {type(value)}.") from error
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise TypeError(f"plot.{name}: {argument} must hold numbers, got dtype {array.dtype}.")
+        raise TypeError(f"{name}: {argument} must hold numbers, got dtype {array.dtype}.")
     return array.astype(np.float32)
 
 
@@ -82,16 +80,14 @@ def _check_rank(name: str, argument: str, array: np.ndarray, ranks: dict[int, st
     """Raise a ``ValueError`` naming the function, the expected layouts and the actual shape."""
     if array.ndim not in ranks:
         expected = " or ".join(ranks.values())
-        raise ValueError(f"plot.{name}: expected {argument} of shape {expected}, got shape {tuple(array.shape)}.")
+        raise ValueError(f"{name}: expected {argument} of shape {expected}, got shape {tuple(array.shape)}.")
 
 
 def _pick_sample(name: str, array: np.ndarray, sample: int) -> np.ndarray:
     """``array[:, sample]`` of a time-first batch ``[T, B, N]``, with a clear error when out of range."""
     batch = array.shape[1]
     if isinstance(sample, bool) or not isinstance(sample, int | np.integer) or not -batch <= sample < batch:
-        raise ValueError(
-            f"plot.{name}: sample={sample!r} is out of range for a batch of {batch} (shape {array.shape})."
-        )
+        raise ValueError(f"{name}: sample={sample!r} is out of range for a batch of {batch} (shape {array.shape}).")
     return array[:, sample]
 
 
@@ -132,7 +128,7 @@ def raster(
 
     **Raises:** ``ValueError`` for another rank or a ``sample`` out of range.
     """
-    matrix = _spike_matrix("raster", spikes, sample)
+    matrix = _spike_matrix("plot.raster", spikes, sample)
     ax = _axes(ax)
     steps, neurons = np.nonzero(matrix > 0)
     ax.scatter(steps, neurons, s=s, c=c, marker=marker, linewidths=1.0)
@@ -175,8 +171,8 @@ def traces(
 
     **Raises:** ``ValueError`` for another rank, or a number of labels that is not ``N``.
     """
-    array = _as_numpy("traces", "values", values)
-    _check_rank("traces", "values", array, {1: "[T]", 2: "[T, N]"})
+    array = _as_numpy("plot.traces", "values", values)
+    _check_rank("plot.traces", "values", array, {1: "[T]", 2: "[T, N]"})
     if array.ndim == 1:
         array = array[:, None]
     if labels is not None and len(labels) != array.shape[1]:
@@ -231,7 +227,7 @@ def spike_counts(
     **Raises:** ``ValueError`` for another rank, a ``sample`` or ``highlight`` out
     of range, or a number of labels that is not ``N``.
     """
-    counts = _spike_matrix("spike_counts", spikes, sample).sum(axis=0)
+    counts = _spike_matrix("plot.spike_counts", spikes, sample).sum(axis=0)
     neurons = counts.shape[0]
     if labels is not None and len(labels) != neurons:
         raise ValueError(f"plot.spike_counts: got {len(labels)} labels for {neurons} neurons.")
@@ -256,11 +252,13 @@ def animate(
     cmap: str = "gray",
     title: str | None = None,
     show_step: bool = True,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> FuncAnimation:
     """Animate frames over time, one frame per step (snnTorch's ``spikeplot.animator``).
 
-    The colour scale is fixed over the whole sequence (the minimum and maximum
-    over all frames), so brightness is comparable between steps. Keep a reference
+    The colour scale is fixed over the whole sequence (by default the minimum and
+    maximum over all frames), so brightness is comparable between steps. Keep a reference
     to the returned animation while it plays. Save it with
     [`save_gif`][snnax_torchlike.plot.save_gif] (a GIF file that a notebook also
     shows inline), or play it in a notebook with ``IPython.display.HTML(anim.to_jshtml())``.
@@ -274,6 +272,8 @@ def animate(
     - ``cmap``: the colour map.
     - ``title``: the axes title.
     - ``show_step``: write the current step in the corner.
+    - ``vmin``, ``vmax``: the values at the ends of the colour scale (default: the
+      minimum and maximum of ``frames``).
 
     **Returns:** a ``matplotlib.animation.FuncAnimation``, showing the first frame.
     It draws into ``ax.figure`` (pass ``ax`` to choose the figure; without it,
@@ -281,8 +281,8 @@ def animate(
 
     **Raises:** ``ValueError`` for another rank or an empty time axis.
     """
-    array = _as_numpy("animate", "frames", frames)
-    _check_rank("animate", "frames", array, {3: "[T, H, W]", 4: "[T, C, H, W]"})
+    array = _as_numpy("plot.animate", "frames", frames)
+    _check_rank("plot.animate", "frames", array, {3: "[T, H, W]", 4: "[T, C, H, W]"})
     if array.shape[0] < 1:
         raise ValueError(f"plot.animate: frames needs at least one time step, got shape {array.shape}.")
     if array.ndim == 4:
@@ -292,7 +292,8 @@ def animate(
     ax = _axes(ax, figsize=figsize)  # imports matplotlib, with a clear error when it is missing
     from matplotlib import animation
 
-    low, high = float(array.min()), float(array.max())
+    low = float(array.min()) if vmin is None else float(vmin)
+    high = float(array.max()) if vmax is None else float(vmax)
     image = ax.imshow(array[0], cmap=cmap, vmin=low, vmax=high if high > low else low + 1.0)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -196,8 +196,8 @@ def test_train_eval_and_module_errors():
         ValueError, match=r"Linear: expected inputs whose last axis has 64 features, got shape \(4, 63\)"
     ):
         net[0](jnp.ones((4, 63)))
-    with pytest.raises(ValueError, match="inhibition is not supported"):
-        nn.Leaky(beta=0.9, inhibition=True)
+    with pytest.raises(ValueError, match=r"Leaky: inhibition=True needs inputs \[batch, features\].*\(2, 3, 4\)"):
+        nn.Leaky(beta=0.9, inhibition=True)(jnp.ones((2, 3, 4)))
     with pytest.raises(TypeError, match="not a facade layer"):
         nn.Sequential(nn.Linear(2, 2), lambda x: x)
 

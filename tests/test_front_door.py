@@ -59,7 +59,7 @@ class _NoTorch(importlib.abc.MetaPathFinder):
         if name == "torch" or name.startswith("torch."):
             raise ImportError("torch is hidden for this test")
 sys.meta_path.insert(0, _NoTorch())
-import snnax_torchlike, snnax_torchlike.snn, snnax_torchlike.interop
+import snnax_torchlike, snnax_torchlike.snn, snnax_torchlike.interop, snnax_torchlike.snntorch
 from snnax_torchlike import nn, optim, functional, spikegen, surrogate, Trainer
 import jax.numpy as jnp
 spk, mem = nn.Sequential(nn.Linear(4, 3), nn.Leaky(beta=0.9))(jnp.ones((5, 2, 4)))
@@ -72,6 +72,17 @@ print("ok")
 def test_library_imports_and_runs_without_torch():
     result = _run([sys.executable, "-c", _HIDE_TORCH])
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+def test_every_package_of_the_library_is_installed():
+    """pyproject's explicit package list names every folder with an ``__init__.py`` (a normal install,
+    unlike an editable one, ships only what is listed)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(path.parent.relative_to(ROOT).parts) for path in (ROOT / "snnax_torchlike").rglob("__init__.py")}
+    found |= {"snnax_torchlike.interop"}
+    assert found == listed, f"missing: {sorted(found - listed)}; listed but absent: {sorted(listed - found)}"
 
 
 def test_no_torch_import_under_the_library():

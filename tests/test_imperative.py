@@ -439,3 +439,33 @@ def test_grad_mode_switches_nest_and_decorate():
         with snx.set_grad_enabled(True):
             assert nn.Linear(2, 1)(np.ones((1, 2), np.float32)).requires_grad
     assert snx.is_grad_enabled()
+
+
+def test_backward_reaches_torch_layers_in_front_of_facade_neurons():
+    """A torch layer feeding a facade neuron is trained by torch: ``backward()`` fills its ``.grad``."""
+    torch.manual_seed(3)
+    x = torch.rand(T, B, N_IN)
+    theirs_fc, ours_fc = torch.nn.Linear(N_IN, N_HID), torch.nn.Linear(N_IN, N_HID)
+    ours_fc.load_state_dict(theirs_fc.state_dict())
+    theirs_lif, ours_lif = snntorch.Leaky(beta=0.9), nn.Leaky(beta=0.9)
+    scale = torch.linspace(0.5, 1.5, N_HID, requires_grad=True)
+    our_scale = scale.detach().clone().requires_grad_(True)
+
+    def loss_of(fc, lif, factor):
+        mem = lif.init_leaky()
+        total = 0.0
+        for t in range(T):
+            spk, mem = lif(fc(x[t]), mem)
+            total = total + (spk * factor).sum() + (mem**2).mean()  # a torch tensor times ours (either side)
+        return total
+
+    loss_of(theirs_fc, theirs_lif, scale).backward()
+    loss = loss_of(ours_fc, ours_lif, our_scale)
+    assert isinstance(loss, Tensor)
+    loss.backward()
+    np.testing.assert_allclose(ours_fc.weight.grad.numpy(), theirs_fc.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours_fc.bias.grad.numpy(), theirs_fc.bias.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(our_scale.grad.numpy(), scale.grad.numpy(), rtol=1e-4, atol=1e-5)
+    with torch.no_grad():  # torch's no_grad: nothing is recorded for torch
+        out = ours_lif(ours_fc(x[0]))[1]
+    assert out._node is None or not out._node.requires_grad

@@ -4,6 +4,8 @@ Every node type is checked against a hand-written numpy simulation of NIR's ODEs
 under each convention; round trips go through files (`nir.write`/`nir.read`).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import snntorch
@@ -368,6 +370,23 @@ def test_snntorch_style_sequential_round_trips(tmp_path):
     _assert_same_spikes(spk2, np.asarray(spk), np.asarray(mem), np.array([0.5, 0.5]))
 
 
+def test_rleaky_with_a_same_step_zero_reset_exports_exactly(tmp_path):
+    """RLeaky(reset_mechanism="zero", reset_delay=False) is NIR's LIF <-> w_rec cycle: no warning, same spikes."""
+    snx.manual_seed(3)
+    net = nn.Sequential(nn.Linear(5, 6), nn.RLeaky(beta=np.linspace(0.7, 0.9, 6), linear_features=6, threshold=0.6,
+                                                   reset_mechanism="zero", reset_delay=False))  # fmt: skip
+    net[0].weight.data = abs(net[0].weight.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        graph = interop.to_nir(net, tmp_path / "rleaky.nir")
+    assert isinstance(graph.nodes["1.lif"], nir.LIF) and ("1.lif", "1.w_rec") in graph.edges
+    back = interop.from_nir(tmp_path / "rleaky.nir", convention="snntorch")
+    x = np.random.default_rng(7).uniform(0, 1, (60, 3, 5)).astype(np.float32)
+    spk, mem = net(x)
+    spk2, _ = back(x)
+    _assert_same_spikes(spk2, np.asarray(spk), np.asarray(mem), 0.6)
+
+
 def test_norse_reads_our_export(tmp_path):
     norse = pytest.importorskip("norse.torch")
     snx.manual_seed(3)
@@ -416,6 +435,12 @@ def test_exporter_refuses_what_nir_cannot_express():
         export(nn.Synaptic(alpha=0.5, beta=0.5, reset_mechanism="zero"))
     with pytest.raises(interop.UnsupportedNodeError, match=r"\(RLeaky\) cannot be written to NIR faithfully"):
         export(nn.RLeaky(beta=0.9, linear_features=3, reset_mechanism="zero"))
+    quant = SF.quant.state_quant(num_bits=4)
+    for option, layer in (("inhibition", nn.Leaky(0.9, reset_mechanism="zero", inhibition=True)),
+                          ("state_quant", nn.Synaptic(0.5, 0.9, reset_mechanism="zero", reset_delay=False,
+                                                      state_quant=quant))):  # fmt: skip
+        with pytest.raises(interop.UnsupportedNodeError, match=rf"node '1' \(\w+\) sets {option}, which NIR cannot"):
+            export(layer)
     with pytest.raises(interop.UnsupportedNodeError, match=r"\(MaxPool2d\) has no NIR counterpart"):
         interop.to_nir(nn.Sequential(nn.MaxPool2d(2)), input_shape=(1, 4, 4))
     with pytest.raises(ValueError, match="pass input_shape="):

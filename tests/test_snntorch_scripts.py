@@ -2,8 +2,9 @@
 
 Each script in ``tests/snntorch_scripts/`` comes twice: ``*_snntorch.py`` is written as in snnTorch's
 repository and docs (on scikit-learn digits instead of MNIST / N-MNIST, which cannot be downloaded), and
-``*_ported.py`` is the same file with only its import lines changed (``snntorch`` -> ``snnax_torchlike``,
-``torch.nn`` -> ``snnax_torchlike.nn``, ``torch.optim.X`` -> ``optim.X``). Both must train to well above
+``*_ported.py`` is the same file with only its import lines changed (``snntorch`` ->
+``snnax_torchlike.snntorch``, the drop-in namespace; ``torch.nn`` -> ``snnax_torchlike.nn``,
+``torch.optim.X`` -> ``optim.X``). Both must train to well above
 chance in their quick mode (``SNN_SCRIPT_QUICK=1``), and each prints ``FINAL_TEST_ACCURACY=<float>``,
 measured on held-out digits.
 """
@@ -86,10 +87,14 @@ def test_ported_script_differs_only_in_imports(name):
     original_imports = [line for line in original if _is_import(line)]
     ported_imports = [line for line in ported if _is_import(line)]
     assert any("snntorch" in line for line in original_imports)
-    leftovers = [line for line in ported_imports if re.search(r"\bsnntorch\b|\btorch\.(nn|optim)\b|from torch import (nn|optim)\b", line)]
+    leftovers = [line for line in ported_imports if re.search(r"(?<![.\w])snntorch\b|\btorch\.(nn|optim)\b|from torch import (nn|optim)\b", line)]
     assert not leftovers, leftovers
     assert any("snnax_torchlike" in line for line in ported_imports)
     assert not any("snnax_torchlike" in line for line in original_imports)
+    # snnTorch's names come through the drop-in namespace, one import line for each of the original's.
+    snntorch_imports = [line for line in original_imports if re.search(r"\bsnntorch\b", line)]
+    dropin_imports = [line for line in ported_imports if "snnax_torchlike.snntorch" in line]
+    assert [line.replace("snntorch", "snnax_torchlike.snntorch") for line in snntorch_imports] == dropin_imports
 
 
 def test_diff_check_catches_a_changed_line(tmp_path, monkeypatch):

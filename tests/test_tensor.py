@@ -695,3 +695,17 @@ def test_jax_style_attributes_keep_working():
     np.testing.assert_array_equal(np.asarray(indices), [1, 1, 1])
     assert t.astype(np.int32).dtype == np.int32
     np.testing.assert_array_equal(np.asarray(t.at[0, 0].set(9.0))[0, 0], 9.0)
+
+
+def test_torch_inputs_and_loaded_weights_never_alias_torch_memory():
+    """An in-place torch update after the hand-over (an optimizer step, a reused loader buffer) leaves ours."""
+    source = torch.ones(4)
+    tensor = Tensor(source)
+    linear, torch_linear = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    linear.load_state_dict(torch_linear.state_dict())
+    expected = torch_linear.weight.detach().numpy().copy()
+    with torch.no_grad():
+        source.add_(1.0)
+        torch_linear.weight.add_(5.0)
+    np.testing.assert_array_equal(np.asarray(tensor), np.ones(4, np.float32))
+    np.testing.assert_array_equal(np.asarray(linear.weight.data), expected)

@@ -156,3 +156,17 @@ def test_module_methods_reuse_compiled_steps():
     evaluator = net._trainer(None, loss_fn, [SF.accuracy_rate], (), False)
     trainer = net._trainer(optimizer, loss_fn, (), (), False)
     assert evaluator.eval_trace_count == 1 and trainer.trace_count == 1
+
+
+def test_per_sample_losses_of_any_reduction_and_shape_errors():
+    """snnTorch losses with reduction="none" give [1] per sample: the same epoch loss as the mean."""
+    net = nn.Sequential(nn.Linear(4, 3), nn.Leaky(beta=0.9))
+    rng = np.random.default_rng(0)
+    batch = (rng.random((5, 8, 4), dtype=np.float32), rng.integers(0, 3, 8))
+    means = [
+        snx.Trainer(net, None, loss, progress=False).evaluate([batch])["loss"]
+        for loss in (SF.ce_rate_loss(), SF.ce_rate_loss(reduction="none"), SF.mse_count_loss(reduction="sum"))
+    ]
+    assert means[0] == pytest.approx(means[1], rel=1e-6)
+    with pytest.raises(ValueError, match=r"Trainer: .* gave shape \(3,\) for one sample"):
+        snx.Trainer(net, None, lambda out, y: out.sum(axis=(0, 1)), progress=False).evaluate([batch])

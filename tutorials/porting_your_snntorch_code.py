@@ -2,8 +2,10 @@
 # # Porting your snnTorch code
 #
 # You have an snnTorch training script. This tutorial runs it twice on the same
-# data: once as it is, and once with its import lines changed to this library.
-# Nothing else changes: the `Net` with a `forward` that loops over time,
+# data: once as it is, and once with its import lines changed to this library:
+# `snntorch` becomes `snnax_torchlike.snntorch`, a drop-in namespace laid out like
+# the `snntorch` package (docs: "snnTorch's API, drop-in"), and `torch.nn`/`torch.optim`
+# become `snnax_torchlike.nn`/`optim`. Nothing else changes: the `Net` with a `forward` that loops over time,
 # `init_leaky()`, `torch.stack`, the `DataLoader`, `optimizer.zero_grad()`,
 # `loss.backward()`, `optimizer.step()`, `loss.item()` and `torch.no_grad()`
 # all work as written, and the port runs faster.
@@ -124,11 +126,11 @@ from snntorch import spikegen, surrogate
 from torch import optim
 """
 
-PORTED_IMPORTS = """import snnax_torchlike.nn as snn
-import snnax_torchlike.functional as SF
+PORTED_IMPORTS = """import snnax_torchlike.snntorch as snn
+import snnax_torchlike.snntorch.functional as SF
 import torch
 from snnax_torchlike import nn
-from snnax_torchlike import spikegen, surrogate
+from snnax_torchlike.snntorch import spikegen, surrogate
 from snnax_torchlike import optim
 """
 

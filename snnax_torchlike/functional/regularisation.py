@@ -10,7 +10,7 @@ from jaxtyping import Array, ArrayLike
 
 from ..imperative import recordable
 from ..nn.module import to_array
-from .losses import _check_real
+from ._common import _check_real
 
 __all__ = ["l1_rate_sparsity"]
 
@@ -38,6 +38,6 @@ class l1_rate_sparsity:
     def __post_init__(self) -> None:
         _check_real("l1_rate_sparsity", "Lambda", self.Lambda)
 
-    @recordable
+    @recordable(torch_facing=True)
     def __call__(self, spk: ArrayLike) -> Array:
         return self.Lambda * jnp.sum(to_array(spk))

@@ -14,7 +14,7 @@ use it; the core does not know it exists). What it provides:
   (``torch.no_grad()`` is honoured too where the script imports torch).
 """
 
-from ._function import recordable
+from ._function import recordable, torch_facing
 from ._program import stats
 from ._state import enable_grad, in_pure_scope, is_grad_enabled, no_grad, pure_scope, set_grad_enabled
 from ._torch_function import register_torch_function
@@ -38,5 +38,6 @@ __all__ = [
     "pure_scope",
     "register_torch_function",
     "recordable",
+    "torch_facing",
     "stats",
 ]

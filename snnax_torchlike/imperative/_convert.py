@@ -40,4 +40,6 @@ def to_array(value: Any) -> Array:
     array = to_numpy(value)
     if array.dtype == np.float64:
         array = array.astype(np.float32)
-    return jnp.asarray(array)
+    # A copy: on CPU, JAX may alias a numpy buffer, and one shared with a torch tensor would change
+    # under an in-place torch update (an optimizer step, a reused loader buffer).
+    return jnp.array(array, copy=True)

@@ -17,6 +17,8 @@ from typing import Any
 import jax.numpy as jnp
 
 from ._convert import is_foreign_array
+from ._foreign_leaf import requires_foreign_grad
+from ._state import is_grad_enabled
 from .tensor import Tensor, cat, op, stack
 
 _REFLECTED = {"__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rdiv__", "__rpow__", "__rmatmul__",
@@ -29,8 +31,14 @@ _ALIASES = {
 }  # fmt: skip
 
 
+def _identity(x: Any) -> Any:
+    return x
+
+
 def _convert(value: Any) -> Any:
     if is_foreign_array(value):
+        if requires_foreign_grad(value) and is_grad_enabled():
+            return op("from_foreign", _identity, value)  # recorded, so backward() reaches torch's graph
         return Tensor(value)
     if isinstance(value, (list, tuple)):
         return type(value)(_convert(v) for v in value)
@@ -59,6 +67,19 @@ def _activation(method: str) -> Callable[..., Any]:
     return fn
 
 
+def _linear(input: Any, weight: Any, bias: Any = None) -> Any:
+    """``torch.nn.functional.linear``, which ``torch.nn.Linear`` runs: ``input @ weight.T + bias``."""
+    if bias is None:
+        return op("linear", lambda x, w: x @ w.T, input, weight)
+    return op("affine", lambda x, w, b: x @ w.T + b, input, weight, bias)
+
+
+def _allclose(input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """``torch.allclose``: a Python bool, as there (it waits for both values)."""
+    values = [x.jax() if isinstance(x, Tensor) else jnp.asarray(x) for x in (input, other)]
+    return bool(jnp.allclose(*values, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "stack": stack,
     "cat": cat,
@@ -71,6 +92,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tanh": _activation("tanh"),
     "softmax": _activation("softmax"),
     "log_softmax": _activation("log_softmax"),
+    "linear": _linear,
+    "allclose": _allclose,
 }
 
 
@@ -99,6 +122,8 @@ def dispatch(func: Any, args: tuple, kwargs: dict) -> Any:
         # torch_tensor.__radd__(t) only happens when t's own method declined; compute it as t's reflected op.
         return getattr(args[0], base)(*args[1:], **kwargs)
     method = getattr(Tensor, base, None)
+    if not args and "input" in kwargs:  # torch.eq(input=a, other=b): the method's tensor passed by name
+        args = (kwargs.pop("input"),)
     if method is not None and args:
         first = args[0] if isinstance(args[0], Tensor) else Tensor(args[0])
         return method(first, *args[1:], **kwargs)

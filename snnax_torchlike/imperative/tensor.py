@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _graph
 from ._convert import is_foreign_array, to_array
+from ._foreign_leaf import foreign_leaf
 from ._indexing import build_index, split_index
 from ._state import in_pure_scope, is_grad_enabled
 
@@ -205,13 +206,16 @@ def _refs(operands: tuple[Any, ...], record: bool) -> tuple[list[_graph.Ref], bo
                 grad_enabled = is_grad_enabled()
             if grad_enabled and x.requires_grad:
                 refs.append(("p", x, data))
-                requires_grad = True
+                requires_grad = has_graph = True  # what backward() may differentiate is recorded
             else:
                 refs.append(("c", data))
         elif isinstance(x, jax.core.Tracer):
             return None
         elif isinstance(x, jax.Array):
             refs.append(("c", x))
+        elif (leaf := foreign_leaf(x)) is not None and (grad_enabled := is_grad_enabled()):
+            refs.append(("p", leaf, leaf.data))
+            requires_grad = has_graph = True
         else:
             row = _recordable(x) if record else x
             if isinstance(row, Tensor):

@@ -1,21 +1,30 @@
 """The PyTorch/snnTorch-style facade: mutable-looking modules over pure JAX computations."""
 
 from .alpha import Alpha
-from .container import Sequential
+from .bntt import BatchNormTT1d, BatchNormTT2d
+from .container import ModuleList, Sequential
 from .conv import Conv1d, Conv2d
+from .delta_leaky import DeltaLeaky
 from .dropout import Dropout
+from .graded_spikes import GradedSpikes
 from .graph import Graph
 from .lapicque import Lapicque
 from .leaky import Leaky
+from .leaky_parallel import LeakyParallel
 from .linear import Flatten, Linear
+from .linear_leaky import LinearLeaky
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
+from .lstm import LSTMCell
 from .module import LoadResult, Module, Parameter
 from .nir_layers import Reshape, Scale, SumPool2d, Threshold
-from .normalization import LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .norse_cells import IAFCell, LIBoxCell, LICell, LIFAdExCell, LIFBoxCell, LIFCell, LIFRecurrentCell
 from .ode_neurons import IF, LI, LIF, CubaLI, CubaLIF, Integrator, ODENeuron
 from .pooling import AvgPool2d, MaxPool2d
 from .recurrent import RLeaky, RSynaptic
+from .slstm import SLSTM, SConv2dLSTM
+from .state_leaky import StateLeaky
+from .stepped_graph import SteppedGraph
 from .synaptic import Synaptic
 
 __all__ = [
@@ -23,6 +32,7 @@ __all__ = [
     "Parameter",
     "LoadResult",
     "Sequential",
+    "ModuleList",
     "Linear",
     "Conv1d",
     "Conv2d",
@@ -31,10 +41,22 @@ __all__ = [
     "Flatten",
     "Dropout",
     "LayerNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNormTT1d",
+    "BatchNormTT2d",
+    "GradedSpikes",
     "Leaky",
+    "LeakyParallel",
+    "DeltaLeaky",
+    "StateLeaky",
+    "LinearLeaky",
     "Synaptic",
     "RLeaky",
     "RSynaptic",
+    "SLSTM",
+    "SConv2dLSTM",
+    "LSTMCell",
     "Lapicque",
     "Alpha",
     "ODENeuron",
@@ -45,6 +67,7 @@ __all__ = [
     "IF",
     "Integrator",
     "Graph",
+    "SteppedGraph",
     "Scale",
     "Threshold",
     "SumPool2d",

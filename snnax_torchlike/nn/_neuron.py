@@ -4,16 +4,78 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..imperative import Tensor, cached_zeros
+from ..snn.neurons._snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, snntorch_fire
 from ..snn.surrogate import SurrogateSpike
+from ._instances import LiveInstances, instance_or_class_method
 from ._recorded_call import recorded_call
 from .module import Module, Parameter, to_array
 
 _RESET_CODES = {"subtract": 0, "zero": 1, "none": 2}
+_RESET_NAMES = {code: name for name, code in _RESET_CODES.items()}
+
+
+def _no_gradient(x: Array) -> Array:
+    return jnp.zeros_like(x)
+
+
+_SURROGATE_DISABLED = snn.surrogate.custom(_no_gradient)
+"""The spike function of ``surrogate_disable=True``: a Heaviside step with no gradient, as snnTorch's."""
+
+
+def resolve_spike_grad(layer: str, spike_grad: SurrogateSpike | None, surrogate_disable: bool) -> SurrogateSpike:
+    """The spike function of snnTorch's ``spike_grad`` and ``surrogate_disable`` options, or a clear error.
+
+    None gives snnTorch's default ``atan(alpha=2)``; ``surrogate_disable=True`` a step
+    without gradient (giving ``spike_grad`` too raises: it would be ignored).
+    """
+    if surrogate_disable and spike_grad is not None:
+        raise ValueError(
+            f"{layer}: surrogate_disable=True spikes without a gradient, so spike_grad={spike_grad!r} would be "
+            f"ignored; pass one of them."
+        )
+    if surrogate_disable:
+        return _SURROGATE_DISABLED
+    resolved = snn.surrogate.atan(2.0) if spike_grad is None else spike_grad
+    if not isinstance(resolved, SurrogateSpike):
+        raise TypeError(
+            f"{layer}: spike_grad must come from snnax_torchlike.surrogate (e.g. surrogate.fast_sigmoid(25)), "
+            f"got {type(spike_grad).__name__}."
+        )
+    return resolved
+
+
+def register_value(module: Module, name: str, value: ArrayLike, learn: bool) -> None:
+    """``value`` (as float32) as a trained ``Parameter`` of ``module`` when ``learn``, else as a buffer, as snnTorch."""
+    array = to_array(value).astype(jnp.float32)
+    if learn:
+        setattr(module, name, Parameter(array))
+    else:
+        module.register_buffer(name, array)
+
+
+def array_of(module: Module, name: str) -> Array:
+    """The current array of ``module``'s parameter or buffer ``name``."""
+    parameter = module._parameters.get(name)
+    return parameter.data if parameter is not None else module._buffers[name]
+
+
+def _state_quant_option(layer: str, state_quant: Any) -> StateQuant | None:
+    """snnTorch's ``state_quant`` argument (False, or a function of the state) as None or a JAX-traceable function."""
+    if state_quant is False or state_quant is None:
+        return None
+    module = getattr(state_quant, "__module__", None) or ""
+    if module.split(".")[0] in ("snntorch", "torch"):
+        raise TypeError(
+            f"{layer}: state_quant={state_quant!r} is a torch function and cannot run on JAX arrays; use "
+            f"snnax_torchlike.functional.quant.state_quant(...), which takes the same arguments."
+        )
+    return check_state_quant(state_quant, layer=layer)
 
 
 def initial_state() -> Array:
@@ -68,9 +130,26 @@ class SnnTorchNeuron(Module):
     ``reset_hidden()`` zeroes it, ``detach_hidden()`` cuts it from the graph
     (truncated BPTT); ``snnax_torchlike.utils.reset(net)`` resets every neuron of
     one network.
+
+    **Options.** ``inhibition=True`` (inputs ``[B, N]``: only each sample's largest
+    membrane may spike) and ``state_quant`` (a JAX-traceable function of a state,
+    e.g. ``snnax_torchlike.functional.quant.state_quant(num_bits=8)``; a torch
+    function raises) work in the neurons that declare them in
+    ``_implemented_options``; the others refuse them with a ``ValueError``.
     """
 
     is_neuron = True
+    _implemented_options: ClassVar[frozenset[str]] = frozenset()
+    """The options among ``inhibition`` and ``state_quant`` that the class's ``forward`` implements.
+
+    Read from the class that defines the ``forward`` that runs, so a subclass with a
+    step of its own (``DeltaLeaky`` of ``Leaky``) refuses them until it declares them.
+    """
+    instances: ClassVar[Any] = LiveInstances()
+    """Where every new neuron is appended: by default the neurons alive now (weak references), so
+    nothing is kept alive by it; snnTorch's own list keeps every neuron ever built (its issue #328).
+    Assigning a list (``SpikingNeuron.instances = []``, as snnTorch's code does) makes new neurons
+    go into that list, with snnTorch's strong references."""
     _state_names: ClassVar[tuple[str, ...]] = ("mem",)
     _state_outputs: ClassVar[tuple[int, ...]] = (1,)
     """Where each state's new value is in what ``forward`` returns."""
@@ -93,23 +172,16 @@ class SnnTorchNeuron(Module):
     ):
         super().__init__()
         name = type(self).__name__
-        unsupported = {
-            "inhibition": inhibition,
-            "state_quant": state_quant,
-            "surrogate_disable": surrogate_disable,
-        }
-        chosen = [option for option, value in unsupported.items() if value]
+        forward_owner = next(cls for cls in type(self).__mro__ if "forward" in cls.__dict__)
+        implemented = forward_owner.__dict__.get("_implemented_options", frozenset())
+        requested = {"inhibition": inhibition, "state_quant": state_quant is not False and state_quant is not None}
+        chosen = [option for option, value in requested.items() if value and option not in implemented]
         if chosen:
             raise ValueError(f"{name}: {', '.join(chosen)} is not supported.")
-        if reset_mechanism not in _RESET_CODES:
-            raise ValueError(f"{name}: reset_mechanism must be one of {list(_RESET_CODES)}, got {reset_mechanism!r}.")
-        self.spike_grad = snn.surrogate.atan(2.0) if spike_grad is None else spike_grad
-        if not isinstance(self.spike_grad, SurrogateSpike):
-            raise TypeError(
-                f"{name}: spike_grad must come from snnax_torchlike.surrogate (e.g. surrogate.fast_sigmoid(25)), "
-                f"got {type(spike_grad).__name__}."
-            )
-        self.reset_mechanism = reset_mechanism
+        self.inhibition = bool(inhibition)
+        self.state_quant = _state_quant_option(name, state_quant)
+        self.spike_grad = resolve_spike_grad(name, spike_grad, surrogate_disable)
+        self.surrogate_disable = bool(surrogate_disable)
         self.reset_delay = bool(reset_delay)
         self.output = bool(output)
         self.init_hidden = bool(init_hidden)
@@ -117,14 +189,89 @@ class SnnTorchNeuron(Module):
             self.register_hidden(state)
         self._register("threshold", threshold, learn_threshold)
         self._register("graded_spikes_factor", graded_spikes_factor, learn_graded_spikes_factor)
-        self.register_buffer("reset_mechanism_val", jnp.asarray(_RESET_CODES[reset_mechanism], dtype=jnp.int32))
+        self.register_buffer("reset_mechanism_val", jnp.asarray(0, dtype=jnp.int32))
+        self.reset_mechanism = reset_mechanism
+        # A list the user assigned (snnTorch's `SpikingNeuron.instances = []`) gets the neuron itself.
+        SnnTorchNeuron.instances.append(self)
+
+    # -- reset mechanism --------------------------------------------------------------------------
+    @property
+    def reset_mechanism(self) -> str:
+        """``"subtract"``, ``"zero"`` or ``"none"``; the buffer ``reset_mechanism_val`` holds its code (0, 1, 2).
+
+        Assigning it (or loading a ``state_dict`` with another ``reset_mechanism_val``)
+        changes the code and the dynamics together. snnTorch 1.0 changes the code only
+        and keeps the construction-time dynamics.
+        """
+        return self.__dict__["_reset_mechanism"]
+
+    @reset_mechanism.setter
+    def reset_mechanism(self, value: str) -> None:
+        if value not in _RESET_CODES:
+            raise ValueError(
+                f"{type(self).__name__}: reset_mechanism must be one of {list(_RESET_CODES)}, got {value!r}."
+            )
+        self._reset_mechanism = value
+        self.reset_mechanism_val = jnp.asarray(_RESET_CODES[value], dtype=jnp.int32)
+
+    def _after_load_state_dict(self) -> None:
+        code = int(self.reset_mechanism_val)
+        if code not in _RESET_NAMES:
+            raise ValueError(
+                f"{type(self).__name__}: reset_mechanism_val must be one of {sorted(_RESET_NAMES)} "
+                f"(subtract, zero, none), got {code}."
+            )
+        self._reset_mechanism = _RESET_NAMES[code]
+
+    def fire(self, mem: Any) -> Array:
+        """The spikes of membrane ``mem``, as snnTorch's ``fire``.
+
+        ``spike_grad(q(mem) - threshold) * graded_spikes_factor``, with ``q`` the
+        ``state_quant`` function (none by default); ``inhibition`` does not enter
+        (snnTorch's ``fire_inhibition`` is separate).
+
+        **Arguments:** ``mem``: a membrane potential of any shape that broadcasts with the threshold.
+
+        **Returns:** the spikes, a ``Tensor`` of ``mem``'s shape.
+        """
+        return Tensor(snntorch_fire(to_array(mem), threshold=self._value("threshold"),
+                                    graded_spikes_factor=self._value("graded_spikes_factor"),
+                                    spike_fn=self.spike_grad, state_quant=self.state_quant))  # fmt: skip
+
+    def fire_inhibition(self, batch_size: int, mem: Any) -> Array:
+        """The spikes of ``mem`` ``[batch_size, N]`` when only each sample's largest ``mem - threshold`` may spike.
+
+        snnTorch's ``fire_inhibition`` (what ``inhibition=True`` uses): not scaled by
+        the graded spikes factor, no ``state_quant``.
+
+        **Returns:** the spikes, a ``Tensor`` ``[batch_size, N]``.
+        """
+        mem = to_array(mem)
+        check_inhibition_shape(mem.shape, layer=type(self).__name__, batched=True)
+        if mem.shape[0] != batch_size:
+            raise ValueError(
+                f"{type(self).__name__}: fire_inhibition got batch_size={batch_size} for a membrane of shape "
+                f"{tuple(mem.shape)}."
+            )
+        return Tensor(snntorch_fire(mem, threshold=self._value("threshold"),
+                                    graded_spikes_factor=self._value("graded_spikes_factor"),
+                                    spike_fn=self.spike_grad, inhibition=True))  # fmt: skip
+
+    def mem_reset(self, mem: Any) -> Array:
+        """snnTorch's ``mem_reset``: the reset signal ``H(mem - threshold)`` of a membrane, without gradient.
+
+        **Returns:** a ``Tensor`` of ``mem``'s shape (0 or 1, not scaled by the graded spikes factor).
+        """
+        return Tensor(jax.lax.stop_gradient(self.spike_grad(to_array(mem) - self._value("threshold"))))
 
     # -- hidden state -----------------------------------------------------------------------------
+    @instance_or_class_method
     def reset_hidden(self) -> None:
         """Zero the stored state (it takes the next input's shape), like snnTorch's ``reset_hidden``."""
         for state in self._state_names:
             self._hidden[state] = None
 
+    @instance_or_class_method
     def detach_hidden(self) -> None:
         """Cut the stored state from the graph, so ``backward()`` stops there (truncated BPTT)."""
         for state in self._state_names:
@@ -162,6 +309,8 @@ class SnnTorchNeuron(Module):
             )
         states = states + (None,) * (len(self._state_names) - len(states))
         shape = tuple(getattr(input_, "shape", None) or to_array(input_).shape)
+        if self.inhibition:
+            check_inhibition_shape(shape, layer=name, batched=True)
         states = tuple(
             self._initial_state(self._hidden[state], shape, True) if given is None
             else self._initial_state(given, shape, False)
@@ -175,15 +324,11 @@ class SnnTorchNeuron(Module):
         return outputs
 
     def _register(self, name: str, value: ArrayLike, learn: bool) -> None:
-        array = to_array(value).astype(jnp.float32)
-        if learn:
-            setattr(self, name, Parameter(array))
-        else:
-            self.register_buffer(name, array)
+        register_value(self, name, value, learn)
 
     def _value(self, name: str) -> Array:
-        value = getattr(self, name)
-        return value.data if isinstance(value, Parameter) else value
+        """The current array of parameter or buffer ``name``."""
+        return array_of(self, name)
 
     def _neuron_arguments(self) -> dict[str, Any]:
         """Keyword arguments shared by the core update functions."""
@@ -194,6 +339,10 @@ class SnnTorchNeuron(Module):
             reset_mechanism=self.reset_mechanism,
             reset_delay=self.reset_delay,
         )
+
+    def _fire_options(self) -> dict[str, Any]:
+        """``inhibition`` and ``state_quant`` (None when off), as the core update functions take them."""
+        return dict(inhibition=self.inhibition, state_quant=self.state_quant)
 
     def _check_state(self, x: Array, state: Array, name: str) -> None:
         if state.shape not in ((), x.shape):

@@ -10,6 +10,7 @@ setting compiles anew instead of reusing a stale program.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -33,8 +34,9 @@ def _is_array(value: Any) -> bool:
 
 _NOT_CONFIGURATION = frozenset(
     ("_parameters", "_buffers", "_modules", "_hidden", "_non_persistent", "_version", "_record_plan", "_trainers",
-     "_key_cache")
+     "_key_cache", "metadata")
 )
+"""Attributes that do not change what a call computes (``metadata``: ``nn.Graph``'s free dict)."""
 
 
 def _settings(module: Module) -> tuple | None:
@@ -84,9 +86,27 @@ def _needs_key(module: Module) -> bool:
     return any(getattr(m, "needs_key", False) for m in module.modules())
 
 
+def _frozen(module: Module) -> Module:
+    """A copy of ``module`` and its children whose settings no later change of the originals reaches.
+
+    A recorded function serves every module whose settings equal these, so it must
+    keep computing with them after the module it was made from changes (``.eval()``,
+    an assigned option). The copies share the originals' parameter and buffer
+    registries: a call binds the arrays it is given anyway.
+    """
+    frozen = copy.copy(module)
+    frozen.__dict__["_modules"] = type(module._modules)((name, _frozen(child)) for name, child in module._modules.items())
+    for attr in ("_record_plan", "_key_cache"):
+        frozen.__dict__.pop(attr, None)
+    return frozen
+
+
 def _make_fn(module: Module, method: Callable[..., Any], names: tuple[str, ...], treedef: Any, layout: tuple,
              random: bool) -> Callable[..., Any]:  # fmt: skip
     count = len(names)
+    if getattr(method, "__self__", None) is module:
+        module = _frozen(module)
+        method = method.__func__.__get__(module)
 
     def fn(ints: tuple, *arrays: Any) -> Any:
         module_arrays = dict(zip(names, arrays[:count]))

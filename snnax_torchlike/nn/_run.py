@@ -13,6 +13,8 @@ from .. import snn
 
 def _membrane(state: Any) -> Any:
     # Neurons with several state variables name their membrane `mem` (snnTorch) or `v` (Norse, NIR).
+    if type(state) is tuple:  # a compound layer's (LinearLeaky: Linear, then the neuron): its last member's
+        return _membrane(state[-1])
     return getattr(state, "mem", getattr(state, "v", state))
 
 

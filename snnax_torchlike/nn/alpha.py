@@ -22,7 +22,10 @@ class Alpha(SnnTorchNeuron):
     ([`snnax_torchlike.snn.alpha_update`][]). Step by step:
     ``syn_exc, syn_inh, mem = lif.init_alpha(); spk, syn_exc, syn_inh, mem = lif(x, syn_exc, syn_inh, mem)``.
     ``learn_alpha=True`` works here (it raises a TypeError in snnTorch 1.0).
+    ``inhibition`` and ``state_quant`` (on ``syn_exc``, ``syn_inh`` and ``mem``) as in [`Leaky`][].
     """
+
+    _implemented_options = frozenset({"inhibition", "state_quant"})
 
     _state_names = ("syn_exc", "syn_inh", "mem")
     _state_outputs = (1, 2, 3)
@@ -61,7 +64,7 @@ class Alpha(SnnTorchNeuron):
     def _arguments(self) -> dict[str, Any]:
         arguments = self._neuron_arguments()
         del arguments["reset_delay"]
-        return {**arguments, "alpha": self._value("alpha"), "beta": self._value("beta")}
+        return {**arguments, **self._fire_options(), "alpha": self._value("alpha"), "beta": self._value("beta")}
 
     def core_layer(self) -> snn.Alpha:
         arguments = self._arguments()

@@ -1,7 +1,8 @@
-"""`Sequential`: a chain of facade layers run over time in one `lax.scan`."""
+"""Containers: `Sequential`, a chain of facade layers run over time in one `lax.scan`, and `ModuleList`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import snn
@@ -88,3 +89,88 @@ class Sequential(Module):
         records = (len(self) - 1,) if last_is_neuron else ()  # a last neuron's membrane is returned too
         outputs, mems = run_time_first(self.core_model(), (x,), records, key, self.checkpoint_every)
         return (outputs[-1], mems[0]) if last_is_neuron else outputs[-1]
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters and buffers belong to the owner, like ``torch.nn.ModuleList``.
+
+    ``ModuleList(modules=None)``; then indexing (``[i]``, negative ``i``, slices giving a
+    ``ModuleList``), assignment and ``del`` by index, ``len``, iteration, ``append``,
+    ``extend``, ``insert``, ``pop``, ``+`` and ``+=``. Children are named ``"0"``,
+    ``"1"``, ... (renumbered after ``del``/``insert``), so ``state_dict`` keys match
+    torch's (``"0.weight"``, ...). It has no ``forward``: call its items.
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _checked(self, module: Any, index: int) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"ModuleList: item {index} ({type(module).__name__}) is not a module from snnax_torchlike.nn."
+            )
+        return module
+
+    def _position(self, index: int) -> int:
+        """``index`` (negative counts from the end) as a position in the list, or ``IndexError``."""
+        count = len(self)
+        position = int(index) + count if int(index) < 0 else int(index)
+        if not 0 <= position < count:
+            raise IndexError(f"ModuleList: index {index} is out of range for {count} modules.")
+        return position
+
+    def _renumber(self, modules: list[Module]) -> None:
+        self._modules.clear()
+        for position, module in enumerate(modules):
+            self.add_module(str(position), module)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return ModuleList(list(self)[index])
+        return self._modules[str(self._position(index))]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        position = self._position(index)
+        self.add_module(str(position), self._checked(module, position))
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self)
+        del modules[index if isinstance(index, slice) else self._position(index)]
+        self._renumber(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList(list(self) + list(other))
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns the list."""
+        self.add_module(str(len(self)), self._checked(module, len(self)))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append every module of ``modules``; returns the list."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put ``module`` before position ``index`` (as ``list.insert``)."""
+        modules = list(self)
+        modules.insert(index, self._checked(module, index))
+        self._renumber(modules)
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at ``index`` (default: the last)."""
+        module = self[index]
+        del self[index]
+        return module

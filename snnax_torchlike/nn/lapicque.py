@@ -22,9 +22,12 @@ class Lapicque(SnnTorchNeuron):
     ``beta`` with one of them. The update uses ``R``, ``C`` and ``time_step``, not
     ``beta`` ([`snnax_torchlike.snn.lapicque_update`][]): with ``beta = 0.9`` the
     effective decay is ``1 + ln 0.9 = 0.8946``, exactly as snnTorch computes it.
+    ``inhibition`` and ``state_quant`` as in [`Leaky`][].
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta``, ``time_step``, ``R``, ``C``.
     """
+
+    _implemented_options = frozenset({"inhibition", "state_quant"})
 
     def __init__(
         self,
@@ -74,7 +77,8 @@ class Lapicque(SnnTorchNeuron):
     def _arguments(self) -> dict[str, Any]:
         arguments = self._neuron_arguments()
         del arguments["reset_delay"]
-        return {**arguments, "R": self._value("R"), "C": self._value("C"), "time_step": self._value("time_step")}
+        return {**arguments, **self._fire_options(), "R": self._value("R"), "C": self._value("C"),
+                "time_step": self._value("time_step")}  # fmt: skip
 
     def core_layer(self) -> snn.Lapicque:
         return snn.Lapicque(**self._arguments())

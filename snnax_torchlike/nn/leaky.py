@@ -31,9 +31,15 @@ class Leaky(SnnTorchNeuron):
     ``spk = lif(cur[t])``; see ``SnnTorchNeuron``), or inside ``nn.Sequential``,
     which runs the whole sequence in one ``lax.scan``.
 
+    ``inhibition=True`` (inputs ``[B, N]``: only each sample's largest membrane
+    spikes) and ``state_quant`` (a JAX function of the membrane, e.g.
+    ``snnax_torchlike.functional.quant.state_quant(num_bits=4)``) work as in snnTorch.
+
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta`` (snnTorch's names and order).
     """
+
+    _implemented_options = frozenset({"inhibition", "state_quant"})
 
     def __init__(
         self,
@@ -64,7 +70,7 @@ class Leaky(SnnTorchNeuron):
 
     def core_layer(self) -> snn.Leaky:
         """The neuron as a pure core layer over the current arrays."""
-        return snn.Leaky(self._value("beta"), **self._neuron_arguments())
+        return snn.Leaky(self._value("beta"), **self._neuron_arguments(), **self._fire_options())
 
     def forward_sequence(
         self, arrays: list[Array], kinds: list[str], carry_slot: int, carry_output: int
@@ -74,12 +80,13 @@ class Leaky(SnnTorchNeuron):
         Used when a recorded Python loop over time steps is replayed: the core's
         whole-sequence kernel, whose backward pass keeps only the membranes.
         **Returns:** ``(spk, mem)``, each ``[T, ...]``, as stepping gives them; None
-        where the kernel does not apply (the loop then scans ``forward``).
+        where the kernel does not apply (``reset_delay=False``, ``inhibition``,
+        ``state_quant``: the loop then scans ``forward``).
         """
         if kinds != ["series", "carry"] or carry_slot != 1 or carry_output != 1:
             return None
         xs, mem0 = arrays
-        if mem0.shape != xs.shape[1:] or not self.reset_delay:
+        if mem0.shape != xs.shape[1:] or not self.reset_delay or self.inhibition or self.state_quant is not None:
             return None
         result = snn.leaky_sequence(mem0, xs, beta=self._value("beta"), threshold=self._value("threshold"),
                                     graded_spikes_factor=self._value("graded_spikes_factor"),
@@ -91,4 +98,4 @@ class Leaky(SnnTorchNeuron):
         x = to_array(input_)
         mem = self.init_leaky() if mem is None else to_array(mem)
         self._check_state(x, mem, "the membrane")
-        return snn.leaky_update(x, mem, beta=self._value("beta"), **self._neuron_arguments())
+        return snn.leaky_update(x, mem, beta=self._value("beta"), **self._neuron_arguments(), **self._fire_options())

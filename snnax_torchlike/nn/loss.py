@@ -41,6 +41,7 @@ from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, ArrayLike
 
 from ..imperative import register_torch_function
+from ..snn._concrete import concrete
 from .module import Module, to_array
 
 __all__ = [
@@ -75,10 +76,10 @@ def _check_reduction(name: str, reduction: Any) -> str:
     return reduction
 
 
-def _check_real(name: str, argument: str, value: Any) -> float:
-    """A Python float of a real scalar option, or a ``ValueError`` naming it."""
+def _check_real(name: str, argument: str, value: Any, error: type[Exception] = ValueError) -> float:
+    """A Python float of a real scalar option (not a bool), or ``error`` naming it (these losses: ``ValueError``)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name}: {argument} must be a real number, got {type(value).__name__} {value!r}.")
+        raise error(f"{name}: {argument} must be a real number, got {type(value).__name__} {value!r}.")
     return float(value)
 
 
@@ -104,14 +105,6 @@ def _check_nonnegative(name: str, argument: str, value: Any, *, strict: bool) ->
         bound = "> 0" if strict else ">= 0"
         raise ValueError(f"{name}: {argument} must be {bound}, got {value}.")
     return value
-
-
-def _concrete(x: Array) -> np.ndarray | None:
-    """The values of ``x``, or ``None`` when ``x`` is traced (inside ``jit``/``vmap``/``grad``)."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
 
 
 def _floating(name: str, argument: str, x: Any) -> Array:
@@ -188,7 +181,7 @@ def _class_index_target(
     if not jnp.issubdtype(target.dtype, jnp.integer):
         raise ValueError(f"{name}: class-index targets must be integers, got dtype {target.dtype} ({shapes}).")
     classes = input.shape[1]
-    values = _concrete(target)
+    values = concrete(target)
     if values is not None and values.size:
         bad = (values != ignore_index) & ((values < 0) | (values >= classes))
         if bad.any():

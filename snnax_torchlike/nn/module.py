@@ -58,6 +58,28 @@ class Parameter:
     def detach(self) -> Tensor:
         return Tensor(self.data)
 
+    def copy_(self, src: Any) -> Parameter:
+        """Take ``src``'s values (any array-like, a torch tensor too), as ``torch.Tensor.copy_`` under ``no_grad``.
+
+        ``src`` broadcasts to this parameter's shape (torch's rule; another shape raises)
+        and is cast to its dtype. Returns the parameter.
+        """
+        value = to_array(src)
+        try:
+            value = jnp.broadcast_to(value, self.data.shape)
+        except ValueError:
+            raise ValueError(
+                f"Parameter.copy_: the source of shape {tuple(value.shape)} does not broadcast to the "
+                f"parameter's shape {self.shape}."
+            ) from None
+        self.data = value.astype(self.data.dtype)
+        return self
+
+    def zero_(self) -> Parameter:
+        """Set every value to zero, as ``torch.Tensor.zero_``. Returns the parameter."""
+        self.data = jnp.zeros_like(self.data)
+        return self
+
     @property
     def size(self) -> Size:
         """As a tensor's: ``size()``/``size(d)`` as torch, the element count when read as a number."""
@@ -88,6 +110,18 @@ class Parameter:
     def __repr__(self) -> str:
         grad = "" if self.requires_grad else ", requires_grad=False"
         return f"Parameter(shape={self.shape}, dtype={self.dtype}{grad})"
+
+
+# A parameter computes like a tensor (``lif.beta * x``, ``x @ fc.weight``, torch tensors on either side),
+# and what it computes reaches its ``.grad`` on ``backward()``. ``==``/``!=`` stay identity, as in torch's
+# containers of parameters (``param in optimizer_params``).
+for _operator in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
+    for _side in ("", "r"):
+        setattr(Parameter, f"__{_side}{_operator}__", getattr(Tensor, f"__{_side}{_operator}__"))
+for _operator in ("lt", "le", "gt", "ge", "neg", "pos", "abs"):
+    setattr(Parameter, f"__{_operator}__", getattr(Tensor, f"__{_operator}__"))
+Parameter.__torch_function__ = Tensor.__dict__["__torch_function__"]
+Parameter.__array_priority__ = Tensor.__array_priority__
 
 
 @contextlib.contextmanager
@@ -174,7 +208,12 @@ class Module:
         for registry in ("_parameters", "_buffers", "_modules", "_hidden"):
             entries = self.__dict__.get(registry)
             if entries is not None and name in entries:
-                return entries[name]
+                value = entries[name]
+                # A concrete buffer is read as a tensor, so it mixes with torch tensors as torch's buffers
+                # do; inside a traced function it stays the tracer the layer's code computes with.
+                if registry == "_buffers" and value is not None and not isinstance(value, jax.core.Tracer):
+                    return Tensor(value)
+                return value
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -325,10 +364,15 @@ class Module:
             owner, attr, kind = slots[name]
             if kind == "parameter":
                 param = owner._parameters[attr]
-                param.data = jnp.asarray(value, dtype=param.dtype)
+                param.data = jnp.array(value, dtype=param.dtype, copy=True)  # never aliasing the source
             else:
-                owner._buffers[attr] = jnp.asarray(value, dtype=owner._buffers[attr].dtype)
+                owner._buffers[attr] = jnp.array(value, dtype=owner._buffers[attr].dtype, copy=True)
+        for module in self.modules():
+            module._after_load_state_dict()
         return LoadResult(missing, unexpected)
+
+    def _after_load_state_dict(self) -> None:
+        """Bring settings that mirror a loaded buffer (a neuron's reset mechanism) up to date."""
 
     def save(self, path: str) -> None:
         """Write ``state_dict()`` to ``path`` as safetensors (torch-readable, torch names)."""

@@ -10,6 +10,7 @@ from jaxtyping import Array, ArrayLike
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
 from ._neuron import SnnTorchNeuron, initial_state, shared_options
+from .conv import Conv2d, _tuple
 from .linear import Linear
 from .module import Module, Parameter, to_array
 
@@ -25,21 +26,29 @@ class _OneToOne(Module):
             self.register_buffer("V", v)
 
 
+def _is_given(value: Any) -> bool:
+    """snnTorch's test of ``linear_features``/``conv2d_channels``/``kernel_size``: given and not zero."""
+    return value is not None and value is not False and value != 0
+
+
 class RLeaky(SnnTorchNeuron):
     r"""``snntorch.RLeaky``: a leaky neuron that feeds its own previous spikes back.
 
-    All-to-all (default): ``recurrent`` is an ``nn.Linear(F, F)`` (keys
-    ``recurrent.weight``, ``recurrent.bias``; pass ``linear_features=F``). One-to-one
-    (``all_to_all=False``): spikes scaled by ``V``, stored under ``V`` and
-    ``recurrent.V`` like snnTorch. Equations: [`snnax_torchlike.snn.rleaky_update`][].
-    Step by step: ``spk, mem = lif.init_rleaky(); spk, mem = lif(x, spk, mem)``.
-
-    Not supported: convolutional recurrence (``conv2d_channels``) and
-    ``reset_delay=False``; both raise.
+    All-to-all (default), with ``linear_features=F``: ``recurrent`` is an
+    ``nn.Linear(F, F)`` (keys ``recurrent.weight``, ``recurrent.bias``); with
+    ``conv2d_channels=C, kernel_size=k`` instead: an ``nn.Conv2d(C, C, k,
+    padding=k // 2)`` on inputs ``[B, C, H, W]`` (keys ``recurrent.weight``
+    ``[C, C, kh, kw]``, ``recurrent.bias``). One-to-one (``all_to_all=False``):
+    spikes scaled by ``V``, stored under ``V`` and ``recurrent.V`` like snnTorch.
+    ``learn_recurrent=False`` freezes the recurrent weights (or makes ``V`` a buffer).
+    Equations: [`snnax_torchlike.snn.rleaky_update`][], with ``reset_delay``,
+    ``inhibition`` (inputs ``[B, N]``, so not with a convolution) and ``state_quant``
+    as in [`Leaky`][]. Step by step: ``spk, mem = lif.init_rleaky(); spk, mem = lif(x, spk, mem)``.
     """
 
     _state_names = ("spk", "mem")
     _state_outputs = (0, 1)
+    _implemented_options = frozenset({"inhibition", "state_quant"})
 
     def __init__(
         self,
@@ -48,7 +57,7 @@ class RLeaky(SnnTorchNeuron):
         all_to_all: bool = True,
         linear_features: int | None = None,
         conv2d_channels: int | None = None,
-        kernel_size: int | None = None,
+        kernel_size: int | tuple[int, int] | None = None,
         threshold: ArrayLike = 1.0,
         spike_grad: SurrogateSpike | None = None,
         surrogate_disable: bool = False,
@@ -62,21 +71,15 @@ class RLeaky(SnnTorchNeuron):
         output: bool = False,
         reset_delay: bool = True,
     ):
+        self._check_recurrence_options(all_to_all, linear_features, conv2d_channels, kernel_size, inhibition)
         super().__init__(**shared_options(locals()))
-        name = type(self).__name__
-        if conv2d_channels is not None or kernel_size is not None:
-            raise ValueError(
-                f"{name}: convolutional recurrence (conv2d_channels) is not supported; use linear_features."
-            )
-        if not reset_delay:
-            raise ValueError(f"{name}: reset_delay=False is not supported (snnTorch's RSynaptic ignores it).")
         self._register("beta", beta, learn_beta)
-        if all_to_all:
-            if linear_features is None:
-                raise ValueError(f"{name}: all_to_all=True needs linear_features (the layer's size).")
+        if all_to_all and _is_given(linear_features):
             self.recurrent = Linear(linear_features, linear_features)
-            for param in self.recurrent.parameters():
-                param.requires_grad = bool(learn_recurrent)
+        elif all_to_all:
+            kernel = _tuple(kernel_size, 2, layer=type(self).__name__, name="kernel_size")
+            padding = (kernel[0] // 2, kernel[1] // 2)
+            self.recurrent = Conv2d(conv2d_channels, conv2d_channels, kernel, padding=padding)
         else:
             v = to_array(V).astype(jnp.float32)
             if learn_recurrent:
@@ -85,13 +88,41 @@ class RLeaky(SnnTorchNeuron):
             else:
                 self.register_buffer("V", v)
                 self.recurrent = _OneToOne(v)
+        if all_to_all:
+            for param in self.recurrent.parameters():
+                param.requires_grad = bool(learn_recurrent)
         self.all_to_all = bool(all_to_all)
 
-    def _recurrence(self) -> dict[str, Any]:
-        if self.all_to_all:
-            bias = self.recurrent.bias
-            return dict(weight=self.recurrent.weight.data, bias=None if bias is None else bias.data, v=None)
-        return dict(weight=None, bias=None, v=self._value("V"))
+    @classmethod
+    def _check_recurrence_options(
+        cls, all_to_all: bool, linear_features: Any, conv2d_channels: Any, kernel_size: Any, inhibition: bool
+    ) -> None:
+        """snnTorch's rules for choosing the recurrence, as clear errors before anything is built."""
+        name = cls.__name__
+        linear, channels, kernel = _is_given(linear_features), _is_given(conv2d_channels), _is_given(kernel_size)
+        if not all_to_all:
+            if linear or channels or kernel:
+                raise ValueError(
+                    f"{name}: with all_to_all=False the recurrence is V (one-to-one); linear_features, "
+                    f"conv2d_channels and kernel_size must not be given."
+                )
+            return
+        if linear and (channels or kernel):
+            raise ValueError(
+                f"{name}: give linear_features (a Linear recurrence) or conv2d_channels and kernel_size (a Conv2d "
+                f"one), not both."
+            )
+        if not linear and not (channels and kernel):
+            raise ValueError(
+                f"{name}: all_to_all=True needs linear_features (the layer's size) or both conv2d_channels and "
+                f"kernel_size (a convolutional recurrence); got linear_features={linear_features!r}, "
+                f"conv2d_channels={conv2d_channels!r}, kernel_size={kernel_size!r}."
+            )
+        if not linear and inhibition:
+            raise ValueError(
+                f"{name}: inhibition=True needs inputs [batch, features]; a convolutional recurrence runs on "
+                f"[B, C, H, W] (snnTorch's fire_inhibition assumes [batch, features])."
+            )
 
     def _spikes(self, x: Array, spk: Any) -> Array:
         spk = jnp.zeros(()) if spk is None else to_array(spk)
@@ -106,24 +137,36 @@ class RLeaky(SnnTorchNeuron):
     reset_mem = init_rleaky
 
     def _core_arguments(self) -> dict[str, Any]:
-        recurrence = self._recurrence()
-        return dict(
-            recurrent_weight=recurrence["weight"], recurrent_bias=recurrence["bias"], V=recurrence["v"],
-            threshold=self._value("threshold"), spike_fn=self.spike_grad, reset_mechanism=self.reset_mechanism,
-            graded_spikes_factor=self._value("graded_spikes_factor"),
-        )  # fmt: skip
+        """The core layer's keyword arguments: the recurrence, threshold, spikes, reset and options."""
+        if isinstance(self.recurrent, Conv2d):
+            recurrence = dict(recurrent=self.recurrent.core_layer())
+        elif self.all_to_all:
+            bias = self.recurrent.bias
+            recurrence = dict(recurrent_weight=self.recurrent.weight.data,
+                              recurrent_bias=None if bias is None else bias.data)  # fmt: skip
+        else:
+            recurrence = dict(V=self._value("V"))
+        return {**recurrence, **self._neuron_arguments(), **self._fire_options()}
 
     def core_layer(self) -> snn.RLeaky:
         return snn.RLeaky(self._value("beta"), **self._core_arguments())
 
+    def _check_input(self, x: Array) -> None:
+        if isinstance(self.recurrent, Conv2d) and (x.ndim != 4 or x.shape[1] != self.recurrent.in_channels):
+            raise ValueError(
+                f"{type(self).__name__}: the convolutional recurrence needs inputs [B, {self.recurrent.in_channels}, "
+                f"H, W], got shape {tuple(x.shape)}."
+            )
+
     def _update_arguments(self) -> dict[str, Any]:
-        arguments = self._neuron_arguments()
-        del arguments["reset_delay"]
-        return {**arguments, **self._recurrence()}
+        """The update function's keyword arguments (``recurrent``: the core layer's feedback map)."""
+        arguments = {**self._neuron_arguments(), **self._fire_options()}
+        return {**arguments, "recurrent": self.core_layer().feedback}
 
     def forward(self, input_: Any, spk: Any = None, mem: Any = None) -> tuple[Array, Array]:
         """One step: ``spk, mem = lif(input_, spk, mem)``."""
         x = to_array(input_)
+        self._check_input(x)
         mem = jnp.zeros(()) if mem is None else to_array(mem)
         self._check_state(x, mem, "the membrane")
         return snn.rleaky_update(x, self._spikes(x, spk), mem, beta=self._value("beta"), **self._update_arguments())
@@ -132,14 +175,49 @@ class RLeaky(SnnTorchNeuron):
 class RSynaptic(RLeaky):
     """``snntorch.RSynaptic``: [`RLeaky`][]'s recurrence into a synaptic current with decay ``alpha``.
 
-    Step by step: ``spk, syn, mem = lif.init_rsynaptic(); spk, syn, mem = lif(x, spk, syn, mem)``.
+    Same arguments as snnTorch's (``learn_alpha`` among them); ``state_quant``
+    quantises ``syn`` and ``mem``. ``reset_delay=False`` is refused: snnTorch 1.0's
+    RSynaptic applies it to its local arguments, so it raises a TypeError when ``spk``
+    is not passed and otherwise has no effect. Step by step:
+    ``spk, syn, mem = lif.init_rsynaptic(); spk, syn, mem = lif(x, spk, syn, mem)``.
     """
 
     _state_names = ("spk", "syn", "mem")
     _state_outputs = (0, 1, 2)
+    _implemented_options = frozenset({"inhibition", "state_quant"})
 
-    def __init__(self, alpha: ArrayLike, beta: ArrayLike, *args: Any, learn_alpha: bool = False, **kwargs: Any):
-        super().__init__(beta, *args, **kwargs)
+    def __init__(
+        self,
+        alpha: ArrayLike,
+        beta: ArrayLike,
+        V: ArrayLike = 1.0,
+        all_to_all: bool = True,
+        linear_features: int | None = None,
+        conv2d_channels: int | None = None,
+        kernel_size: int | tuple[int, int] | None = None,
+        threshold: ArrayLike = 1.0,
+        spike_grad: SurrogateSpike | None = None,
+        surrogate_disable: bool = False,
+        init_hidden: bool = False,
+        inhibition: bool = False,
+        learn_alpha: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        learn_recurrent: bool = True,
+        reset_mechanism: str = "subtract",
+        state_quant: Any = False,
+        output: bool = False,
+        reset_delay: bool = True,
+    ):
+        if not reset_delay:
+            raise ValueError(
+                "RSynaptic: reset_delay=False is not supported: snnTorch 1.0's RSynaptic applies it to its local "
+                "arguments (a TypeError when spk is not passed, no effect otherwise). Use RLeaky or Synaptic for a "
+                "same-step reset."
+            )
+        super().__init__(beta, V, all_to_all, linear_features, conv2d_channels, kernel_size, threshold, spike_grad,
+                         surrogate_disable, init_hidden, inhibition, learn_beta, learn_threshold, learn_recurrent,
+                         reset_mechanism, state_quant, output, reset_delay)  # fmt: skip
         self._register("alpha", alpha, learn_alpha)
 
     def init_rsynaptic(self) -> tuple[Array, Array, Array]:
@@ -152,9 +230,15 @@ class RSynaptic(RLeaky):
     def core_layer(self) -> snn.RSynaptic:
         return snn.RSynaptic(self._value("alpha"), self._value("beta"), **self._core_arguments())
 
+    def _update_arguments(self) -> dict[str, Any]:
+        arguments = super()._update_arguments()
+        del arguments["reset_delay"]
+        return arguments
+
     def forward(self, input_: Any, spk: Any = None, syn: Any = None, mem: Any = None) -> tuple[Array, Array, Array]:
         """One step: ``spk, syn, mem = lif(input_, spk, syn, mem)``."""
         x = to_array(input_)
+        self._check_input(x)
         syn = jnp.zeros(()) if syn is None else to_array(syn)
         mem = jnp.zeros(()) if mem is None else to_array(mem)
         self._check_state(x, syn, "the synaptic current")

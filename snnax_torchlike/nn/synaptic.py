@@ -23,9 +23,13 @@ class Synaptic(SnnTorchNeuron):
         syn, mem = lif.init_synaptic()
         spk, syn, mem = lif(cur, syn, mem)
 
+    ``inhibition`` and ``state_quant`` (applied to ``mem`` and ``syn``) as in [`Leaky`][].
+
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta``, ``alpha`` (parameters first when ``learn_*`` is set, as torch).
     """
+
+    _implemented_options = frozenset({"inhibition", "state_quant"})
 
     _state_names = ("syn", "mem")
     _state_outputs = (1, 2)
@@ -59,7 +63,8 @@ class Synaptic(SnnTorchNeuron):
     reset_mem = init_synaptic
 
     def core_layer(self) -> snn.Synaptic:
-        return snn.Synaptic(self._value("alpha"), self._value("beta"), **self._neuron_arguments())
+        return snn.Synaptic(self._value("alpha"), self._value("beta"), **self._neuron_arguments(),
+                            **self._fire_options())  # fmt: skip
 
     def forward(self, input_: Any, syn: Any = None, mem: Any = None) -> tuple[Array, Array, Array]:
         """One step: ``spk, syn, mem = lif(input_, syn, mem)``."""
@@ -69,5 +74,6 @@ class Synaptic(SnnTorchNeuron):
         self._check_state(x, syn, "the synaptic current")
         self._check_state(x, mem, "the membrane")
         return snn.synaptic_update(
-            x, syn, mem, alpha=self._value("alpha"), beta=self._value("beta"), **self._neuron_arguments()
+            x, syn, mem, alpha=self._value("alpha"), beta=self._value("beta"), **self._neuron_arguments(),
+            **self._fire_options(),
         )

@@ -8,7 +8,7 @@ from typing import Any
 import jax
 from jaxtyping import Array, PRNGKeyArray
 
-from ._layer_call import init_layer, layer_name, step_layer
+from ._layer_call import accepts_key, init_layer, layer_name, step_layer
 from ._stateful import State, StatefulLayer
 from .graph import gen_feed_forward_struct
 from .model import StatefulModel
@@ -89,6 +89,32 @@ class CompoundLayer(StatefulLayer):
         self, state: tuple[State, ...], x: Any, *, key: PRNGKeyArray | None = None
     ) -> tuple[tuple[State, ...], Array]:
         return self._chain(state, x, key)
+
+    def scan_sequence(
+        self, state: tuple[State, ...], xs: Array
+    ) -> tuple[tuple[State, ...], Array, tuple[State, ...]] | None:
+        """The chain over the whole sequence, member after member: plain members map every step at once,
+        stateful ones take their own ``scan_sequence`` (a whole-sequence neuron such as ``StateLeaky``).
+
+        None, so the model steps the chain, for subclasses with their own step, plain
+        members that take a ``key`` and stateful members without a sequence path.
+        """
+        if type(self).__call__ is not CompoundLayer.__call__:
+            return None
+        finals, sequences = [], []
+        for layer, s in zip(self.layers, state):
+            if isinstance(layer, StatefulLayer):
+                whole = layer.scan_sequence(s, xs)
+                if whole is None:
+                    return None
+                final, xs, states = whole
+            elif accepts_key(layer):
+                return None
+            else:
+                final, xs, states = None, jax.vmap(layer)(xs), None
+            finals.append(final)
+            sequences.append(states)
+        return tuple(finals), xs, tuple(sequences)
 
 
 class Residual(CompoundLayer):

@@ -196,7 +196,8 @@ def triangular(width: float = 1.0) -> SurrogateSpike:
     ``g(x) = max(0, 1 - |x| / width) / width`` (unit area, peak ``1 / width``).
 
     Note: snnTorch's ``triangular`` is a sign-flipped constant, not a triangle; this
-    is the triangle the name promises.
+    is the triangle the name promises (``snnax_torchlike.surrogate.triangular``
+    reproduces snnTorch's).
     """
     return _Triangular(_positive("width", width, "triangular"))
 
@@ -209,7 +210,8 @@ def straight_through() -> SurrogateSpike:
 def spike_rate_escape(beta: float = 1.0, slope: float = 25.0) -> SurrogateSpike:
     r"""Spike-rate escape noise: ``g(x) = slope * exp(-beta |x|)``.
 
-    Centred on the threshold (snnTorch 1.0.0 evaluates ``|x - 1|`` instead).
+    Centred on the threshold (snnTorch 1.0.0 evaluates ``|x - 1|`` instead;
+    ``snnax_torchlike.surrogate.spike_rate_escape`` reproduces that).
     """
     return _SpikeRateEscape(
         _positive("beta", beta, "spike_rate_escape"),

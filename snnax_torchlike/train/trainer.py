@@ -81,9 +81,22 @@ def _per_sample(fn: Callable[..., Array], output: Array, targets: Array, lengths
     length is passed as ``lengths=[L_b]``.
     """
     if lengths is None or not _takes_lengths(fn):
-        return jax.vmap(lambda o, t: jnp.asarray(fn(o[:, None], t[None])), in_axes=(1, 0))(output, targets)
-    per_sample = jax.vmap(lambda o, t, n: jnp.asarray(fn(o[:, None], t[None], lengths=n[None])), in_axes=(1, 0, 0))
+        return jax.vmap(lambda o, t: _one_value(fn, fn(o[:, None], t[None])), in_axes=(1, 0))(output, targets)
+    per_sample = jax.vmap(
+        lambda o, t, n: _one_value(fn, fn(o[:, None], t[None], lengths=n[None])), in_axes=(1, 0, 0)
+    )
     return per_sample(output, targets, lengths)
+
+
+def _one_value(fn: Callable[..., Array], value: Any) -> Array:
+    """A loss or metric of one sample as a scalar: ``()``, or ``[1]`` (snnTorch's shape, ``reduction="none"``)."""
+    value = jnp.asarray(value)
+    if value.size != 1:
+        raise ValueError(
+            f"Trainer: {getattr(fn, '__name__', type(fn).__name__)} gave shape {tuple(value.shape)} for one "
+            "sample; a loss or metric must give one value per sample (a scalar)."
+        )
+    return value.reshape(())
 
 
 class _Means:

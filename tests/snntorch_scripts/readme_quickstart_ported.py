@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from snnax_torchlike import nn
 from snnax_torchlike import optim
-import snnax_torchlike.nn as snn
-from snnax_torchlike import surrogate
-from snnax_torchlike import utils
-from snnax_torchlike import spikegen
-import snnax_torchlike.functional as SF
+import snnax_torchlike.snntorch as snn
+from snnax_torchlike.snntorch import surrogate
+from snnax_torchlike.snntorch import utils
+from snnax_torchlike.snntorch import spikegen
+import snnax_torchlike.snntorch.functional as SF
 from torch.utils.data import DataLoader, TensorDataset
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split

@@ -8,8 +8,8 @@
 # imports
 import os
 
-import snnax_torchlike.nn as snn
-from snnax_torchlike import spikegen
+import snnax_torchlike.snntorch as snn
+from snnax_torchlike.snntorch import spikegen
 import torch
 from snnax_torchlike import nn
 from snnax_torchlike import optim

@@ -9,10 +9,10 @@
 # imports
 import os
 
-import snnax_torchlike.nn as snn
-from snnax_torchlike import surrogate
-from snnax_torchlike import functional as SF
-from snnax_torchlike import utils
+import snnax_torchlike.snntorch as snn
+from snnax_torchlike.snntorch import surrogate
+from snnax_torchlike.snntorch import functional as SF
+from snnax_torchlike.snntorch import utils
 
 import torch
 from snnax_torchlike import nn

@@ -70,10 +70,10 @@ testloader = DataLoader(testset, batch_size=batch_size, collate_fn=pad_tensors_t
 event_tensor, target = next(iter(trainloader))
 print(event_tensor.shape)
 
-import snnax_torchlike.nn as snn
-from snnax_torchlike import surrogate
-from snnax_torchlike import functional as SF
-from snnax_torchlike import utils
+import snnax_torchlike.snntorch as snn
+from snnax_torchlike.snntorch import surrogate
+from snnax_torchlike.snntorch import functional as SF
+from snnax_torchlike.snntorch import utils
 from snnax_torchlike import nn
 from snnax_torchlike import optim
 

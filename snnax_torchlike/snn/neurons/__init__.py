@@ -4,16 +4,37 @@ from ._base import SpikingNeuron
 from .adex import LIFAdEx, LIFAdExState
 from .alpha import Alpha, AlphaState, alpha_update
 from .cuba_lif import CubaLIF, CubaLIFState
+from .delta_leaky import DeltaLeaky, delta_leaky_update
 from .iaf import IAF, IAFState, SimpleIAF
 from .lapicque import Lapicque, lapicque_update
 from ._leaky_sequence import leaky_sequence
 from .leaky import Leaky, leaky_update
+from .leaky_parallel import LeakyParallel, leaky_parallel_membrane
 from .li import SimpleLI
 from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
+from .lstm import (
+    SLSTM,
+    LSTMState,
+    SConv2dLSTM,
+    conv_lstm_cell,
+    lstm_cell,
+    sconv2dlstm_update,
+    slstm_state_is_kept,
+    slstm_update,
+    spiking_lstm_update,
+)
 from .recurrent import RLeaky, RLeakyState, RSynaptic, RSynapticState, rleaky_update, rsynaptic_update
 from .sigma_delta import SigmaDelta, SigmaDeltaState
 from .spike_counter import SpikeCounter
 from .srm import SRM, SRMState
+from .state_leaky import (
+    StateLeaky,
+    StateLeakyState,
+    state_leaky_kernel,
+    state_leaky_membrane,
+    state_leaky_spikes,
+    state_leaky_tau,
+)
 from .synaptic import Synaptic, SynapticState, synaptic_update
 
 __all__ = [
@@ -21,6 +42,10 @@ __all__ = [
     "Leaky",
     "leaky_update",
     "leaky_sequence",
+    "LeakyParallel",
+    "leaky_parallel_membrane",
+    "DeltaLeaky",
+    "delta_leaky_update",
     "Synaptic",
     "SynapticState",
     "synaptic_update",
@@ -30,6 +55,15 @@ __all__ = [
     "RSynaptic",
     "RSynapticState",
     "rsynaptic_update",
+    "SLSTM",
+    "SConv2dLSTM",
+    "LSTMState",
+    "lstm_cell",
+    "conv_lstm_cell",
+    "spiking_lstm_update",
+    "slstm_update",
+    "sconv2dlstm_update",
+    "slstm_state_is_kept",
     "Lapicque",
     "lapicque_update",
     "Alpha",
@@ -54,4 +88,10 @@ __all__ = [
     "CubaLIFState",
     "LIFAdEx",
     "LIFAdExState",
+    "StateLeaky",
+    "StateLeakyState",
+    "state_leaky_tau",
+    "state_leaky_kernel",
+    "state_leaky_membrane",
+    "state_leaky_spikes",
 ]

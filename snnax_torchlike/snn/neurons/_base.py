@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from .._concrete import concrete as _concrete
 from .._stateful import StatefulLayer
 from ..surrogate import SurrogateSpike, superspike
 
@@ -19,14 +20,6 @@ DecayParameterisation = Literal["direct", "sigmoid"]
 
 _RESET_MODES = ("subtract", "zero", "none")
 _DECAY_PARAMETERISATIONS = ("direct", "sigmoid")
-
-
-def _concrete(value: Array) -> np.ndarray | None:
-    """The value as numpy, or None while it is being traced."""
-    try:
-        return np.asarray(value)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
 
 
 def as_float_array(value: ArrayLike, *, layer: str, name: str) -> Array:

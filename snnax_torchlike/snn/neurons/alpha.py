@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ._base import as_float_array, check_input, check_param_shapes, check_shape_argument
+from ._snntorch_fire import fire_and_reset, quantise
 from .leaky import Leaky
 
 
@@ -21,7 +22,10 @@ class AlphaState(NamedTuple):
     mem: Array
 
 
-def alpha_update(x, syn_exc, syn_inh, mem, *, alpha, beta, threshold, graded_spikes_factor, spike_fn, reset_mechanism):
+def alpha_update(
+    x, syn_exc, syn_inh, mem, *, alpha, beta, threshold, graded_spikes_factor, spike_fn, reset_mechanism,
+    inhibition=False, state_quant=None,
+):  # fmt: skip
     r"""One step of snnTorch 1.0's ``Alpha``; returns ``(spk, syn_exc, syn_inh, mem)``.
 
     With $a, b$ clipped to [0, 1], $\tau = \ln a / (\ln b - \ln a) + 1$ and
@@ -30,7 +34,8 @@ def alpha_update(x, syn_exc, syn_inh, mem, *, alpha, beta, threshold, graded_spi
     self-decay of the membrane). Zero reset: $e, i, m$ each lose $R$ times
     themselves. Subtract reset, as snnTorch implements it: $e \mathrel{-}= \theta R$,
     $i \mathrel{-}= (b i_{t-1} - x_t) R$, $m \mathrel{-}= (-i_{t-1}) R$.
-    Then $s_t = H(m_t - \theta)\,g$.
+    Then ``state_quant`` quantises $e, i, m$, and $s_t = H(m_t - \theta)\,g$
+    (``inhibition`` as in [`leaky_update`][]).
     """
     a = jnp.clip(alpha, 0.0, 1.0)
     b = jnp.clip(beta, 0.0, 1.0)
@@ -47,7 +52,11 @@ def alpha_update(x, syn_exc, syn_inh, mem, *, alpha, beta, threshold, graded_spi
         new_exc = new_exc - threshold * reset
         new_inh = new_inh - (b * syn_inh - x) * reset
         new_mem = new_mem - (-syn_inh) * reset
-    return spike_fn(new_mem - threshold) * graded_spikes_factor, new_exc, new_inh, new_mem
+    new_exc, new_inh = quantise(state_quant, new_exc, new_inh)
+    spk, new_mem = fire_and_reset(new_mem, reset, threshold=threshold, graded_spikes_factor=graded_spikes_factor,
+                                  spike_fn=spike_fn, reset_mechanism=reset_mechanism, inhibition=inhibition,
+                                  state_quant=state_quant)  # fmt: skip
+    return spk, new_exc, new_inh, new_mem
 
 
 class Alpha(Leaky):
@@ -73,6 +82,6 @@ class Alpha(Leaky):
         spk, exc, inh, mem = alpha_update(
             x, state.syn_exc, state.syn_inh, state.mem, alpha=self.alpha, beta=self.beta, threshold=self.threshold,
             graded_spikes_factor=self.graded_spikes_factor, spike_fn=self.spike_fn,
-            reset_mechanism=self.reset_mechanism,
+            reset_mechanism=self.reset_mechanism, **self._fire_options(),
         )  # fmt: skip
         return AlphaState(exc, inh, mem), spk

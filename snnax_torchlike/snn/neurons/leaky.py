@@ -22,7 +22,8 @@ from ._base import (
     check_spike_fn,
 )
 from ._leaky_sequence import leaky_sequence
-from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
+from ._snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, fire_and_reset
+from ._snntorch_reset import reset_from_previous_spike
 
 
 def leaky_update(
@@ -35,6 +36,8 @@ def leaky_update(
     spike_fn: SurrogateSpike,
     reset_mechanism: ResetMode,
     reset_delay: bool,
+    inhibition: bool = False,
+    state_quant: StateQuant | None = None,
 ) -> tuple[Array, Array]:
     r"""One step of snnTorch 1.0's ``Leaky``; returns ``(spk, mem)``.
 
@@ -45,7 +48,10 @@ def leaky_update(
     - zero: $m_t = b\,((1 - R)\, m_{t-1}) + x_t$ (this step's input is kept)
     - none: $m_t = b\, m_{t-1} + x_t$
 
-    then $s_t = H(m_t - \theta)\, g$ ($g$: graded spikes factor). With
+    then $m_t \leftarrow q(m_t)$ when ``state_quant`` is a function $q$, and
+    $s_t = H(m_t - \theta)\, g$ ($g$: graded spikes factor). ``inhibition=True``
+    lets only the largest membrane of each sample spike, unscaled (see
+    ``snntorch_fire``); the next step's $R$ still comes from the whole membrane. With
     ``reset_delay=False`` the reset also applies in the step of the spike:
     $d = s_t / g - R$ (not detached), subtract $m_t \mathrel{-}= d\,\theta$, zero
     $m_t \mathrel{-}= d\, m_t$. The returned membrane is the pre-reset value snnTorch
@@ -57,10 +63,9 @@ def leaky_update(
         mem = b * ((1.0 - reset) * mem) + x  # Leaky's own zero reset keeps this step's input
     else:
         mem = reset_from_previous_spike(b * mem + x, reset, threshold, reset_mechanism)
-    spk = spike_fn(mem - threshold) * graded_spikes_factor
-    if not reset_delay:
-        mem = reset_in_same_step(mem, spk, reset, threshold, graded_spikes_factor, reset_mechanism)
-    return spk, mem
+    return fire_and_reset(mem, reset, threshold=threshold, graded_spikes_factor=graded_spikes_factor,
+                          spike_fn=spike_fn, reset_mechanism=reset_mechanism, reset_delay=reset_delay,
+                          inhibition=inhibition, state_quant=state_quant)  # fmt: skip
 
 
 class Leaky(StatefulLayer):
@@ -78,6 +83,8 @@ class Leaky(StatefulLayer):
     spike_fn: SurrogateSpike
     reset_mechanism: ResetMode = eqx.field(static=True)
     reset_delay: bool = eqx.field(static=True)
+    inhibition: bool = eqx.field(static=True)
+    state_quant: StateQuant | None
 
     def __init__(
         self,
@@ -88,6 +95,8 @@ class Leaky(StatefulLayer):
         reset_mechanism: ResetMode = "subtract",
         reset_delay: bool = True,
         graded_spikes_factor: ArrayLike = 1.0,
+        inhibition: bool = False,
+        state_quant: StateQuant | None = None,
     ):
         """**Arguments:**
 
@@ -96,6 +105,10 @@ class Leaky(StatefulLayer):
         - ``spike_fn``: surrogate (default ``atan(alpha=2)``, snnTorch's default).
         - ``reset_mechanism``: ``"subtract"`` (default), ``"zero"`` or ``"none"``.
         - ``reset_delay``: snnTorch's flag (default True: reset one step later).
+        - ``inhibition``: only the largest membrane of the layer spikes (snnTorch's
+          ``fire_inhibition``); needs a vector state ``(features,)``.
+        - ``state_quant``: None, or a function quantising the states after each update
+          (e.g. ``snnax_torchlike.functional.quant.state_quant(num_bits=4)``).
         """
         check_reset_mode(reset_mechanism, layer="Leaky", name="reset_mechanism")
         if spike_fn is None:
@@ -106,10 +119,18 @@ class Leaky(StatefulLayer):
         self.spike_fn = check_spike_fn(spike_fn, layer="Leaky")
         self.reset_mechanism = reset_mechanism
         self.reset_delay = bool(reset_delay)
+        self.inhibition = bool(inhibition)
+        self.state_quant = check_state_quant(state_quant, layer=type(self).__name__)
+
+    def _fire_options(self) -> dict:
+        """``inhibition`` and ``state_quant``, as the snnTorch update functions take them."""
+        return dict(inhibition=self.inhibition, state_quant=self.state_quant)
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
         shape = check_shape_argument(shape, layer=type(self).__name__)
         check_param_shapes(self, shape, ("beta", "threshold", "graded_spikes_factor"))
+        if self.inhibition:
+            check_inhibition_shape(shape, layer=type(self).__name__, batched=False)
         return jnp.zeros(shape)
 
     def __call__(self, state: Array, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[Array, Array]:
@@ -123,6 +144,7 @@ class Leaky(StatefulLayer):
             spike_fn=self.spike_fn,
             reset_mechanism=self.reset_mechanism,
             reset_delay=self.reset_delay,
+            **self._fire_options(),
         )
         return mem, spk
 
@@ -131,10 +153,13 @@ class Leaky(StatefulLayer):
 
         Same values and gradients as stepping. Taken for one-dimensional states (a
         layer of neurons after a Linear); None, so the model steps, for feature maps,
-        for ``reset_delay=False`` and for subclasses with their own step.
+        for ``reset_delay=False``, ``inhibition``, ``state_quant`` and for subclasses
+        with their own step.
         """
         if type(self).__call__ is not Leaky.__call__ or not self.reset_delay:
             return None  # a subclass with its own step (Synaptic, RLeaky, ...), or the same-step reset
+        if self.inhibition or self.state_quant is not None:
+            return None  # the kernel computes plain spikes
         if state.ndim != 1:
             # Measured (docs/performance.md): W1's training step (256 and 20 neurons) 44-49 -> 34-35 ms. W2's
             # (feature maps [12, 12, 12] and [64, 4, 4]) was slower at first (819 -> 1048 ms) and is level

@@ -11,7 +11,8 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ..surrogate import SurrogateSpike
 from ._base import ResetMode, as_float_array, check_input, check_param_shapes
-from ._snntorch_reset import reset_from_previous_spike, reset_in_same_step
+from ._snntorch_fire import StateQuant, fire_and_reset, quantise
+from ._snntorch_reset import reset_from_previous_spike
 from .leaky import Leaky
 
 
@@ -34,6 +35,8 @@ def synaptic_update(
     spike_fn: SurrogateSpike,
     reset_mechanism: ResetMode,
     reset_delay: bool,
+    inhibition: bool = False,
+    state_quant: StateQuant | None = None,
 ) -> tuple[Array, Array, Array]:
     r"""One step of snnTorch 1.0's ``Synaptic``; returns ``(spk, syn, mem)``.
 
@@ -44,17 +47,18 @@ def synaptic_update(
 
     then subtract $m_t \mathrel{-}= R\theta$, or zero $m_t \mathrel{-}= R\, m_t$ (snnTorch
     zeroes the *whole new* membrane, input included, unlike ``Leaky``; the current
-    is not reset); $s_t = H(m_t - \theta)\, g$. ``reset_delay=False`` as in
-    [`leaky_update`][].
+    is not reset); ``state_quant`` quantises $m_t$ and $i_t$; $s_t = H(m_t - \theta)\, g$.
+    ``reset_delay=False`` and ``inhibition`` as in [`leaky_update`][].
     """
     a = jnp.clip(alpha, 0.0, 1.0)
     b = jnp.clip(beta, 0.0, 1.0)
     reset = jax.lax.stop_gradient(spike_fn(mem - threshold))
     syn = a * syn + x
     mem = reset_from_previous_spike(b * mem + syn, reset, threshold, reset_mechanism)
-    spk = spike_fn(mem - threshold) * graded_spikes_factor
-    if not reset_delay:
-        mem = reset_in_same_step(mem, spk, reset, threshold, graded_spikes_factor, reset_mechanism)
+    (syn,) = quantise(state_quant, syn)
+    spk, mem = fire_and_reset(mem, reset, threshold=threshold, graded_spikes_factor=graded_spikes_factor,
+                              spike_fn=spike_fn, reset_mechanism=reset_mechanism, reset_delay=reset_delay,
+                              inhibition=inhibition, state_quant=state_quant)  # fmt: skip
     return spk, syn, mem
 
 
@@ -92,5 +96,6 @@ class Synaptic(Leaky):
             spike_fn=self.spike_fn,
             reset_mechanism=self.reset_mechanism,
             reset_delay=self.reset_delay,
+            **self._fire_options(),
         )
         return SynapticState(syn, mem), spk

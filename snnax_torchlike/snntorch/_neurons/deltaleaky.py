@@ -1,0 +1,5 @@
+"""``snntorch._neurons.deltaleaky``."""
+
+from snnax_torchlike.nn import DeltaLeaky
+
+__all__ = ["DeltaLeaky"]

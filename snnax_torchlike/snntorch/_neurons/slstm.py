@@ -1,0 +1,5 @@
+"""``snntorch._neurons.slstm``."""
+
+from snnax_torchlike.nn import SLSTM
+
+__all__ = ["SLSTM"]

@@ -1,0 +1,5 @@
+"""``snntorch._neurons.stateleaky``."""
+
+from snnax_torchlike.nn import StateLeaky
+
+__all__ = ["StateLeaky"]
