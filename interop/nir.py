@@ -21,6 +21,7 @@ otherwise), so a network survives ``to_nir`` then ``from_nir`` exactly.
 from __future__ import annotations
 
 import os
+import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -73,12 +74,16 @@ class UnsupportedNodeError(NIRImportError):
 
 # -- shared structure ------------------------------------------------------------------
 class _Flat(NamedTuple):
-    """A NIR graph flattened: computational nodes, edges with delays (steps), top-level inputs and outputs."""
+    """A NIR graph flattened: computational nodes, edges with delays (steps), top-level inputs and outputs.
+
+    ``ports`` maps the top-level ``Input``/``Output`` names to their NIR nodes (their declared shapes).
+    """
 
     nodes: dict[str, Any]
     edges: list[tuple[str, str, int]]
     inputs: list[str]
     outputs: list[str]
+    ports: dict[str, Any]
 
 
 def _text(value: Any) -> str:
@@ -91,6 +96,46 @@ def _text(value: Any) -> str:
 
 def _kind(node: Any) -> str:
     return type(node).__name__
+
+
+_TIME_CONSTANTS = ("tau", "tau_mem", "tau_syn")
+"""Neuron fields that divide ``dt`` in every convention: they must be positive."""
+
+_PORT_TYPES = ("input_type", "output_type")
+
+
+def _first_bad(array: np.ndarray, bad: np.ndarray) -> str:
+    """``got <value> at index <i>`` for the first flagged element (``got <value>`` for a scalar)."""
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    at = f" at index {index} ({int(bad.sum())} of {array.size} values)" if index else ""
+    return f"got {array[index].item()!r}{at}"
+
+
+def _check_values(name: str, node: Any) -> None:
+    """Refuse non-finite parameters (also those float32 cannot hold) and non-positive time constants.
+
+    A NaN or infinite weight, bias, threshold, ... or a time constant <= 0 would
+    otherwise import silently and produce NaN or exploding membranes at run time.
+    """
+    where = f"node {name!r} ({_kind(node)})"
+    for field, value in sorted(getattr(node, "__dict__", {}).items()):
+        if field in _PORT_TYPES or value is None or isinstance(value, (str, bytes, Mapping)):
+            continue
+        array = np.asarray(value)
+        if array.dtype.kind not in "fciub":
+            continue
+        with np.errstate(over="ignore"):
+            bad = ~(np.isfinite(array) & np.isfinite(array.astype(np.float32)))
+        if bad.any():
+            raise NIRImportError(
+                f"from_nir: {where}: {field} must be finite (and within float32's range), "
+                f"{_first_bad(array, bad)}; fix the value in the NIR graph before importing it."
+            )
+        if field in _TIME_CONSTANTS and np.any(array <= 0):
+            raise NIRImportError(
+                f"from_nir: {where}: {field} (a time constant, in seconds) must be positive, "
+                f"{_first_bad(array, np.asarray(array <= 0))}; fix the value in the NIR graph before importing it."
+            )
 
 
 def _delay_steps(name: str, node: Any, dt: float | None) -> int:
@@ -130,6 +175,7 @@ def _flatten(graph: Any, dt: float | None) -> _Flat:
     edges: list[tuple[str, str, int]] = []
     inputs: list[str] = []
     outputs: list[str] = []
+    ports: dict[str, Any] = {}
     origin: dict[str, str] = {}
 
     def add(flat: str, original: str) -> None:
@@ -152,13 +198,18 @@ def _flatten(graph: Any, dt: float | None) -> _Flat:
                 children[name] = visit(node, flat + "_", False)
                 continue
             add(flat, prefix + name)
+            _check_values(prefix + name, node)
             if isinstance(node, nir.Input):
                 (inputs if top else ports_in).append(flat)
-                if not top:
+                if top:
+                    ports[flat] = node
+                else:
                     passthrough[flat] = 0
             elif isinstance(node, nir.Output):
                 (outputs if top else ports_out).append(flat)
-                if not top:
+                if top:
+                    ports[flat] = node
+                else:
                     passthrough[flat] = 0
             elif isinstance(node, nir.Delay):
                 passthrough[flat] = _delay_steps(prefix + name, node, dt)
@@ -187,8 +238,17 @@ def _flatten(graph: Any, dt: float | None) -> _Flat:
                 f"(nodes: {sorted(sub.nodes)})."
             )
 
+        seen: set[tuple[str, str]] = set()
         for src, dst in sub.edges:
             edge = (_text(src), _text(dst))
+            if edge in seen:
+                where = f"subgraph {prefix[:-1]!r}" if prefix else "the graph"
+                raise NIRImportError(
+                    f"from_nir: {where} lists the edge {edge!r} more than once; NIR edges are identities, so a "
+                    "repeated edge would add the source's output twice. Remove the duplicate (or, to double the "
+                    "signal, scale it with a Scale or Linear node)."
+                )
+            seen.add(edge)
             edges.append((endpoint(edge[0], "src", edge), endpoint(edge[1], "dst", edge), 0))
         return ports_in, ports_out
 
@@ -201,7 +261,7 @@ def _flatten(graph: Any, dt: float | None) -> _Flat:
         out_of = [(d, k) for s, d, k in edges if s == p]
         rest = [e for e in edges if p not in (e[0], e[1])]
         edges = rest + [(s, d, k1 + k2 + passthrough[p]) for s, k1 in into for d, k2 in out_of]
-    return _Flat(nodes, edges, inputs, outputs)
+    return _Flat(nodes, edges, inputs, outputs, ports)
 
 
 def _delay_cycles(flat: _Flat) -> list[tuple[str, str, int]]:
@@ -359,14 +419,43 @@ def _layer(name: str, node: Any, convention: str, dt: float, spike_grad: Surroga
     if kind == "I":
         return nn.Integrator(_f32(node.r), **options)
     raise UnsupportedNodeError(
-        f"from_nir: {where} is not supported. Supported NIR nodes: {', '.join(SUPPORTED_NODES)}."
+        f"from_nir: {where} is not supported. Supported NIR nodes: {', '.join(SUPPORTED_NODES)}. Replace the "
+        "node, or export the network without it."
     )
+
+
+def _check_file_types(path: str | os.PathLike) -> None:
+    """Refuse, by name, a node whose type ``from_nir`` does not read, before ``nir.read`` asserts on it silently."""
+    import h5py
+
+    def visit(group: Any, prefix: str) -> None:
+        nodes = group.get("nodes")
+        if not isinstance(nodes, h5py.Group):
+            return
+        for name, node in nodes.items():
+            kind = node.get("type") if isinstance(node, h5py.Group) else None
+            if not isinstance(kind, h5py.Dataset):
+                continue  # malformed: nir.read reports it
+            kind = _text(kind[()])
+            if kind not in SUPPORTED_NODES:
+                raise UnsupportedNodeError(
+                    f"from_nir: node {prefix + name!r} has type {kind!r}, which is not supported. Supported NIR "
+                    f"nodes: {', '.join(SUPPORTED_NODES)}. Replace the node, or export the network without it."
+                )
+            if kind == "NIRGraph":
+                visit(node, prefix + name + ".")
+
+    with h5py.File(path, "r") as f:
+        root = f.get("node")
+        if isinstance(root, h5py.Group):
+            visit(root, "")
 
 
 def _read(graph_or_path: Any) -> Any:
     import nir
 
     if isinstance(graph_or_path, (str, os.PathLike)):
+        _check_file_types(graph_or_path)
         return nir.read(graph_or_path)
     if not isinstance(graph_or_path, nir.NIRGraph):
         raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph_or_path).__name__}.")
@@ -423,10 +512,17 @@ def from_nir(
     order) and returns ``(spk, mem)`` when an output is one neuron's spikes.
     ``net.metadata`` records ``convention``, ``dt`` and the file's metadata.
 
-    Raises ``UnsupportedNodeError`` naming any node of another type and
-    ``NIRImportError`` (its base, a ``ValueError``) for any file or graph that cannot
-    be read or built (malformed, truncated, wrong types or shapes), and ``ValueError``
-    for an unknown convention or missing ``dt``.
+    Raises ``UnsupportedNodeError`` naming any node of another type (also in a file,
+    before ``nir.read`` trips over it) and ``NIRImportError`` (its base, a
+    ``ValueError``) for any file or graph that cannot be read or built (malformed,
+    truncated, wrong types or shapes), and ``ValueError`` for an unknown convention
+    or missing ``dt``. Checked also when the graph was built with
+    ``type_check=False``, ``NIRImportError`` naming the node and field: a NaN or
+    infinite parameter (weights, biases, thresholds, delays, ...; also values
+    float32 cannot hold), a time constant (``tau``, ``tau_mem``, ``tau_syn``) that is
+    not positive, an edge listed twice (it would add its input twice), and an
+    ``Input``/``Output`` node whose shape disagrees with the layer it feeds or reads
+    (an element-wise node's input must have its parameters' shape: no broadcast).
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"from_nir: convention must be one of {CONVENTIONS}, got {convention!r}.")
@@ -448,7 +544,20 @@ def from_nir(
         if isinstance(error, TypeError) and str(error).startswith("from_nir: expected"):
             raise
         # A malformed or hostile file: whatever nir, h5py or numpy tripped over, the caller gets one error type.
-        raise NIRImportError(f"from_nir: cannot import {source}: {type(error).__name__}: {error}") from error
+        raise NIRImportError(f"from_nir: cannot import {source}: {_reason(error)}") from error
+
+
+def _reason(error: BaseException) -> str:
+    """``error``'s type and message; for a bare ``assert`` (no message), where it failed."""
+    if str(error):
+        return f"{type(error).__name__}: {error}"
+    frames = traceback.extract_tb(error.__traceback__)
+    last = frames[-1] if frames else None
+    where = f" in {os.path.basename(last.filename)}, line {last.lineno}: {last.line}" if last else ""
+    return (
+        f"{type(error).__name__} without a message{where}. The file is malformed or uses a node type or field "
+        "this version of nir does not know; check it with nir.read."
+    )
 
 
 def _from_nir(graph: Any, convention: str, dt: float | None, spike_grad: SurrogateSpike | None) -> nn.Graph:
@@ -478,8 +587,49 @@ def _from_nir(graph: Any, convention: str, dt: float | None, spike_grad: Surroga
         )
     edges = _delay_cycles(flat)
     layers = {name: _layer(name, node, convention, dt, spike_grad) for name, node in flat.nodes.items()}
+    _check_port_shapes(flat, edges, layers)
     metadata = {"convention": convention, "dt": dt, "nir": dict(getattr(graph, "metadata", None) or {})}
     return nn.Graph(layers, edges, inputs=sorted(flat.inputs), outputs=sorted(flat.outputs), metadata=metadata)
+
+
+_ELEMENTWISE = (*_NEURONS, "Scale", "Threshold")
+"""NIR nodes whose output has their input's shape: any other output shape is a broadcast."""
+
+
+def _check_port_shapes(flat: _Flat, edges: list[tuple[str, str, int]], layers: dict[str, nn.Module]) -> None:
+    """Refuse ``Input``/``Output`` shapes that disagree with the layers next to them.
+
+    NIR checks these only when a graph is built or read with ``type_check=True``;
+    without it a wrong ``Input`` shape would be broadcast into element-wise nodes or
+    fail only when the network runs, and a wrong ``Output`` shape would go unnoticed.
+    """
+    declared = {name: _shape(node, "input" if name in flat.inputs else "output") for name, node in flat.ports.items()}
+    in_shapes = {name: declared[name] for name in flat.inputs if declared[name] is not None}
+    for src, dst, _ in edges:
+        if src in in_shapes and dst in layers:
+            try:
+                _, out = init_layer(layers[dst].core_layer(), in_shapes[src], None, name=f"node {dst!r}")
+            except (ValueError, TypeError) as error:
+                node = flat.nodes[dst]
+                takes = f"({np.shape(node.weight)[1]},), " if _kind(node) in ("Affine", "Linear") else ""
+                raise NIRImportError(
+                    f"from_nir: Input node {src!r} declares input_type {in_shapes[src]}, which node {dst!r} "
+                    f"({_kind(node)}) cannot take: {error} Set the Input node's input_type to {takes}the "
+                    f"per-sample shape node {dst!r} takes."
+                ) from error
+            if _kind(flat.nodes[dst]) in _ELEMENTWISE and tuple(out.shape) != in_shapes[src]:
+                raise NIRImportError(
+                    f"from_nir: Input node {src!r} declares input_type {in_shapes[src]}, but node {dst!r} "
+                    f"({_kind(flat.nodes[dst])}) acts element-wise on shape {tuple(out.shape)} (its parameters' "
+                    f"shape); the input would be broadcast. Set the Input node's input_type to {tuple(out.shape)}."
+                )
+    _, shapes = _infer_shapes(layers, edges, in_shapes, who="from_nir", complete=False)
+    for src, dst, _ in edges:
+        if dst in flat.outputs and declared[dst] is not None and src in shapes and shapes[src] != declared[dst]:
+            raise NIRImportError(
+                f"from_nir: Output node {dst!r} declares output_type {declared[dst]}, but node {src!r} feeding it "
+                f"outputs shape {shapes[src]}. Set the Output node's output_type to {shapes[src]}."
+            )
 
 
 # -- export ------------------------------------------------------------------------------
@@ -537,9 +687,18 @@ def _input_shapes(
 
 
 def _infer_shapes(
-    nodes: dict[str, nn.Module], edges: list[tuple[str, str, int]], in_shapes: dict[str, tuple[int, ...]]
+    nodes: dict[str, nn.Module],
+    edges: list[tuple[str, str, int]],
+    in_shapes: dict[str, tuple[int, ...]],
+    *,
+    who: str = "to_nir",
+    complete: bool = True,
 ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
-    """Per node, the per-sample input and output shapes (a sweep, as the core's ``init_state``)."""
+    """Per node, the per-sample input and output shapes (a sweep, as the core's ``init_state``).
+
+    ``who`` prefixes the errors; ``complete=False`` leaves out nodes no input reaches
+    instead of refusing them. The output shapes include ``in_shapes``.
+    """
     outputs: dict[str, tuple[int, ...]] = dict(in_shapes)
     inputs: dict[str, tuple[int, ...]] = {}
     pending = list(nodes)
@@ -550,13 +709,15 @@ def _infer_shapes(
             if not known:
                 continue
             if len(set(known)) != 1:
-                raise ValueError(f"to_nir: node {name!r} sums inputs of different shapes {sorted(set(known))}.")
-            _, out = init_layer(nodes[name].core_layer(), known[0], None, name=f"to_nir: node {name!r}")
+                raise ValueError(f"{who}: node {name!r} sums inputs of different shapes {sorted(set(known))}.")
+            _, out = init_layer(nodes[name].core_layer(), known[0], None, name=f"{who}: node {name!r}")
             inputs[name], outputs[name] = known[0], tuple(out.shape)
             pending.remove(name)
             progressed = True
+        if not progressed and not complete:
+            break
         if not progressed:
-            raise ValueError(f"to_nir: cannot infer the shapes of nodes {pending}.")
+            raise ValueError(f"{who}: cannot infer the shapes of nodes {pending}.")
     return inputs, outputs
 
 

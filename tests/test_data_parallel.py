@@ -156,3 +156,35 @@ def test_device_argument_errors():
         snx.Trainer(net, optim.SGD(net.parameters(), lr=0.1), SF.ce_rate_loss(), devices="gpu")
     with pytest.raises(TypeError, match="list of jax.Device"):
         snx.Trainer(net, optim.SGD(net.parameters(), lr=0.1), SF.ce_rate_loss(), devices=["cpu:0"])
+
+
+_NAN_INPUT = """
+from snnax_torchlike.train.trainer import NonFiniteError
+x, y = global_batches(1, batch=8)[0]
+x[3, 7, 2] = np.nan  # in the last of the four shards: a cross-device max would drop it
+for label, first in (("frozen", 2), ("all", 0)):
+    net = make_net()
+    try:
+        net.fit([(x, y)], optimizer=optim.SGD(list(net.parameters())[first:], lr=0.1), loss_fn=SF.ce_rate_loss(),
+                progress=False, devices="all")
+        print(label, "no error")
+    except NonFiniteError as error:
+        print(label, error)
+for caller in ("evaluate", "predict"):
+    try:
+        net.evaluate([(x, y)], loss_fn=SF.ce_rate_loss(), devices="all") if caller == "evaluate" else net.predict(
+            [(x, y)], devices="all")
+        print(caller, "no error")
+    except NonFiniteError as error:
+        print(caller, error)
+"""
+
+
+def test_sharded_nan_input_is_named_as_the_input(tmp_path):
+    lines = _finish(_run(_NAN_INPUT, tmp_path, devices=4)).splitlines()
+    fit_lines = [line for line in lines if line.startswith(("frozen", "all"))]
+    assert len(fit_lines) == 2
+    for line in fit_lines:  # frozen first layer: no gradient sees it; all trained: the input is named before gradients
+        assert "step 0 (counting from 0 in this fit call) met a bad value: the input batch (NaN or Inf) first" in line
+    for caller in ("evaluate", "predict"):
+        assert f"{caller} Trainer.{caller}: batch 0 (counting from 0) has NaN or Inf in its input." in lines

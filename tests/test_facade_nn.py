@@ -176,6 +176,15 @@ def test_load_state_dict_lists_every_problem_and_changes_nothing():
     assert "unexpected keys: ['9.extra']" in message
     for name, value in net.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+    # Values that cannot be cast are found before anything is written (the first key is valid and changed).
+    unusable = {name: np.ones_like(value) for name, value in before.items()}
+    unusable["2.weight"] = np.full(before["2.weight"].shape, "x")
+    unusable["2.bias"] = None
+    with pytest.raises(ValueError, match=r"unusable values for 2\.weight: expected numbers, got dtype <U1; "
+                                         r"2\.bias: got None"):  # fmt: skip
+        net.load_state_dict(unusable)
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
     # Non-strict loading reports what it skipped and loads the rest.
     partial = {"2.bias": np.arange(10, dtype=np.float32), "9.extra": np.zeros(1)}
     result = net.load_state_dict(partial, strict=False)

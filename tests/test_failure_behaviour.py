@@ -12,6 +12,8 @@ import pytest
 import snnax_torchlike as snx
 from snnax_torchlike import functional as SF
 from snnax_torchlike import nn, optim
+from snnax_torchlike.random import get_rng_state
+from snnax_torchlike.train.checkpoint import load_training_checkpoint, save_training_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,6 +150,63 @@ def test_corrupted_truncated_and_foreign_checkpoints_raise(tmp_path):
         snx.load(tmp_path / "foreign.safetensors")
 
 
+def _training_checkpoint(path, epoch=1, history=None):
+    net = _net()
+    optimizer = optim.Adam(net.parameters(), lr=1e-2)
+    save_training_checkpoint(path, model=net, optimizer_state=optimizer.state, epoch=epoch,
+                             rng_state=get_rng_state(), history=history or {"loss": [0.75, 0.5]})  # fmt: skip
+    return net, optimizer
+
+
+def _replaced(data, old, new):
+    assert data.count(old) == 1 and len(old) == len(new)
+    return data.replace(old, new)
+
+
+def test_every_edit_of_a_training_checkpoint_raises_naming_file_and_cause(tmp_path):
+    path = tmp_path / "train.safetensors"
+    net, optimizer = _training_checkpoint(path)
+    assert load_training_checkpoint(path, optimizer.state)["history"] == {"loss": [0.75, 0.5]}
+    data = path.read_bytes()
+    header_end = 8 + int.from_bytes(data[:8], "little")
+    edits = {
+        "epoch": _replaced(data, b'"epoch":"1"', b'"epoch":"0"'),
+        "history": _replaced(data, b"[0.75, 0.5]", b"[0.75, 0.4]"),
+        "checksum key": _replaced(data, b'"sha256"', b'"sha257"'),
+        "format": _replaced(data, b'"snnax-torchlike"', b'"snnax-torchlikf"'),
+        "tensor data": data[:-3] + bytes([data[-3] ^ 0x01]) + data[-2:],
+        "first tensor byte": data[:header_end] + bytes([data[header_end] ^ 0x80]) + data[header_end + 1 :],
+    }
+    # and a single flipped bit every 5 bytes, through the header and the tensors
+    edits.update({f"bit at {i}": data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :] for i in range(0, len(data), 5)})
+    edited = tmp_path / "edited.safetensors"
+    reason = "edited.safetensors: (checksum mismatch|not a readable|an snnax)"
+    for content in edits.values():
+        edited.write_bytes(content)
+        with pytest.raises(snx.CheckpointError, match=reason):
+            load_training_checkpoint(edited, optimizer.state)
+        with pytest.raises(snx.CheckpointError):
+            snx.load(edited)
+    edited.write_bytes(edits["epoch"])
+    with pytest.raises(snx.CheckpointError, match="checksum mismatch: the file \\(tensors or metadata\\)"):
+        _fit(net, _batches(1), epochs=3, resume=edited)
+
+
+def test_training_checkpoint_with_a_valid_checksum_but_inconsistent_content_raises(tmp_path):
+    path = tmp_path / "odd.safetensors"
+    _, optimizer = _training_checkpoint(path, epoch=3, history={"loss": [0.5]})
+    reason = "odd.safetensors: history\\['loss'\\] has 1 entries, .* epoch 3 needs 4"
+    with pytest.raises(snx.CheckpointError, match=reason):
+        load_training_checkpoint(path, optimizer.state)
+    _training_checkpoint(path, epoch=0, history={"loss": ["x"]})
+    with pytest.raises(snx.CheckpointError, match="must be a list of numbers"):
+        load_training_checkpoint(path, optimizer.state)
+    other = optim.SGD(_net().parameters(), lr=0.1, momentum=0.9)
+    _training_checkpoint(path)
+    with pytest.raises(snx.CheckpointError, match="was it saved with another optimizer"):
+        load_training_checkpoint(path, other.state)
+
+
 _KILLED_RUN = """
 import os, signal, sys
 import numpy as np
@@ -182,3 +241,52 @@ def test_sigkill_mid_epoch_then_resume_ends_at_the_uninterrupted_result(tmp_path
     assert history.epoch == [0, 1, 2, 3]
     for key, value in _weights(uninterrupted).items():
         np.testing.assert_allclose(_weights(resumed)[key], value, atol=1e-6)
+
+
+def test_files_written_before_the_checksum_covered_the_metadata_still_load(tmp_path):
+    """Weights saved by the previous format (a tensors-only SHA-256) load; a changed tensor still raises."""
+    import hashlib
+
+    from safetensors.numpy import save_file
+
+    net = nn.Linear(3, 2)
+    tensors = {name: np.ascontiguousarray(value) for name, value in net.state_dict().items()}
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(f"{name}|{tensors[name].dtype.str}|{tensors[name].shape}|".encode())
+        digest.update(tensors[name].tobytes())
+    metadata = {"format": "snnax-torchlike", "kind": "state_dict", "sha256": digest.hexdigest()}
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
+    loaded = snx.load(tmp_path / "old.safetensors")
+    for name, value in tensors.items():
+        np.testing.assert_array_equal(np.asarray(loaded[name]), value)
+    save_file({**tensors, "bias": tensors["bias"] + 1}, str(tmp_path / "changed.safetensors"), metadata=metadata)
+    with pytest.raises(snx.CheckpointError, match="checksum mismatch"):
+        snx.load(tmp_path / "changed.safetensors")
+    # A marker no writer produces (as a corrupted new file would show) is refused, not read as the old format.
+    save_file(tensors, str(tmp_path / "odd.safetensors"), metadata={**metadata, "checksum_scopf": "x"})
+    with pytest.raises(snx.CheckpointError, match="checksum mismatch"):
+        snx.load(tmp_path / "odd.safetensors")
+
+
+def test_resuming_into_another_architecture_names_the_architecture(tmp_path):
+    rng = np.random.default_rng(0)
+    batch = (rng.random((4, 6, 3), dtype=np.float32), rng.integers(0, 2, 6))
+    saved = nn.Sequential(nn.Linear(3, 2), nn.Leaky(beta=0.9))
+    trainer = snx.Trainer(saved, optim.Adam(saved.parameters(), lr=1e-2), SF.ce_rate_loss(), progress=False)
+    trainer.fit([batch])
+    trainer.save_checkpoint(tmp_path / "run.safetensors")
+    other = nn.Sequential(nn.Linear(3, 4), nn.Leaky(beta=0.9), nn.Linear(4, 2), nn.Leaky(beta=0.9))
+    resumed = snx.Trainer(other, optim.Adam(other.parameters(), lr=1e-2), SF.ce_rate_loss(), progress=False)
+    with pytest.raises(snx.CheckpointError, match=r"saved for another network architecture \(this network's "
+                                                  r"\['2.bias', '2.weight'.*other shapes: 0.bias: \(2,\) saved, "
+                                                  r"\(4,\) here"):  # fmt: skip
+        resumed.fit([batch], epochs=2, ckpt_path=tmp_path / "run.safetensors")
+
+
+def test_checkpoints_get_the_usual_file_mode(tmp_path):
+    """Not mkstemp's private 0600: a file as any other the process writes (0666 minus the umask)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    snx.save(nn.Linear(2, 2), tmp_path / "w.safetensors")
+    assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask

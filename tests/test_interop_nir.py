@@ -465,6 +465,111 @@ def test_importer_rejects_unknown_nodes_and_conventions():
         interop.from_nir(graph, convention="spyx")
 
 
+def _chain(middle: dict, n_in: int, n_out: int, **graph_options) -> "nir.NIRGraph":
+    """``input -> <middle nodes in order> -> output`` with the given port shapes."""
+    names = ["input", *middle, "output"]
+    nodes = {"input": nir.Input(np.array([n_in])), **middle, "output": nir.Output(np.array([n_out]))}
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])), **graph_options)
+
+
+def test_importer_refuses_non_finite_values_and_non_positive_time_constants():
+    eye = np.eye(3, dtype=np.float32)
+    cubalif = dict(tau_syn=np.full(3, 2e-3), tau_mem=np.full(3, 5e-3), r=np.ones(3), v_leak=np.zeros(3),
+                   v_threshold=np.ones(3), v_reset=np.zeros(3), w_in=np.ones(3))  # fmt: skip
+    cases = [
+        ({"lif": _lif(3, tau=[5e-3, np.nan, 5e-3])},
+         r"node 'lif' \(LIF\): tau must be finite .*got nan at index \(1,\)"),
+        ({"lif": _lif(3, v_threshold=[1.0, 1.0, np.inf])}, r"node 'lif' \(LIF\): v_threshold must be finite .*inf"),
+        ({"lif": _lif(3, tau=[5e-3, -1e-3, 5e-3])},
+         r"node 'lif' \(LIF\): tau \(a time constant, in seconds\) must be positive, got -0\.001\d* at index \(1,\)"),
+        ({"lif": _lif(3, tau=[0.0, 5e-3, 5e-3])},
+         r"node 'lif' \(LIF\): tau \(a time constant.*must be positive, got 0\.0 at index \(0,\)"),
+        ({"cuba": nir.CubaLIF(**{**cubalif, "tau_syn": np.array([2e-3, 0.0, 2e-3])})},
+         r"node 'cuba' \(CubaLIF\): tau_syn \(a time constant.*must be positive"),
+        ({"cuba": nir.CubaLIF(**{**cubalif, "tau_mem": np.array([5e-3, 5e-3, -5e-3])})},
+         r"node 'cuba' \(CubaLIF\): tau_mem \(a time constant.*must be positive"),
+        ({"li": nir.LI(tau=np.array([1e-3, 1e300, 1e-3]), r=np.ones(3), v_leak=np.zeros(3))},
+         r"node 'li' \(LI\): tau must be finite \(and within float32's range\)"),
+        ({"fc": nir.Linear(weight=np.where(eye > 0, np.inf, 0.0))}, r"node 'fc' \(Linear\): weight must be finite"),
+        ({"fc": nir.Affine(weight=eye, bias=np.array([0.0, np.nan, 0.0]))},
+         r"node 'fc' \(Affine\): bias must be finite .*fix the value in the NIR graph"),
+        ({"scale": nir.Scale(scale=np.array([1.0, -np.inf, 1.0]))}, r"node 'scale' \(Scale\): scale must be finite"),
+    ]
+    for middle, message in cases:
+        with pytest.raises(interop.NIRImportError, match=message):
+            interop.from_nir(_chain(middle, 3, 3), convention="euler", dt=1e-3)
+    with pytest.raises(interop.NIRImportError, match=r"node 'd' \(Delay\): delay must be finite"):
+        interop.from_nir(_chain({"d": nir.Delay(delay=np.full(3, np.nan))}, 3, 3, type_check=False),
+                         convention="euler", dt=1e-3)  # fmt: skip
+
+
+def test_importer_refuses_duplicated_edges():
+    nodes = {"input": nir.Input(np.array([3])), "fc": nir.Linear(weight=np.eye(3, dtype=np.float32)),
+             "output": nir.Output(np.array([3]))}  # fmt: skip
+    graph = nir.NIRGraph(nodes=nodes, edges=[("input", "fc"), ("fc", "output"), ("input", "fc")], type_check=False)
+    with pytest.raises(interop.NIRImportError, match=r"the graph lists the edge \('input', 'fc'\) more than once"):
+        interop.from_nir(graph, convention="euler", dt=1e-3)
+    inner = nir.NIRGraph(nodes=dict(nodes), edges=[("input", "fc"), ("fc", "output"), ("fc", "output")],
+                         type_check=False)  # fmt: skip
+    outer = nir.NIRGraph(
+        nodes={"input": nir.Input(np.array([3])), "sub": inner, "output": nir.Output(np.array([3]))},
+        edges=[("input", "sub"), ("sub", "output")], type_check=False,
+    )  # fmt: skip
+    with pytest.raises(interop.NIRImportError, match=r"subgraph 'sub' lists the edge \('fc', 'output'\) more than"):
+        interop.from_nir(outer, convention="euler", dt=1e-3)
+
+
+def test_importer_checks_input_and_output_shapes_without_nir_type_check():
+    weight = np.ones((2, 3), np.float32)
+    with pytest.raises(interop.NIRImportError,
+                       match=r"Input node 'input' declares input_type \(4,\), which node 'fc' \(Linear\) cannot take: "
+                             r".*Set the Input node's input_type to \(3,\), the per-sample shape node 'fc' "
+                             r"takes\."):  # fmt: skip
+        interop.from_nir(_chain({"fc": nir.Linear(weight=weight)}, 4, 2, type_check=False), convention="euler",
+                         dt=1e-3)  # fmt: skip
+    with pytest.raises(interop.NIRImportError,
+                       match=r"Input node 'input' declares input_type \(1,\), which node 'lif' \(LIF\) cannot take: "
+                             r".*Set the Input node's input_type to the per-sample shape node 'lif' "
+                             r"takes\."):  # fmt: skip
+        interop.from_nir(_chain({"lif": _lif(3)}, 1, 3, type_check=False), convention="euler", dt=1e-3)
+    with pytest.raises(interop.NIRImportError,
+                       match=r"Input node 'input' declares input_type \(1,\), but node 'scale' \(Scale\) acts "
+                             r"element-wise on shape \(3,\).*Set the Input node's input_type to \(3,\)\."):  # fmt: skip
+        interop.from_nir(_chain({"scale": nir.Scale(scale=np.ones(3, np.float32))}, 1, 3, type_check=False),
+                         convention="euler", dt=1e-3)  # fmt: skip
+    with pytest.raises(interop.NIRImportError,
+                       match=r"Output node 'output' declares output_type \(7,\), but node 'lif' feeding it outputs "
+                             r"shape \(2,\)\. Set the Output node's output_type to \(2,\)"):  # fmt: skip
+        interop.from_nir(_chain({"fc": nir.Linear(weight=weight), "lif": _lif(2)}, 3, 7, type_check=False),
+                         convention="euler", dt=1e-3)  # fmt: skip
+    net = interop.from_nir(_chain({"fc": nir.Linear(weight=weight), "lif": _lif(2)}, 3, 2, type_check=False),
+                           convention="euler", dt=1e-3)  # fmt: skip
+    spikes, _ = net(np.ones((4, 1, 3), np.float32))
+    assert np.asarray(spikes).shape == (4, 1, 2)
+
+
+def test_unknown_node_type_in_a_file_is_named(tmp_path, monkeypatch):
+    import h5py
+
+    path = tmp_path / "bogus.nir"
+    nir.write(path, _chain({"fc": nir.Linear(weight=np.eye(3, dtype=np.float32))}, 3, 3))
+    with h5py.File(path, "r+") as f:
+        del f["node/nodes/fc/type"]
+        f["node/nodes/fc/type"] = np.bytes_("Bogus")
+    with pytest.raises(interop.UnsupportedNodeError, match=r"node 'fc' has type 'Bogus', which is not supported\. "):
+        interop.from_nir(path, convention="euler", dt=1e-3)
+
+    def bare_assert(path):
+        raise AssertionError  # as nir's own bare asserts do
+
+    nir.write(path, _chain({"fc": nir.Linear(weight=np.eye(3, dtype=np.float32))}, 3, 3))
+    monkeypatch.setattr(nir, "read", bare_assert)
+    with pytest.raises(interop.NIRImportError,
+                       match=r"AssertionError without a message in test_interop_nir\.py, line \d+: "
+                             r"raise AssertionError"):  # fmt: skip
+        interop.from_nir(path, convention="euler", dt=1e-3)
+
+
 def test_nested_subgraph_is_flattened():
     inner = nir.NIRGraph(
         nodes={"in": nir.Input(np.array([2])), "lif": _lif(2), "w": nir.Linear(weight=np.eye(2, dtype=np.float32)),

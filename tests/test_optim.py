@@ -212,3 +212,39 @@ def test_closure_calling_torch_methods_on_a_captured_tensor_still_trains_with_a_
             assert not caught  # warned once per closure
     # The failed conversion is traced once: 2 traces on the first step, then 1 per new batch (constants).
     assert traces == ["traced"] * 3
+
+
+def test_hyper_parameters_must_be_finite_numbers():
+    """A NaN learning rate would turn every weight into NaN at the first step: refused up front."""
+    params = list(nn.Linear(2, 2).parameters())
+    for lr, error, message in [(float("nan"), ValueError, "lr must be a finite number >= 0, got nan"),
+                               (float("inf"), ValueError, "lr must be a finite number >= 0, got inf"),
+                               (-1e-3, ValueError, "lr must be a finite number >= 0, got -0.001"),
+                               ("1e-3", TypeError, "lr must be a number, got '1e-3'"),
+                               (True, TypeError, "lr must be a number")]:  # fmt: skip
+        with pytest.raises(error, match=f"Adam: {message}"):
+            optim.Adam(params, lr=lr)
+    optimizer = optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="SGD: lr must be a finite number >= 0, got nan"):
+        optimizer.lr = float("nan")
+    with pytest.raises(ValueError, match="SGD: momentum must be a finite number >= 0, got -0.5"):
+        optimizer.set_hyperparameter("momentum", -0.5)
+    assert optimizer.lr == pytest.approx(0.1)
+
+
+def test_gradient_clipping_applies_to_the_accumulated_gradient():
+    """As torch and Lightning: accumulate micro-batch gradients, then clip their mean, then update."""
+    import optax
+
+    optimizer = optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0, max_grad_norm=1.0)
+    params = tuple(p.data for p in optimizer.params)
+    micro = [tuple(jnp.full(p.shape, 3.0) for p in params), tuple(jnp.full(p.shape, -1.0) for p in params)]
+    accumulate = optax.MultiSteps(optimizer.transform, 2)
+    state = accumulate.init(params)._replace(inner_opt_state=optimizer.state)
+    stepped = params
+    for grads in micro:
+        stepped, state = optimizer.update(stepped, state, grads, accumulate)
+    mean = tuple(jnp.full(p.shape, 1.0) for p in params)  # (3 - 1) / 2, norm sqrt(6) > 1: clipped to norm 1
+    norm = float(optax.global_norm(mean))
+    for before, after, g in zip(params, stepped, mean):
+        np.testing.assert_allclose(np.asarray(after), np.asarray(before - g / norm), rtol=1e-6)

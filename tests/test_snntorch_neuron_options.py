@@ -84,9 +84,10 @@ def test_loaded_reset_mechanism_val_sets_the_dynamics_and_bad_codes_are_refused(
     assert ours.reset_mechanism == "zero"
     with torch.no_grad():
         _assert_same(_run(ours, x.numpy()), _run(theirs, x))
-    bad = dict(theirs.state_dict(), reset_mechanism_val=torch.tensor(7))
+    bad = dict(theirs.state_dict(), reset_mechanism_val=torch.tensor(7), beta=torch.tensor(0.5))
     with pytest.raises(ValueError, match=r"Leaky: reset_mechanism_val must be one of \[0, 1, 2\].*got 7"):
         ours.load_state_dict(bad)
+    assert ours.reset_mechanism == "zero" and float(ours.beta) == pytest.approx(0.8)  # nothing was written
     with pytest.raises(ValueError, match="Leaky: reset_mechanism must be one of"):
         ours.reset_mechanism = "reset"
 

@@ -167,7 +167,7 @@ def test_bad_lengths_raise_before_any_step():
         trainer.fit([(x, y, np.array([9, 4, 12, 1]))])
     with pytest.raises(ValueError, match=r"lengths must have shape \[B\] = \(3,\).*got shape \(3, 1\)"):
         trainer.fit([(x, y, lengths[:, None])])
-    with pytest.raises(ValueError, match=r"lengths must lie in \[0, T\] = \[0, 12\].*sample 2 has length 13"):
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, T\] = \[1, 12\].*sample 2 has length 13"):
         trainer.fit([(x, y, np.array([9, 4, 13]))])
     with pytest.raises(TypeError, match=r"lengths must be integers.*got dtype float32"):
         trainer.fit([(x, y, lengths.astype(np.float32))])
@@ -178,7 +178,7 @@ def test_bad_lengths_raise_before_any_step():
         trainer.fit([(batch_first, np.zeros(12, np.int32), lengths)])
     assert trainer.trace_count == 0  # checked on the host: no step was compiled or run
     # a bad later batch raises before its own step (the good first batch has run one)
-    with pytest.raises(ValueError, match=r"batch 1: lengths must lie in \[0, T\] = \[0, 12\].*sample 0 has length -1"):
+    with pytest.raises(ValueError, match=r"batch 1: lengths must lie in \[1, T\] = \[1, 12\].*sample 0 has length -1"):
         trainer.fit([(x, y, lengths), (x2, y2, np.array([-1, 7]))])
     with pytest.raises(ValueError, match=r"batch 1: got an \(x, y\) pair without lengths but the first batch carried"):
         trainer.fit([(x, y, lengths), (x2, y2)])

@@ -170,3 +170,60 @@ def test_per_sample_losses_of_any_reduction_and_shape_errors():
     assert means[0] == pytest.approx(means[1], rel=1e-6)
     with pytest.raises(ValueError, match=r"Trainer: .* gave shape \(3,\) for one sample"):
         snx.Trainer(net, None, lambda out, y: out.sum(axis=(0, 1)), progress=False).evaluate([batch])
+
+
+def test_evaluate_and_predict_refuse_nan_inputs_and_out_of_range_labels():
+    """The threshold turns NaN into "no spike": without a check the outputs would look normal."""
+    net = nn.Sequential(nn.Linear(4, 3), nn.Leaky(beta=0.9))
+    trainer = snx.Trainer(net, None, SF.ce_rate_loss(), progress=False)
+    rng = np.random.default_rng(1)
+    good = (rng.random((5, 8, 4), dtype=np.float32), rng.integers(0, 3, 8))
+    nan_x = good[0].copy()
+    nan_x[2, 3, 1] = np.nan
+    with pytest.raises(snx.NonFiniteError, match=r"Trainer.evaluate: batch 1 \(counting from 0\) has NaN or Inf"):
+        trainer.evaluate([good, (nan_x, good[1])])
+    with pytest.raises(snx.NonFiniteError, match=r"Trainer.evaluate: batch 0 .* class labels outside"):
+        trainer.evaluate([(good[0], np.full(8, 3))])
+    with pytest.raises(snx.NonFiniteError, match=r"Trainer.predict: batch 0 .* NaN or Inf in its input"):
+        trainer.predict([nan_x])
+    assert set(trainer.evaluate([good])) == {"loss"} and trainer.predict([good[0]])[0].shape == (5, 8, 3)
+
+
+def test_fit_refuses_an_optimizer_or_scheduler_that_would_silently_train_nothing():
+    net, other = nn.Sequential(nn.Linear(4, 3), nn.Leaky(beta=0.9)), nn.Sequential(nn.Linear(4, 3), nn.Leaky(beta=0.9))
+    rng = np.random.default_rng(2)
+    batch = (rng.random((5, 8, 4), dtype=np.float32), rng.integers(0, 3, 8))
+    with pytest.raises(ValueError, match=r"2 of the optimizer's 2 parameters are not in the model"):
+        snx.Trainer(net, optim.SGD(other.parameters(), lr=0.1), SF.ce_rate_loss(), progress=False).fit([batch])
+    optimizer = optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="scheduler was built for another optimizer"):
+        snx.Trainer(net, optimizer, SF.ce_rate_loss(), progress=False).fit(
+            [batch], scheduler=optim.lr_scheduler.StepLR(optim.SGD(other.parameters(), lr=0.1), step_size=1)
+        )
+    net[0].bias.requires_grad = False
+    with pytest.raises(ValueError, match=r"\['0.bias'\] have requires_grad=False but the optimizer was built"):
+        snx.Trainer(net, optimizer, SF.ce_rate_loss(), progress=False).fit([batch])
+    net[0].bias.requires_grad = True
+    net[0].weight = nn.Parameter(np.zeros((3, 4), np.float32))  # replaced after the optimizer was built
+    with pytest.raises(ValueError, match=r"1 of the optimizer's 2 parameters are not in the model"):
+        snx.Trainer(net, optimizer, SF.ce_rate_loss(), progress=False).fit([batch])
+
+
+def test_changing_the_loss_metrics_or_optimizer_after_a_step_takes_effect():
+    net = nn.Sequential(nn.Linear(4, 3), nn.Leaky(beta=0.9))
+    rng = np.random.default_rng(3)
+    batch = (rng.random((5, 8, 4), dtype=np.float32), rng.integers(0, 3, 8))
+    trainer = snx.Trainer(net, optim.SGD(net.parameters(), lr=0.1), SF.ce_rate_loss(), progress=False)
+    ce = trainer.evaluate([batch])["loss"]
+    trainer.loss_fn = SF.mse_count_loss()
+    trainer.metrics = [SF.accuracy_rate]
+    logs = trainer.evaluate([batch])
+    assert logs["loss"] == pytest.approx(snx.Trainer(net, None, SF.mse_count_loss(), progress=False)
+                                         .evaluate([batch])["loss"]) and logs["loss"] != pytest.approx(ce)  # fmt: skip
+    assert "accuracy_rate" in logs
+    trainer.fit([batch])
+    trainer.optimizer = optim.SGD(net.parameters(), lr=0.0)  # a new optimizer: nothing may move now
+    before = {name: np.array(value) for name, value in net.state_dict().items()}
+    trainer.fit([batch])
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])

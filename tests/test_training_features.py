@@ -56,6 +56,23 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     )
 
 
+
+def test_model_checkpoint_after_a_restart_counts_old_files_and_removes_stale_temporaries(tmp_path):
+    _train(2, callbacks=[snx.ModelCheckpoint(str(tmp_path), keep_last=3)])
+    # temporaries of ModelCheckpoint's own files, whether or not it writes that file again
+    stale = [tmp_path / f".{name}.safetensors.tmp-k1ll3d.safetensors" for name in ("epoch-0002", "epoch-0009", "best")]
+    unrelated = [tmp_path / "notes.txt", tmp_path / ".other.safetensors.tmp-y.safetensors"]
+    for path in stale + unrelated:
+        path.write_bytes(b"half a file")
+    checkpoints = snx.ModelCheckpoint(str(tmp_path), keep_last=2, monitor="val_loss", mode="max")
+    _, _, history = _train(4, ckpt_path=tmp_path / "epoch-0001.safetensors", callbacks=[checkpoints])
+    names = sorted(p.name for p in tmp_path.iterdir() if p not in unrelated and p.name != "best.safetensors")
+    assert names == ["epoch-0002.safetensors", "epoch-0003.safetensors"]
+    assert all(path.exists() for path in unrelated)
+    assert checkpoints.last_path == str(tmp_path / "epoch-0003.safetensors")
+    assert checkpoints.best == max(history["val_loss"])  # the restored epochs count too
+
+
 def test_weights_file_is_torch_readable_and_loads_back(tmp_path):
     net = _net()
     path = tmp_path / "weights.safetensors"

@@ -214,14 +214,16 @@ class SnnTorchNeuron(Module):
         self._reset_mechanism = value
         self.reset_mechanism_val = jnp.asarray(_RESET_CODES[value], dtype=jnp.int32)
 
-    def _after_load_state_dict(self) -> None:
-        code = int(self.reset_mechanism_val)
-        if code not in _RESET_NAMES:
-            raise ValueError(
+    def _check_loaded_value(self, name: str, value: Any) -> str | None:
+        if name == "reset_mechanism_val" and int(value) not in _RESET_NAMES:
+            return (
                 f"{type(self).__name__}: reset_mechanism_val must be one of {sorted(_RESET_NAMES)} "
-                f"(subtract, zero, none), got {code}."
+                f"(subtract, zero, none), got {int(value)}"
             )
-        self._reset_mechanism = _RESET_NAMES[code]
+        return None
+
+    def _after_load_state_dict(self) -> None:
+        self._reset_mechanism = _RESET_NAMES[int(self.reset_mechanism_val)]
 
     def fire(self, mem: Any) -> Array:
         """The spikes of membrane ``mem``, as snnTorch's ``fire``.

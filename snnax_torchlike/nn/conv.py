@@ -97,7 +97,9 @@ class ConvKernel(eqx.Module):
     groups 1, no dilation), ``"band"`` (2-D only: input rows times a banded weight
     matrix; groups 1, no dilation) or ``"auto"``: on CPU, band for 1-3 input channels
     and narrow inputs, else im2col, where they apply; XLA's elsewhere. All compute the
-    same convolution (up to float rounding).
+    same convolution (up to float rounding). ``name`` (the facade layer's) starts
+    error messages: inputs of the wrong rank or channel count, or spatially smaller
+    than the dilated kernel after padding, raise a ``ValueError``.
     """
 
     weight: Array
@@ -107,6 +109,27 @@ class ConvKernel(eqx.Module):
     dilation: tuple[int, ...] = eqx.field(static=True)
     groups: int = eqx.field(static=True)
     algorithm: str = eqx.field(static=True, default="auto")
+    name: str = eqx.field(static=True, default="ConvKernel")
+
+    def _check_input(self, x: Array) -> None:
+        """Refuse inputs torch refuses, rather than failing in a reshape or returning an empty output."""
+        spatial = self.weight.ndim - 2
+        channels = self.weight.shape[1] * self.groups
+        if x.ndim not in (spatial + 1, spatial + 2) or x.shape[-spatial - 1] != channels:
+            raise ValueError(
+                f"{self.name}: expected [B, {channels}, {', '.join(['*'] * spatial)}] (or one sample without B), "
+                f"got shape {tuple(x.shape)}."
+            )
+        kernel = self.weight.shape[2:]
+        pads = [0] * spatial if self.padding == "VALID" else [sum(pair) for pair in self.padding]
+        sizes = x.shape[-spatial:]
+        needed = [d * (k - 1) + 1 for d, k in zip(self.dilation, kernel)]
+        if any(size + pad < need for size, pad, need in zip(sizes, pads, needed)):
+            raise ValueError(
+                f"{self.name}: input of shape {tuple(x.shape)} is smaller than the kernel: spatial size "
+                f"{tuple(sizes)} plus padding {self.padding} gives {tuple(n + p for n, p in zip(sizes, pads))}, "
+                f"but kernel_size {tuple(kernel)} with dilation {self.dilation} needs at least {tuple(needed)}."
+            )
 
     def __check_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -118,6 +141,7 @@ class ConvKernel(eqx.Module):
             raise ValueError(f"ConvKernel: algorithm 'band' is 2-D only; this kernel has shape {self.weight.shape}.")
 
     def __call__(self, x: Array) -> Array:
+        self._check_input(x)
         spatial = self.weight.ndim - 2
         single = x.ndim == spatial + 1
         batch = x[None] if single else x
@@ -205,17 +229,11 @@ class _ConvNd(Module):
             self._lax_padding(),
             self.dilation,
             self.groups,
+            name=type(self).__name__,
         )
 
     def forward(self, x: Any) -> Array:
-        x = to_array(x)
-        name, n = type(self).__name__, self.spatial_dims
-        if x.ndim not in (n + 1, n + 2) or x.shape[-n - 1] != self.in_channels:
-            raise ValueError(
-                f"{name}: expected [B, {self.in_channels}, {', '.join(['*'] * n)}] (or one sample without B), "
-                f"got shape {tuple(x.shape)}."
-            )
-        return self.core_layer()(x)
+        return self.core_layer()(to_array(x))
 
     def extra_repr(self) -> str:
         return (

@@ -334,26 +334,42 @@ class Module:
 
         Shapes must match exactly and values are cast to each slot's dtype. With
         ``strict`` (default), missing or unexpected keys raise; every problem
-        (missing, unexpected, misshapen) is listed in one ``KeyError``/``ValueError``
-        before anything is written, so a failed load leaves the module unchanged.
+        (missing, unexpected, misshapen, None or non-numeric values, a code a layer
+        does not know) is listed in one ``ValueError`` before anything is written, so a
+        failed load leaves the module unchanged.
         """
         slots = {name: (owner, attr, kind) for name, owner, attr, kind in self._state_slots()}
         missing = [name for name in slots if name not in state_dict]
         unexpected = [name for name in state_dict if name not in slots]
-        values: dict[str, np.ndarray] = {}
-        misshapen = []
+        values: dict[str, Array] = {}
+        misshapen, unusable = [], []
         current_arrays = self.named_arrays()
         for name in slots:
             if name not in state_dict:
+                continue
+            if state_dict[name] is None:
+                unusable.append(f"{name}: got None")
                 continue
             value = to_numpy(state_dict[name])
             current = current_arrays[name]
             if tuple(value.shape) != tuple(current.shape):
                 misshapen.append(f"{name}: expected shape {tuple(current.shape)}, got {tuple(value.shape)}")
-            values[name] = value
+                continue
+            if value.dtype.kind not in "biuf":
+                unusable.append(f"{name}: expected numbers, got dtype {value.dtype}")
+                continue
+            owner, attr, _ = slots[name]
+            problem = owner._check_loaded_value(attr, value)
+            if problem is not None:
+                unusable.append(f"{name}: {problem}")
+                continue
+            # Converted (and copied: never aliasing the source) before anything is written.
+            values[name] = jnp.array(value, dtype=current.dtype, copy=True)
         problems = []
         if misshapen:
             problems.append("size mismatch for " + "; ".join(misshapen))
+        if unusable:
+            problems.append("unusable values for " + "; ".join(unusable))
         if strict and missing:
             problems.append(f"missing keys: {missing}")
         if strict and unexpected:
@@ -363,13 +379,16 @@ class Module:
         for name, value in values.items():
             owner, attr, kind = slots[name]
             if kind == "parameter":
-                param = owner._parameters[attr]
-                param.data = jnp.array(value, dtype=param.dtype, copy=True)  # never aliasing the source
+                owner._parameters[attr].data = value
             else:
-                owner._buffers[attr] = jnp.array(value, dtype=owner._buffers[attr].dtype, copy=True)
+                owner._buffers[attr] = value
         for module in self.modules():
             module._after_load_state_dict()
         return LoadResult(missing, unexpected)
+
+    def _check_loaded_value(self, name: str, value: np.ndarray) -> str | None:
+        """What is wrong with ``value`` for this module's array ``name`` (checked before a load writes), or None."""
+        return None
 
     def _after_load_state_dict(self) -> None:
         """Bring settings that mirror a loaded buffer (a neuron's reset mechanism) up to date."""

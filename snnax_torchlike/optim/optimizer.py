@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array
 
@@ -16,6 +18,38 @@ from .._closures import SplitClosure, modules_used_by, split_closure
 from ..imperative import pure_scope
 from ..nn.module import Parameter, bind_parameters
 from ..random import key_scope, next_key
+
+
+def _clipped(inner: optax.GradientTransformation, max_grad_norm: float | None) -> optax.GradientTransformation:
+    """``inner`` applied to gradients clipped to ``max_grad_norm`` (global norm), with ``inner``'s own state.
+
+    Keeping the state unchanged keeps ``state.hyperparams`` (the injected learning rate)
+    and checkpoints as they are; wrapped in ``optax.MultiSteps``, it clips the
+    accumulated gradient rather than each micro-batch's.
+    """
+    if max_grad_norm is None:
+        return inner
+    clip = optax.clip_by_global_norm(max_grad_norm)
+
+    def update(grads: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        clipped, _ = clip.update(grads, optax.EmptyState())
+        return inner.update(clipped, state, params)
+
+    return optax.GradientTransformation(inner.init, update)
+
+
+def _checked_number(optimizer: str, name: str, value: Any) -> float:
+    """``value`` as a float, or a clear error: a hyper-parameter must be a finite number, ``>= 0``.
+
+    A NaN or infinite learning rate would turn every weight into NaN at the first step.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if not (hasattr(value, "shape") and tuple(value.shape) == ()):
+            raise TypeError(f"{optimizer}: {name} must be a number, got {value!r} ({type(value).__name__}).")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{optimizer}: {name} must be a finite number >= 0, got {number}.")
+    return number
 
 
 class Optimizer:
@@ -53,10 +87,11 @@ class Optimizer:
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: a parameter appears more than once.")
         self.params = [p for p in self.params if p.requires_grad]
-        if lr < 0:
-            raise ValueError(f"{name}: lr must be >= 0, got {lr}.")
+        lr = _checked_number(name, "lr", lr)
         self.max_grad_norm = max_grad_norm
-        self.transform = optax.inject_hyperparams(self._transform)(learning_rate=lr, **hyperparameters)
+        self.transform = _clipped(
+            optax.inject_hyperparams(self._transform)(learning_rate=lr, **hyperparameters), max_grad_norm
+        )
         self.state = self.transform.init(self._arrays())
         self._jitted_update = jax.jit(self.update, donate_argnums=(1,))
         self._closures: dict[Any, Any] = {}
@@ -82,6 +117,7 @@ class Optimizer:
         hyperparams = self.state.hyperparams
         if name not in hyperparams:
             raise KeyError(f"{type(self).__name__}: no hyper-parameter {name!r}; it has {sorted(hyperparams)}.")
+        value = _checked_number(type(self).__name__, "lr" if name == "learning_rate" else name, value)
         hyperparams[name] = jnp.asarray(value, dtype=hyperparams[name].dtype)
 
     @property
@@ -103,11 +139,9 @@ class Optimizer:
     ) -> tuple[tuple[Array, ...], Any]:
         """The pure update: ``(params, state, grads) -> (new_params, new_state)``; jit-safe.
 
-        ``transform`` replaces ``self.transform`` (e.g. wrapped in ``optax.MultiSteps``);
-        gradient clipping applies first either way.
+        ``transform`` replaces ``self.transform`` (e.g. it wrapped in ``optax.MultiSteps``,
+        which then clips the accumulated gradient, as torch and Lightning do).
         """
-        if self.max_grad_norm is not None:
-            grads, _ = optax.clip_by_global_norm(self.max_grad_norm).update(grads, optax.EmptyState())
         updates, state = (transform or self.transform).update(grads, state, params)
         return optax.apply_updates(params, updates), state
 

@@ -41,12 +41,23 @@ def _split(item: Any, index: int, with_targets: bool) -> tuple[Any, Any, Any]:
         return item, None, None
     raise TypeError(
         f"batch {index}: expected an (x, y) pair or an (x, y, lengths) triple from the loader, "
-        f"got {type(item).__name__}" + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "") + "."
+        f"got {type(item).__name__}" + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "") + "; "
+        "drop extra items (sample indices, metadata), e.g. in the DataLoader's collate_fn."
     )
+
+
+_NOT_LENGTHS = (
+    " A loader's third item is read as each sample's true number of time steps (integers [B] in [1, T]); "
+    "anything else there (sample indices, weights, metadata) must be dropped, e.g. in the "
+    "DataLoader's collate_fn."
+)
 
 
 def check_lengths(lengths: Any, steps: int, batch: int, where: str) -> np.ndarray:
     """Per-sample true lengths as int32 ``[B]``, checked against the padded batch ``[T, B, ...]``.
+
+    A loader's third item is taken for lengths only when it looks like lengths, so
+    that e.g. sample indices are refused rather than silently masking time steps.
 
     **Arguments:**
 
@@ -56,23 +67,26 @@ def check_lengths(lengths: Any, steps: int, batch: int, where: str) -> np.ndarra
     - ``where``: the start of error messages (e.g. ``"batch 3"``).
 
     **Returns:** the lengths as a numpy int32 array. Raises ``ValueError`` for a
-    shape other than ``[B]`` or a value outside ``[0, T]``, ``TypeError`` for a
-    non-integer dtype; each message names the expected and the actual shape or value.
+    shape other than ``[B]`` or a value outside ``[1, T]`` (a sample of no time
+    steps carries no data), ``TypeError`` for a non-integer dtype; each message
+    names the expected and the actual shape or value, and what a third item must be.
     """
     values = to_numpy(lengths)
     if values.shape != (batch,):
         raise ValueError(
             f"{where}: lengths must have shape [B] = ({batch},), one true length per sample of the "
             f"inputs [T, B, ...] = [{steps}, {batch}, ...]; got shape {values.shape}. (Batch-first inputs "
-            "[B, T, ...] need time_first=False.)"
+            "[B, T, ...] need time_first=False.)" + _NOT_LENGTHS
         )
     if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.integer):
-        raise TypeError(f"{where}: lengths must be integers (numbers of time steps), got dtype {values.dtype}.")
-    bad = np.flatnonzero((values < 0) | (values > steps))
+        raise TypeError(
+            f"{where}: lengths must be integers (numbers of time steps), got dtype {values.dtype}." + _NOT_LENGTHS
+        )
+    bad = np.flatnonzero((values < 1) | (values > steps))
     if bad.size:
         raise ValueError(
-            f"{where}: lengths must lie in [0, T] = [0, {steps}] (the inputs' {steps} time steps); "
-            f"sample {bad[0]} has length {values[bad[0]]}."
+            f"{where}: lengths must lie in [1, T] = [1, {steps}] (the inputs' {steps} time steps); "
+            f"sample {bad[0]} has length {values[bad[0]]}." + _NOT_LENGTHS
         )
     return values.astype(np.int32)
 
@@ -116,7 +130,9 @@ def iterate_batches(
     Items are ``(x, y)`` or ``(x, y, lengths)`` with ``lengths`` ``[B]`` the true
     number of time steps of each sample (the form of ``interop.collate_padded``);
     every batch of a loader must carry lengths, or none. Lengths are checked on
-    the host (shape ``[B]``, integers in ``[0, T]``) before the batch is yielded.
+    the host (shape ``[B]``, integers in ``[1, T]``) before the batch is yielded;
+    a third item that is not lengths (e.g. sample indices) raises, never masks.
+    Empty inputs (no samples or no time steps) raise a ``ValueError``.
     A later, smaller batch (the last one of an epoch) is padded and masked, so one
     compiled step serves the whole epoch. Input conversion: numpy, JAX arrays and
     torch tensors (through ``__array__``, no torch import); booleans and integers
@@ -152,6 +168,12 @@ def iterate_batches(
             raise ValueError(
                 f"batch {index}: inputs must be sequences with a time and a batch axis "
                 f"({'[T, B, ...]' if time_first else '[B, T, ...]'}), got shape {x.shape}."
+            )
+        if 0 in x.shape[:2]:
+            layout = "[T, B, ...]" if time_first else "[B, T, ...]"
+            raise ValueError(
+                f"batch {index}: inputs {layout} of shape {x.shape} are empty; every batch needs at least "
+                "one sample and one time step."
             )
         if not time_first:
             x = x.swapaxes(0, 1)

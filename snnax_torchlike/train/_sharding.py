@@ -45,9 +45,15 @@ def data_parallel_mesh(devices: int | Sequence[Any] | str | None) -> Mesh | None
             )
         chosen = available[:devices]
     else:
+        if isinstance(devices, bool) or not hasattr(devices, "__iter__"):
+            raise TypeError(
+                f"Trainer: devices must be None, 'all', an int or a list of jax.Device, got {devices!r}."
+            )
         chosen = list(devices)
         if not chosen or not all(isinstance(d, jax.Device) for d in chosen):
             raise TypeError(f"Trainer: devices must be a non-empty list of jax.Device, got {devices!r}.")
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"Trainer: devices lists a device more than once: {chosen}; list each once.")
     return Mesh(np.array(chosen), (DATA_AXIS,))
 
 

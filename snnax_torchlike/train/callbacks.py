@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
-from .checkpoint import save
+from .checkpoint import remove_stale_temporaries, save
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -72,7 +73,16 @@ class ModelCheckpoint(Callback):
     ``fit(..., ckpt_path=...)``). With ``monitor`` (e.g. ``"val_loss"``), the
     weights of the best epoch so far also go to ``dirpath/best.safetensors``
     (a torch-readable state dict; load with ``snx.load``).
+
+    At the start of each ``fit`` the folder is scanned: ``epoch-*.safetensors``
+    files already there (from a run before a restart) count towards
+    ``keep_last``, oldest epoch first, so they are deleted as new ones are
+    written; temporary files of saves interrupted by a crash are removed. On a
+    resumed run the best value of ``monitor`` is taken from the restored
+    history, so ``best.safetensors`` is only replaced by a better epoch.
     """
+
+    _EPOCH_FILE = re.compile(r"epoch-([0-9]{4,})\.safetensors")
 
     def __init__(self, dirpath: str, *, keep_last: int = 1, monitor: str | None = None, mode: str = "min"):
         if keep_last < 1:
@@ -86,9 +96,32 @@ class ModelCheckpoint(Callback):
         self.best = math.inf if mode == "min" else -math.inf
         self.saved: list[str] = []
 
+    def _writes(self, name: str) -> bool:
+        """Whether this callback writes files named ``name``."""
+        return name == "best.safetensors" or self._EPOCH_FILE.fullmatch(name) is not None
+
+    def _is_better(self, value: float) -> bool:
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        found = []
+        for name in os.listdir(self.dirpath) if os.path.isdir(self.dirpath) else ():
+            match = self._EPOCH_FILE.fullmatch(name)
+            if match is not None:
+                found.append((int(match.group(1)), os.path.join(self.dirpath, name)))
+        remove_stale_temporaries(self.dirpath, self._writes)
+        self.saved = [path for _, path in sorted(found)]
+        self.best = math.inf if self.mode == "min" else -math.inf
+        if self.monitor is not None:
+            for value in trainer.history.history.get(self.monitor, []):
+                if self._is_better(value):
+                    self.best = value
+
     def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         path = os.path.join(self.dirpath, f"epoch-{epoch:04d}.safetensors")
         trainer.save_checkpoint(path)
+        if path in self.saved:  # rewritten after a resume: now the newest
+            self.saved.remove(path)
         self.saved.append(path)
         while len(self.saved) > self.keep_last:
             old = self.saved.pop(0)
@@ -98,11 +131,11 @@ class ModelCheckpoint(Callback):
             if self.monitor not in logs:
                 raise KeyError(f"ModelCheckpoint: monitor {self.monitor!r} is not logged; available: {sorted(logs)}.")
             value = logs[self.monitor]
-            if (value < self.best) if self.mode == "min" else (value > self.best):
+            if self._is_better(value):
                 self.best = value
                 save(trainer.model, os.path.join(self.dirpath, "best.safetensors"))
 
     @property
     def last_path(self) -> str | None:
-        """The newest checkpoint written, or None."""
+        """The newest checkpoint (written by this callback, or found in ``dirpath`` when ``fit`` started), or None."""
         return self.saved[-1] if self.saved else None

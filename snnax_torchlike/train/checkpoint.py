@@ -4,10 +4,20 @@
 ``safetensors.torch.load_file(path)`` and ``load_state_dict`` of a mirrored torch
 model. A training checkpoint adds the optimizer state, the epoch, the history
 and the position of the library's PRNG stream, so ``fit(..., ckpt_path=path)``
-continues exactly where the run stopped. Writes are atomic (a temporary file,
-then a rename), so a crash never leaves half a file under ``path``; every file
-carries a SHA-256 of its tensors, verified on load, so a corrupted file raises
-[`CheckpointError`][] instead of loading garbage.
+continues exactly where the run stopped.
+
+Writes are atomic and durable: a temporary file next to ``path`` is written,
+flushed to disk (``fsync``), renamed onto ``path``, and the directory is synced
+where the platform allows it, so a crash or power loss leaves either the old
+file or the new one, never half a file. Temporary files left by an interrupted
+save of the same ``path`` are removed by the next save of it.
+
+Every file this library writes carries a SHA-256 over everything that is read
+back: each tensor's name, dtype, shape and bytes, and every metadata entry
+(epoch, history, format). Any change to the file after it was written, a
+single flipped byte included, raises [`CheckpointError`][] naming the file
+instead of loading garbage. Files written by other tools (torch's safetensors)
+carry no checksum and load unverified.
 """
 
 from __future__ import annotations
@@ -15,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -25,19 +36,30 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from ..nn.module import Module, to_numpy
+from ..random import get_rng_state
 
 __all__ = ["save", "load", "save_training_checkpoint", "load_training_checkpoint", "CheckpointError"]
 
 _FORMAT = "snnax-torchlike"
+_CHECKSUM = "sha256"
 _MODEL, _OPTIMIZER, _RNG = "model.", "optimizer.", "rng.key"
+_OPTIMIZER_NAME = re.compile(r"optimizer\.(0|[1-9][0-9]*)")
+_TEMPORARY = ".tmp-"
+_TEMPORARY_NAME = re.compile(r"\.(.+)\.tmp-[^/]*\.safetensors")
 
 
 class CheckpointError(ValueError):
     """A file is not a readable checkpoint of the expected kind."""
 
 
-def _checksum(tensors: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+_SCOPE = "checksum_scope"
+_SCOPE_ALL = "tensors+metadata"
+_LEGACY_KEYS = frozenset(("format", "kind", "epoch", "history", _CHECKSUM))
+"""The metadata files written before the checksum covered it held (their checksum covers the tensors only)."""
+
+
+def _legacy_checksum(tensors: Mapping[str, np.ndarray]) -> str:
+    """The tensors-only SHA-256 of files written before the checksum covered the metadata, so they still load."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         array = np.ascontiguousarray(tensors[name])
@@ -46,35 +68,111 @@ def _checksum(tensors: Mapping[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def _checksum(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, and every metadata entry but the checksum."""
+    digest = hashlib.sha256()
+    # JSON encodes names and values unambiguously, whatever characters they hold.
+    entries = sorted((k, v) for k, v in metadata.items() if k != _CHECKSUM)
+    digest.update(json.dumps(entries).encode())
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _temporary_target(name: str) -> str | None:
+    """The file name a save was writing if ``name`` is one of its temporary files, else None."""
+    match = _TEMPORARY_NAME.fullmatch(name)
+    return None if match is None else match.group(1)
+
+
+def remove_stale_temporaries(directory: str | os.PathLike, targets: Callable[[str], bool]) -> None:
+    """Delete the temporary files that interrupted saves left in ``directory``.
+
+    Only those of saves to a file named ``t`` with ``targets(t)`` true go, so other
+    writers' files in the same directory stay.
+    """
+    directory = os.fspath(directory)
+    for name in os.listdir(directory) if os.path.isdir(directory) else ():
+        target = _temporary_target(name)
+        if target is not None and targets(target):
+            try:
+                os.remove(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass  # removed meanwhile by another cleanup
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable; a no-op where directories cannot be opened (Windows)."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass  # some file systems refuse fsync on directories; the rename itself is still atomic
+    finally:
+        os.close(handle)
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_save(tensors: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, str]) -> None:
-    path = os.fspath(path)
+    path = os.path.abspath(os.fspath(path))
     tensors = {k: np.asarray(v, order="C") for k, v in tensors.items()}
-    metadata = {**metadata, "sha256": _checksum(tensors)}
-    directory = os.path.dirname(os.path.abspath(path))
+    metadata = {**metadata, _SCOPE: _SCOPE_ALL}
+    metadata[_CHECKSUM] = _checksum(tensors, metadata)
+    directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".safetensors")
+    remove_stale_temporaries(directory, os.path.basename(path).__eq__)
+    prefix = f".{os.path.basename(path)}{_TEMPORARY}"  # hidden, and names its target (see _TEMPORARY_NAME)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".safetensors")
     os.close(handle)
     try:
         save_file(tensors, temporary, metadata=metadata)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would make every checkpoint private
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+    _fsync_directory(directory)
 
 
 def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    name = os.fspath(path)
     try:
-        tensors = load_file(os.fspath(path))
-        with safe_open(os.fspath(path), framework="numpy") as handle:
+        tensors = load_file(name)
+        with safe_open(name, framework="numpy") as handle:
             metadata = handle.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(f"{os.fspath(path)}: not a readable safetensors file ({error}).") from error
-    # Files written by other tools (torch's safetensors) carry no checksum; ours always do.
-    expected = metadata.get("sha256")
-    if expected is not None and expected != _checksum(tensors):
+    except (SafetensorError, OSError, ValueError, TypeError, OverflowError, MemoryError) as error:
+        raise CheckpointError(f"{name}: not a readable safetensors file ({type(error).__name__}: {error}).") from error
+    expected = metadata.get(_CHECKSUM)
+    if expected is None:
+        if metadata.get("format") == _FORMAT:
+            raise CheckpointError(
+                f"{name}: an {_FORMAT} file without its {_CHECKSUM} checksum: the metadata was modified or corrupted."
+            )
+        return tensors, metadata  # written by another tool (torch's safetensors): nothing to verify
+    if _SCOPE not in metadata and set(metadata) <= _LEGACY_KEYS:
+        # Written before the checksum covered the metadata: only its tensors can be verified.
+        computed = _legacy_checksum(tensors)
+    elif metadata.get(_SCOPE) == _SCOPE_ALL:
+        computed = _checksum(tensors, metadata)
+    else:
+        computed = None  # a marker or key no writer of this format produces: the metadata was changed
+    if expected != computed:
         raise CheckpointError(
-            f"{os.fspath(path)}: checksum mismatch: the file was modified or corrupted after it was written."
+            f"{name}: checksum mismatch: the file (tensors or metadata) was modified or corrupted after it was written."
         )
     return tensors, metadata
 
@@ -86,7 +184,11 @@ def save(state: Module | Mapping[str, Any], path: str | os.PathLike) -> None:
 
 
 def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a state dict (numpy arrays, torch names) written by ``save`` or by torch's safetensors."""
+    """Read a state dict (numpy arrays, torch names) written by ``save`` or by torch's safetensors.
+
+    Raises [`CheckpointError`][] for an unreadable file or one of ours that was
+    modified after it was written.
+    """
     tensors, metadata = _read(path)
     if metadata.get("kind") == "training":
         return {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)}
@@ -116,34 +218,124 @@ def save_training_checkpoint(
     _atomic_save(tensors, path, metadata)
 
 
-def load_training_checkpoint(path: str | os.PathLike, optimizer_state: Any) -> dict[str, Any]:
-    """Read a training checkpoint; ``optimizer_state`` is a template of the expected structure.
+def _parse_epoch(name: str, metadata: Mapping[str, str]) -> int:
+    text = metadata.get("epoch")
+    if text is None or not text.isdigit() or not text.isascii():
+        raise CheckpointError(f"{name}: metadata 'epoch' must be a non-negative integer, got {text!r}.")
+    return int(text)
 
-    **Returns:** a dict with ``model`` (state dict), ``optimizer_state`` (same
-    structure as the template), ``epoch``, ``rng_state`` and ``history``.
-    Raises [`CheckpointError`][] for a foreign or mismatched file.
-    """
-    tensors, metadata = _read(path)
-    if metadata.get("format") != _FORMAT or metadata.get("kind") != "training":
-        raise CheckpointError(f"{os.fspath(path)}: not an snnax-torchlike training checkpoint (metadata {metadata}).")
+
+def _parse_history(name: str, metadata: Mapping[str, str], epoch: int) -> dict[str, list[float]]:
+    """The history as saved: one number per finished epoch ``0..epoch`` for every logged name."""
+    try:
+        history = json.loads(metadata["history"])
+    except (KeyError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{name}: metadata 'history' is missing or not JSON ({error}).") from error
+    if not isinstance(history, dict):
+        raise CheckpointError(f"{name}: metadata 'history' must map names to lists, got {type(history).__name__}.")
+    for key, values in history.items():
+        if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            raise CheckpointError(f"{name}: history[{key!r}] must be a list of numbers, got {values!r}.")
+        if len(values) != epoch + 1:
+            raise CheckpointError(
+                f"{name}: history[{key!r}] has {len(values)} entries, the checkpoint's epoch {epoch} needs "
+                f"{epoch + 1} (one per finished epoch)."
+            )
+    return {key: [float(v) for v in values] for key, values in history.items()}
+
+
+def _parse_rng(name: str, tensors: Mapping[str, np.ndarray]) -> np.ndarray:
+    if _RNG not in tensors:
+        raise CheckpointError(f"{name}: the PRNG state tensor {_RNG!r} is missing.")
+    state, expected = tensors[_RNG], get_rng_state()
+    if state.dtype != expected.dtype or state.shape != expected.shape:
+        raise CheckpointError(
+            f"{name}: PRNG state {_RNG!r} is {state.dtype}{list(state.shape)}, this JAX's keys are "
+            f"{expected.dtype}{list(expected.shape)}."
+        )
+    return state
+
+
+def _parse_optimizer(name: str, tensors: Mapping[str, np.ndarray], optimizer_state: Any) -> Any:
     leaves, treedef = jax.tree_util.tree_flatten(optimizer_state)
-    saved = sorted((int(k[len(_OPTIMIZER) :]), v) for k, v in tensors.items() if k.startswith(_OPTIMIZER))
+    saved: dict[int, np.ndarray] = {}
+    for key, value in tensors.items():
+        if key.startswith(_OPTIMIZER):
+            match = _OPTIMIZER_NAME.fullmatch(key)
+            if match is None:
+                raise CheckpointError(f"{name}: unexpected optimizer tensor {key!r} (expected 'optimizer.<index>').")
+            saved[int(match.group(1))] = value
+        elif not key.startswith(_MODEL) and key != _RNG:
+            raise CheckpointError(f"{name}: unexpected tensor {key!r} in a training checkpoint.")
+    if sorted(saved) != list(range(len(saved))):
+        raise CheckpointError(f"{name}: optimizer arrays are not numbered 0..{len(saved) - 1}: {sorted(saved)}.")
     if len(saved) != len(leaves):
         raise CheckpointError(
-            f"{os.fspath(path)}: the optimizer state has {len(saved)} arrays, the current optimizer {len(leaves)}; "
+            f"{name}: the optimizer state has {len(saved)} arrays, the current optimizer {len(leaves)}; "
             "was it saved with another optimizer?"
         )
     restored = []
-    for (index, value), leaf in zip(saved, leaves):
+    for index, leaf in enumerate(leaves):
+        value = saved[index]
         if tuple(value.shape) != tuple(np.shape(leaf)):
             raise CheckpointError(
-                f"{os.fspath(path)}: optimizer array {index} has shape {value.shape}, expected {np.shape(leaf)}."
+                f"{name}: optimizer array {index} has shape {value.shape}, expected {np.shape(leaf)}."
             )
         restored.append(jax.numpy.asarray(value, dtype=np.asarray(leaf).dtype))
+    return jax.tree_util.tree_unflatten(treedef, restored)
+
+
+def _check_architecture(name: str, saved: Mapping[str, np.ndarray], model_arrays: Mapping[str, Any]) -> None:
+    """The checkpoint's network against the model's arrays (names and shapes), before its optimizer state."""
+    missing = sorted(set(model_arrays) - set(saved))
+    unexpected = sorted(set(saved) - set(model_arrays))
+    misshapen = [
+        f"{key}: {tuple(saved[key].shape)} saved, {tuple(np.shape(model_arrays[key]))} here"
+        for key in sorted(set(saved) & set(model_arrays))
+        if tuple(saved[key].shape) != tuple(np.shape(model_arrays[key]))
+    ]
+    details = []
+    if missing:
+        details.append(f"this network's {missing[:5]} are not in it")
+    if unexpected:
+        details.append(f"it has {unexpected[:5]}, which this network lacks")
+    if misshapen:
+        details.append("other shapes: " + "; ".join(misshapen[:5]))
+    if details:
+        raise CheckpointError(
+            f"{name}: saved for another network architecture ({', '.join(details)}); resume with the network it "
+            "was saved from."
+        )
+
+
+def load_training_checkpoint(
+    path: str | os.PathLike, optimizer_state: Any, model_arrays: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read a training checkpoint; ``optimizer_state`` is a template of the expected structure.
+
+    With ``model_arrays`` (the model's ``named_arrays()``), a checkpoint of another
+    network is named as such before its optimizer state is compared.
+
+    **Returns:** a dict with ``model`` (state dict), ``optimizer_state`` (same
+    structure as the template), ``epoch``, ``rng_state`` and ``history`` (one
+    float per epoch ``0..epoch`` for every logged name).
+    Raises [`CheckpointError`][], naming the file and the problem, for a foreign,
+    corrupted, modified or mismatched file.
+    """
+    name = os.fspath(path)
+    tensors, metadata = _read(path)
+    if metadata.get("format") != _FORMAT or metadata.get("kind") != "training":
+        raise CheckpointError(f"{name}: not an snnax-torchlike training checkpoint (metadata {metadata}).")
+    epoch = _parse_epoch(name, metadata)
+    if model_arrays is not None:
+        _check_architecture(name, {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)},
+                            model_arrays)  # fmt: skip
     return {
         "model": {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)},
-        "optimizer_state": jax.tree_util.tree_unflatten(treedef, restored),
-        "epoch": int(metadata["epoch"]),
-        "rng_state": tensors[_RNG],
-        "history": json.loads(metadata["history"]),
+        "optimizer_state": _parse_optimizer(name, tensors, optimizer_state),
+        "epoch": epoch,
+        "rng_state": _parse_rng(name, tensors),
+        "history": _parse_history(name, metadata, epoch),
     }

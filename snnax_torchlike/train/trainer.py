@@ -6,6 +6,7 @@ import contextlib
 import inspect
 import itertools
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -141,10 +142,13 @@ def _all_finite(x: Array) -> Array:
 
     A finite sum proves it (NaN and Inf propagate through sums); only when the
     sum is not finite, which a huge but finite input can also cause, does the
-    exact test run. XLA's CPU sum is several times faster than ``max(abs(x))``,
-    which takes ~5% of a small MLP's training step.
+    exact test run. XLA's CPU sum is several times faster than an elementwise
+    test, which takes ~5% of a small MLP's training step. The exact test is a
+    logical AND, not ``isfinite(max(abs(x)))``: on a batch-sharded ``x`` the
+    cross-device max (an all-reduce) drops NaN, so a NaN outside the first shard
+    would pass.
     """
-    return jax.lax.cond(jnp.isfinite(jnp.sum(x)), lambda: jnp.asarray(True), lambda: jnp.isfinite(jnp.max(jnp.abs(x))))
+    return jax.lax.cond(jnp.isfinite(jnp.sum(x)), lambda: jnp.asarray(True), lambda: jnp.all(jnp.isfinite(x)))
 
 
 def _private_copies(tree: Any) -> Any:
@@ -152,8 +156,56 @@ def _private_copies(tree: Any) -> Any:
     return jax.tree_util.tree_map(jnp.copy, tree)
 
 
+def _warn_if_shuffle_not_resumable(loader: Iterable[Any]) -> None:
+    """Warn that resuming with a shuffling torch ``DataLoader`` does not repeat the uninterrupted run's batches.
+
+    The checkpoint holds this library's PRNG, not torch's: a ``RandomSampler``
+    draws each epoch's order from torch's global RNG (no ``generator``) or from its
+    own generator, and either restarts where the new process seeds it, not where
+    the interrupted run left it. Recognised by duck typing (torch is not imported).
+    """
+    sampler = getattr(loader, "sampler", None)
+    if type(sampler).__name__ != "RandomSampler" or not hasattr(sampler, "generator"):
+        return
+    source = (
+        "torch's global RNG (no generator= was given)"
+        if sampler.generator is None
+        else "its generator, which the checkpoint does not hold (seeding it once is not enough: it restarts "
+        "at its seed, not at the epoch the run stopped in)"
+    )
+    warnings.warn(
+        f"Trainer.fit: resuming with a shuffling DataLoader (RandomSampler) whose order comes from {source}, "
+        "so the resumed epochs see other batches than the uninterrupted run and the result differs. For exact "
+        "resumption, pass DataLoader(..., generator=torch.Generator()) and seed it at the start of every epoch "
+        "from a callback: on_train_epoch_start(trainer, epoch) calls loader.generator.manual_seed(s + epoch). "
+        "If you do that already, filter this warning.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 class NonFiniteError(FloatingPointError):
-    """Training met a NaN or Inf; the model holds the parameters of the last good step."""
+    """A NaN or Inf (or an out-of-range class label) met by ``fit``, whose model then holds the parameters of
+    the last good step, or in the data given to ``evaluate``/``predict``."""
+
+
+def _raise_on_bad_batches(caller: str, checks: list[Array]) -> None:
+    """Raise [`NonFiniteError`][] naming the first batch whose input had NaN/Inf or whose labels were out of range.
+
+    ``checks``: per batch, ``[input finite, labels in range]``, read once at the end so
+    the loop never waits for the device. The threshold turns NaN into "no spike", so
+    without this a NaN input would give normal-looking outputs.
+    """
+    if not checks:
+        return
+    flags = np.asarray(jnp.stack(checks))
+    for index, (finite, labels_ok) in enumerate(flags):
+        if not finite:
+            raise NonFiniteError(f"{caller}: batch {index} (counting from 0) has NaN or Inf in its input.")
+        if not labels_ok:
+            raise NonFiniteError(
+                f"{caller}: batch {index} (counting from 0) has class labels outside [0, number of outputs)."
+            )
 
 
 class Trainer:
@@ -236,6 +288,20 @@ class Trainer:
         self.history = History()
         self.current_epoch = 0
         self.devices = devices
+        self._compiled_for: tuple | None = None
+        self._compile_steps()
+
+    def _compile_steps(self) -> None:
+        """(Re)make the jitted steps when what they read while tracing (loss, metrics, optimizer) changed.
+
+        Those are closed over, not arguments: assigning ``trainer.loss_fn = ...`` after a
+        step would otherwise keep running the old one silently.
+        """
+        setting = (self.loss_fn, self.optimizer, *self.metrics)
+        previous = self._compiled_for
+        if previous is not None and len(previous) == len(setting) and all(a is b for a, b in zip(previous, setting)):
+            return
+        self._compiled_for = setting
         # Parameters and optimizer state are donated; the guard is not, since fit reads an earlier step's guard.
         self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(9, 10))
         self._eval_step = jax.jit(self._pure_eval_step)
@@ -325,12 +391,14 @@ class Trainer:
 
     def _pure_eval_step(self, trained, frozen, x, y, mask, lengths, key):
         self.eval_trace_count += 1
-        _, sums = self._loss_and_metric_sums(self._forward(trained, frozen, x, key), y, mask, lengths)
-        return sums
+        output = self._forward(trained, frozen, x, key)
+        _, sums = self._loss_and_metric_sums(output, y, mask, lengths)
+        return sums, jnp.stack([_all_finite(x), _labels_in_range(output, y, mask)])
 
     def _pure_predict_step(self, trained, frozen, x, lengths, key):
         output = self._forward(trained, frozen, x, key)
-        return output if lengths is None else _mask_time(output, lengths)
+        checks = jnp.stack([_all_finite(x), jnp.asarray(True)])
+        return (output if lengths is None else _mask_time(output, lengths)), checks
 
     # -- loops ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -346,6 +414,25 @@ class Trainer:
     def _bar(self, loader: Iterable[Any], desc: str) -> tqdm:
         total = len(loader) if hasattr(loader, "__len__") else None
         return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
+
+    def _check_optimizer_fits_model(self, scheduler: LRScheduler | None) -> None:
+        """Refuse, before any step, an optimizer or scheduler that would silently train nothing or the wrong thing."""
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        foreign = [index for index, p in enumerate(self.optimizer.params) if id(p) not in names]
+        if foreign:
+            raise ValueError(
+                f"Trainer.fit: {len(foreign)} of the optimizer's {len(self.optimizer.params)} parameters are not in "
+                "the model (was the optimizer built for another network, or were the model's parameters replaced "
+                "after it was built?); build it from model.parameters()."
+            )
+        frozen = [names[id(p)] for p in self.optimizer.params if not p.requires_grad]
+        if frozen:
+            raise ValueError(
+                f"Trainer.fit: {frozen} have requires_grad=False but the optimizer was built while they were "
+                "trained; build the optimizer after freezing them."
+            )
+        if scheduler is not None and scheduler.optimizer is not self.optimizer:
+            raise ValueError("Trainer.fit: the scheduler was built for another optimizer than the trainer's.")
 
     def _require(self, *, optimizer: bool) -> None:
         if self.loss_fn is None:
@@ -412,10 +499,12 @@ class Trainer:
         end of each epoch.
         """
         self._require(optimizer=True)
+        self._compile_steps()
         if epochs < 1:
             raise ValueError(f"Trainer.fit: epochs must be >= 1, got {epochs}.")
         if accumulate_grad_batches < 1:
             raise ValueError(f"Trainer.fit: accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}.")
+        self._check_optimizer_fits_model(scheduler)
         max_batches = None if not fast_dev_run else int(fast_dev_run)
         if max_batches is not None:
             epochs = 1
@@ -429,6 +518,7 @@ class Trainer:
             ckpt_path = resume
         if ckpt_path is not None:
             start_epoch = self._restore(ckpt_path) + 1
+            _warn_if_shuffle_not_resumable(train_loader)
         self.should_stop = False
         for callback in self.callbacks:
             callback.on_fit_start(self)
@@ -486,7 +576,14 @@ class Trainer:
                 )
                 break
             self._check_guard(guard, trained, opt_state, accumulate)
-            logs = means.means("Trainer.fit: the training loader yielded no batches.")
+            empty = "Trainer.fit: the training loader yielded no batches."
+            if epoch > start_epoch:
+                empty = (
+                    f"Trainer.fit: the training loader yielded no batches in epoch {epoch + 1} (epoch "
+                    f"{start_epoch + 1} had some): a generator or iterator can be consumed only once. Pass a "
+                    "re-iterable loader (a list, a DataLoader) to train for several epochs."
+                )
+            logs = means.means(empty)
             self._write_back(trained, opt_state, accumulate)
             logs["lr"] = optimizer.lr  # the rate this epoch ended with (a learning-rate monitor)
             if scheduler is not None and scheduler.interval == "epoch":
@@ -560,7 +657,7 @@ class Trainer:
 
     def _restore(self, path: str | os.PathLike) -> int:
         """Load a training checkpoint into the model, optimizer, PRNG and history; return its epoch."""
-        checkpoint = load_training_checkpoint(path, self.optimizer.state)
+        checkpoint = load_training_checkpoint(path, self.optimizer.state, self.model.named_arrays())
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.state = checkpoint["optimizer_state"]
         set_rng_state(checkpoint["rng_state"])
@@ -575,13 +672,19 @@ class Trainer:
         with lengths, padded time steps do not count.
         """
         self._require(optimizer=False)
+        self._compile_steps()
         trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
         means = _Means()
+        checks = []
         with self._mode(False), self._bar(loader, "Evaluate") as bar:
             for batch in iterate_batches(loader, time_first=time_first, mesh=self.mesh):
-                sums = self._eval_step(trained, frozen, batch.x, batch.y, batch.mask, batch.lengths, next_key())
+                sums, batch_checks = self._eval_step(
+                    trained, frozen, batch.x, batch.y, batch.mask, batch.lengths, next_key()
+                )
                 means.add(sums, batch.size)
+                checks.append(batch_checks)
                 bar.update(1)
+        _raise_on_bad_batches("Trainer.evaluate", checks)
         return means.means("Trainer.evaluate: the loader yielded no batches.")
 
     validate = evaluate
@@ -594,15 +697,19 @@ class Trainer:
         sample's padded steps ``t >= lengths[b]``. With several processes every
         process receives the outputs of the global batches.
         """
+        self._compile_steps()
         trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
         pieces: list[Any] = []
+        checks = []
         with self._mode(False), self._bar(loader, "Predict") as bar:
             for batch in iterate_batches(loader, time_first=time_first, with_targets=False, mesh=self.mesh):
-                output = self._predict_step(trained, frozen, batch.x, batch.lengths, next_key())
+                output, batch_checks = self._predict_step(trained, frozen, batch.x, batch.lengths, next_key())
+                checks.append(batch_checks)
                 if jax.process_count() > 1:
                     output = multihost_utils.process_allgather(output, tiled=True)
                 pieces.append(jax.tree_util.tree_map(lambda a, n=batch.size: a[:, :n], output))
                 bar.update(1)
         if not pieces:
             raise ValueError("Trainer.predict: the loader yielded no batches.")
+        _raise_on_bad_batches("Trainer.predict", checks)
         return jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts, axis=1), *pieces)
