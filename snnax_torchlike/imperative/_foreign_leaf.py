@@ -17,6 +17,7 @@ from jaxtyping import Array
 
 from ._convert import to_array
 
+
 class ForeignLeaf:
     """Stands for one foreign tensor in recorded graphs, as a parameter would (``_is_parameter``)."""
 

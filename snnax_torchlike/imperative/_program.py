@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 
 from ._graph import Node, array_aval_key
-from ._reroll import find_regions
 from ._replay import make_runner
+from ._reroll import find_regions
 from ._state import pure_scope
 from .tensor import PENDING, Tensor, forget_constants
 

@@ -1,13 +1,13 @@
 """Stateful neuron layers."""
 
 from ._base import SpikingNeuron
+from ._leaky_sequence import leaky_sequence
 from .adex import LIFAdEx, LIFAdExState
 from .alpha import Alpha, AlphaState, alpha_update
 from .cuba_lif import CubaLIF, CubaLIFState
 from .delta_leaky import DeltaLeaky, delta_leaky_update
 from .iaf import IAF, IAFState, SimpleIAF
 from .lapicque import Lapicque, lapicque_update
-from ._leaky_sequence import leaky_sequence
 from .leaky import Leaky, leaky_update
 from .leaky_parallel import LeakyParallel, leaky_parallel_membrane
 from .li import SimpleLI
