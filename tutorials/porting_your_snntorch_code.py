@@ -240,3 +240,34 @@ net.fit(loader, epochs=EPOCHS, optimizer=optim.Adam(net.parameters(), lr=5e-3), 
 spk, _ = net(spikegen.rate(test_x, num_steps=STEPS))
 fit_accuracy = float(SF.accuracy_rate(spk, test_y))
 print(f"fit: test accuracy {fit_accuracy:.3f} ({time.perf_counter() - start:.1f} s)")
+
+# %% [markdown]
+# ## Mixing in torch layers, and the rest of snnTorch's API
+#
+# A script that keeps some `torch.nn` layers in front of the drop-in's neurons still
+# trains them: `loss.backward()` hands the gradient to the torch tensors it came
+# from, so `torch.optim` updates the torch layer as usual. (What cannot work is a
+# drop-in neuron *inside* a `torch.nn.Sequential`, or `torch.optim` on the drop-in's
+# own parameters: torch accepts only its own classes there; see "snnTorch's API,
+# drop-in" for the full list.) The rest of snnTorch's API comes through the same
+# namespace: here `snn.LinearLeaky` (time-parallel), a weighted `SF.ce_count_loss`
+# and `spikegen.latency`.
+
+# %%
+import snnax_torchlike.snntorch as dropin  # noqa: E402
+
+torch.manual_seed(0)
+torch_fc = torch.nn.Linear(64, 32)  # a torch layer, trained by torch
+readout = dropin.LinearLeaky(beta=0.9, in_features=32, out_features=10)
+torch_optimizer = torch.optim.SGD(torch_fc.parameters(), lr=0.1)
+our_optimizer = optim.SGD(readout.parameters(), lr=0.1)
+latency_input = dropin.spikegen.latency(train_x[:32], num_steps=STEPS, normalize=True, linear=True)
+loss_fn = dropin.functional.ce_count_loss(weight=np.linspace(0.5, 1.5, 10, dtype=np.float32))
+before = torch_fc.weight.detach().clone()
+spk, mem = readout(torch_fc(latency_input))  # [T, B, 10] from a torch layer's [T, B, 32]
+loss = loss_fn(spk + mem.sigmoid(), train_y[:32])
+loss.backward()
+torch_optimizer.step()
+our_optimizer.step()
+print(f"loss {float(loss):.3f}; torch layer moved by {float((torch_fc.weight.detach() - before).abs().max()):.2e}")
+assert torch_fc.weight.grad is not None and not torch.equal(torch_fc.weight.detach(), before)
