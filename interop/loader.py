@@ -64,14 +64,44 @@ def collate_padded(pad_to: int | None = None):
     return collate
 
 
-def _convert(item: Any, time_first: bool, pad_time_to: int | None, keep_lengths: bool) -> tuple[Any, ...]:
+def _check_batch_axis(x: np.ndarray, y: np.ndarray, index: int, time_first: bool) -> None:
+    """Targets ``[B, ...]`` must match the inputs' batch axis.
+
+    Targets that match the time axis instead mean ``time_first`` is the wrong
+    way round; transposing anyway would hand ``fit`` a batch whose time and
+    batch axes are swapped (silently so when ``T == B``).
+    """
+    if y.ndim == 0 or y.shape[0] == x.shape[1 if time_first else 0]:
+        return
+    layout = "time-first [T, B, ...]" if time_first else "batch-first [B, T, ...]"
+    message = (
+        f"torch_loader: batch {index}: x of shape {x.shape}, read as {layout} (time_first={time_first}), holds "
+        f"{x.shape[1 if time_first else 0]} samples, but the targets have shape {y.shape}."
+    )
+    if y.shape[0] == x.shape[0 if time_first else 1]:
+        other = "batch-first [B, T, ...]" if time_first else "time-first [T, B, ...]"
+        message += f" The batches look {other}: pass torch_loader(..., time_first={not time_first})."
+    else:
+        message += " Targets are [B, ...]: one per sample."
+    raise ValueError(message)
+
+
+def _convert(item: Any, index: int, time_first: bool, pad_time_to: int | None, keep_lengths: bool) -> tuple[Any, ...]:
     if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
         raise TypeError(f"torch_loader: expected (x, y) or (x, y, lengths) batches, got {type(item).__name__}.")
+    if keep_lengths and len(item) != 3:
+        # Without lengths the padded steps would count as data: what keep_lengths=True asks to avoid.
+        raise ValueError(
+            f"torch_loader: keep_lengths=True, but batch {index} is an (x, y) pair without lengths. Yield "
+            "(x, y, lengths) batches, e.g. DataLoader(..., collate_fn=interop.collate_padded()), or drop "
+            "keep_lengths=True."
+        )
     x, y, *rest = (to_numpy(part) for part in item)
     if not keep_lengths:
         rest = []
     if x.ndim < 2:
         raise ValueError(f"torch_loader: inputs need a batch and a time axis, got shape {x.shape}.")
+    _check_batch_axis(x, y, index, time_first)
     time_axis = 0 if time_first else 1
     if pad_time_to is not None:
         x = pad_time(x, pad_time_to, axis=time_axis)
@@ -93,18 +123,31 @@ class torch_loader:  # noqa: N801 (a function-like name, as `iter` or `zip`)
       ``fit``/``evaluate``/``predict`` then ignore the padded steps (outputs zeroed
       there, losses averaged over each sample's real steps). Off by default: the
       padded tail holds zeros (no events), during which the network only decays.
+      With it, a batch without lengths raises.
     - ``time_first``: whether ``x`` is already ``[T, B, ...]``; by default it is
       batch-first ``[B, T, ...]`` (a DataLoader's collate stacks samples first)
-      and is transposed.
+      and is transposed. Targets ``[B, ...]`` that match the other axis raise,
+      naming the setting to flip.
     - ``pad_time_to``: zero-pad the time axis of every batch to this length, so
       every batch has one shape; a longer batch raises.
     - ``prefetch``: batches converted and put on the device ahead, in a
       background thread (0: none).
 
-    Iterating yields time-first device arrays ``(x [T, B, ...], y)``;
-    booleans and integers (event counts) become float32. Re-iterable: each
-    ``iter()`` starts a new pass (so ``fit`` can use it every epoch).
+    Iterating yields time-first device arrays ``(x [T, B, ...], y)``, so ``fit``
+    takes it with its default ``time_first=True``; booleans and integers (event
+    counts) become float32. Re-iterable: each ``iter()`` starts a new pass (so
+    ``fit`` can use it every epoch) when ``loader`` is re-iterable (a generator is
+    used up after one pass). ``len()`` is the loader's when it has one.
     """
+
+    yields_time_first = True
+    """Read by ``fit``/``evaluate``/``predict``, which refuse ``time_first=False`` for it."""
+
+    def __new__(cls, loader: Iterable[Any], **kwargs: Any) -> torch_loader:
+        # fit's progress bar calls len() on whatever defines __len__, so only a loader with a length gets one.
+        if cls is torch_loader and hasattr(loader, "__len__"):
+            cls = _SizedTorchLoader
+        return super().__new__(cls)
 
     def __init__(self, loader: Iterable[Any], *, time_first: bool = False, pad_time_to: int | None = None,
                  prefetch: int = 2, keep_lengths: bool = False):  # fmt: skip
@@ -113,15 +156,22 @@ class torch_loader:  # noqa: N801 (a function-like name, as `iter` or `zip`)
         self.loader, self.time_first, self.pad_time_to, self.prefetch = loader, time_first, pad_time_to, prefetch
         self.keep_lengths = keep_lengths
 
-    def __len__(self) -> int:
-        return len(self.loader)
-
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        batches = (_convert(item, self.time_first, self.pad_time_to, self.keep_lengths) for item in self.loader)
+        batches = (
+            _convert(item, index, self.time_first, self.pad_time_to, self.keep_lengths)
+            for index, item in enumerate(self.loader)
+        )
         if self.prefetch == 0:
             yield from batches
             return
         yield from _prefetched(batches, self.prefetch)
+
+
+class _SizedTorchLoader(torch_loader):
+    """A [`torch_loader`][] over a loader with a length (a ``DataLoader``, a list)."""
+
+    def __len__(self) -> int:
+        return len(self.loader)
 
 
 _DONE = object()

@@ -31,8 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from snnax_torchlike import nn
-from snnax_torchlike.snn._layer_call import init_layer
 from snnax_torchlike.snn.discretisation import CONVENTIONS, DEFAULT_DT
+from snnax_torchlike.snn.layer_call import init_layer
 from snnax_torchlike.snn.surrogate import SurrogateSpike
 
 __all__ = ["from_nir", "to_nir", "SUPPORTED_NODES", "UnsupportedNodeError"]
@@ -103,6 +103,56 @@ _TIME_CONSTANTS = ("tau", "tau_mem", "tau_syn")
 
 _PORT_TYPES = ("input_type", "output_type")
 
+_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "Affine": ("weight",),
+    "Linear": ("weight",),
+    "Conv1d": ("weight", "stride", "padding", "dilation", "groups"),
+    "Conv2d": ("weight", "stride", "padding", "dilation", "groups"),
+    "SumPool2d": ("kernel_size", "stride", "padding"),
+    "AvgPool2d": ("kernel_size", "stride", "padding"),
+    "LIF": ("tau", "r", "v_leak", "v_threshold"),
+    "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold"),
+    "LI": ("tau", "r", "v_leak"),
+    "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak"),
+    "IF": ("r", "v_threshold"),
+    "I": ("r",),
+    "Scale": ("scale",),
+    "Threshold": ("threshold",),
+    "Delay": ("delay",),
+}
+"""Per NIR node type, the fields ``from_nir`` cannot do without (NIR's own defaults cover the others:
+``v_reset``, ``w_in``, a bias, a convolution's ``input_shape``)."""
+
+_NUMERIC_FIELDS = (*{f for fields in _REQUIRED_FIELDS.values() for f in fields if f != "padding"}, "v_reset",
+                   "w_in", "bias", "input_shape", "start_dim", "end_dim")  # fmt: skip
+"""Fields that hold numbers (a convolution's or pool's ``padding`` may also be text, e.g. ``"same"``)."""
+
+
+def _check_fields(name: str, node: Any) -> None:
+    """Refuse a supported node that lacks a field ``from_nir`` needs, or holds text where numbers belong.
+
+    A node edited after construction (``node.tau_syn = None``, ``del node.v_threshold``)
+    would otherwise turn ``None`` into NaN, or fail deep in numpy without naming the node.
+    """
+    kind = _kind(node)
+    where = f"node {name!r} ({kind})"
+    missing = [f for f in _REQUIRED_FIELDS.get(kind, ()) if getattr(node, f, None) is None]
+    if missing:
+        raise NIRImportError(
+            f"from_nir: {where} lacks {', '.join(missing)} (missing or None); NIR's {kind} needs "
+            f"{', '.join(_REQUIRED_FIELDS[kind])}. Set the field(s) in the NIR graph before importing it."
+        )
+    for field in _NUMERIC_FIELDS:
+        value = getattr(node, field, None)
+        if value is None or isinstance(value, Mapping):
+            continue
+        array = np.asarray(value)
+        if array.dtype.kind not in "fciub":
+            raise NIRImportError(
+                f"from_nir: {where}: {field} must hold numbers, got {array.dtype} values "
+                f"{array.reshape(-1)[:3].tolist()}{'...' if array.size > 3 else ''}; fix the field in the NIR graph."
+            )
+
 
 def _first_bad(array: np.ndarray, bad: np.ndarray) -> str:
     """``got <value> at index <i>`` for the first flagged element (``got <value>`` for a scalar)."""
@@ -111,11 +161,19 @@ def _first_bad(array: np.ndarray, bad: np.ndarray) -> str:
     return f"got {array[index].item()!r}{at}"
 
 
-def _check_values(name: str, node: Any) -> None:
+def _check_values(
+    name: str,
+    node: Any,
+    who: str = "from_nir",
+    error: type[ValueError] = NIRImportError,
+    fix: str = "fix the value in the NIR graph before importing it",
+) -> None:
     """Refuse non-finite parameters (also those float32 cannot hold) and non-positive time constants.
 
     A NaN or infinite weight, bias, threshold, ... or a time constant <= 0 would
-    otherwise import silently and produce NaN or exploding membranes at run time.
+    otherwise import silently and produce NaN or exploding membranes at run time
+    (or, on export, be written to a file that cannot be imported again). ``who``,
+    ``error`` and ``fix`` say who raises what, and what to do.
     """
     where = f"node {name!r} ({_kind(node)})"
     for field, value in sorted(getattr(node, "__dict__", {}).items()):
@@ -127,14 +185,14 @@ def _check_values(name: str, node: Any) -> None:
         with np.errstate(over="ignore"):
             bad = ~(np.isfinite(array) & np.isfinite(array.astype(np.float32)))
         if bad.any():
-            raise NIRImportError(
-                f"from_nir: {where}: {field} must be finite (and within float32's range), "
-                f"{_first_bad(array, bad)}; fix the value in the NIR graph before importing it."
+            raise error(
+                f"{who}: {where}: {field} must be finite (and within float32's range), {_first_bad(array, bad)}; "
+                f"{fix}."
             )
         if field in _TIME_CONSTANTS and np.any(array <= 0):
-            raise NIRImportError(
-                f"from_nir: {where}: {field} (a time constant, in seconds) must be positive, "
-                f"{_first_bad(array, np.asarray(array <= 0))}; fix the value in the NIR graph before importing it."
+            raise error(
+                f"{who}: {where}: {field} (a time constant, in seconds) must be positive, "
+                f"{_first_bad(array, np.asarray(array <= 0))}; {fix}."
             )
 
 
@@ -198,6 +256,7 @@ def _flatten(graph: Any, dt: float | None) -> _Flat:
                 children[name] = visit(node, flat + "_", False)
                 continue
             add(flat, prefix + name)
+            _check_fields(prefix + name, node)
             _check_values(prefix + name, node)
             if isinstance(node, nir.Input):
                 (inputs if top else ports_in).append(flat)
@@ -389,7 +448,13 @@ def _layer(name: str, node: Any, convention: str, dt: float, spike_grad: Surroga
                 f"from_nir: {where}: flattening axes {start}..{end} needs the node's input_type."
             )
         rank = len(in_shape)
-        first, last = start % rank, end % rank
+        # Python's modulo would wrap an axis past the last one round to another axis: refuse it instead.
+        first, last = (start + rank if start < 0 else start), (end + rank if end < 0 else end)
+        if not 0 <= first <= last < rank:
+            raise NIRImportError(
+                f"from_nir: {where}: start_dim={start}, end_dim={end} do not name a range of axes of its input_type "
+                f"{in_shape} (rank {rank}: axes 0..{rank - 1}, or -{rank}..-1, with start_dim <= end_dim)."
+            )
         if first == 0 and last == rank - 1:
             return nn.Flatten()
         out = in_shape[:first] + (int(np.prod(in_shape[first : last + 1])),) + in_shape[last + 1 :]
@@ -424,9 +489,20 @@ def _layer(name: str, node: Any, convention: str, dt: float, spike_grad: Surroga
     )
 
 
-def _check_file_types(path: str | os.PathLike) -> None:
-    """Refuse, by name, a node whose type ``from_nir`` does not read, before ``nir.read`` asserts on it silently."""
+def _major(version: str) -> int | None:
+    head = version.strip().lstrip("vV").split(".")[0]
+    return int(head) if head.isdigit() else None
+
+
+def _check_file(path: str | os.PathLike) -> None:
+    """Refuse, by name, what ``nir.read`` would trip over without naming it.
+
+    A file written by a newer major version of NIR (whose fields may mean other
+    things), a node of a type ``from_nir`` does not read, a node that lacks a field
+    it needs (see ``_REQUIRED_FIELDS``), or text where numbers belong.
+    """
     import h5py
+    import nir
 
     def visit(group: Any, prefix: str) -> None:
         nodes = group.get("nodes")
@@ -444,8 +520,32 @@ def _check_file_types(path: str | os.PathLike) -> None:
                 )
             if kind == "NIRGraph":
                 visit(node, prefix + name + ".")
+            where = f"from_nir: node {prefix + name!r} ({kind}) in {os.fspath(path)}"
+            missing = [f for f in _REQUIRED_FIELDS.get(kind, ()) if f not in node]
+            if missing:
+                raise NIRImportError(
+                    f"{where} lacks {', '.join(missing)}; NIR's {kind} needs {', '.join(_REQUIRED_FIELDS[kind])}. "
+                    "The file is incomplete or damaged: export it again."
+                )
+            for field in _NUMERIC_FIELDS:
+                data = node.get(field)
+                if isinstance(data, h5py.Dataset) and data.dtype.kind not in "fciub":
+                    raise NIRImportError(
+                        f"{where}: {field} must hold numbers, but the file stores {data.dtype} data there. The file "
+                        "is damaged or was not written by nir: export it again."
+                    )
 
     with h5py.File(path, "r") as f:
+        version = f.get("version")
+        if isinstance(version, h5py.Dataset):
+            written, installed = _text(version[()]), str(nir.version)
+            if (_major(written) or 0) > (_major(installed) or 0):
+                raise NIRImportError(
+                    f"from_nir: {os.fspath(path)} was written by NIR {written}, a newer major version than the "
+                    f"installed nir {installed} reads (its nodes may mean other things). Upgrade nir "
+                    "(pip install -U nir), or export the file again with nir "
+                    f"{_major(installed)}.x."
+                )
         root = f.get("node")
         if isinstance(root, h5py.Group):
             visit(root, "")
@@ -455,7 +555,7 @@ def _read(graph_or_path: Any) -> Any:
     import nir
 
     if isinstance(graph_or_path, (str, os.PathLike)):
-        _check_file_types(graph_or_path)
+        _check_file(graph_or_path)
         return nir.read(graph_or_path)
     if not isinstance(graph_or_path, nir.NIRGraph):
         raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph_or_path).__name__}.")
@@ -488,6 +588,8 @@ def from_nir(
     - ``dt``: the time step in seconds. Default: the ``dt`` the file's metadata
       records (``to_nir`` writes it), else the convention's (``1e-4`` for
       ``"snntorch"``, ``1e-3`` for ``"norse"``); ``"euler"``/``"exact"`` need one.
+      A finite number > 0; one that differs from the recorded ``dt`` is used, with a
+      ``UserWarning`` (as for a ``convention`` other than the recorded one).
     - ``spike_grad``: the surrogate of every spiking node (default: the neurons'
       ``superspike()``); NIR stores none.
 
@@ -515,17 +617,24 @@ def from_nir(
     Raises ``UnsupportedNodeError`` naming any node of another type (also in a file,
     before ``nir.read`` trips over it) and ``NIRImportError`` (its base, a
     ``ValueError``) for any file or graph that cannot be read or built (malformed,
-    truncated, wrong types or shapes), and ``ValueError`` for an unknown convention
-    or missing ``dt``. Checked also when the graph was built with
-    ``type_check=False``, ``NIRImportError`` naming the node and field: a NaN or
-    infinite parameter (weights, biases, thresholds, delays, ...; also values
+    truncated, wrong types or shapes, written by a newer major version of NIR), and
+    ``ValueError`` for an unknown convention or a missing, non-finite or non-positive
+    ``dt`` (``NIRImportError`` when it is the file's). Checked also when the graph was
+    built with ``type_check=False``, ``NIRImportError`` naming the node and field: a
+    field the node needs that is missing or ``None``, text where numbers belong, a NaN
+    or infinite parameter (weights, biases, thresholds, delays, ...; also values
     float32 cannot hold), a time constant (``tau``, ``tau_mem``, ``tau_syn``) that is
-    not positive, an edge listed twice (it would add its input twice), and an
-    ``Input``/``Output`` node whose shape disagrees with the layer it feeds or reads
-    (an element-wise node's input must have its parameters' shape: no broadcast).
+    not positive, an edge listed twice (it would add its input twice), edges of
+    different shapes into one node, a ``Flatten`` whose ``start_dim``/``end_dim`` name
+    no range of its axes, and shapes that disagree: an ``Input``/``Output`` node's
+    with the layer it feeds or reads, a ``Conv1d``/``Conv2d``'s ``input_shape`` or a
+    ``Flatten``'s ``input_type`` with what it receives, and an element-wise node's
+    parameters with its input (no broadcast).
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"from_nir: convention must be one of {CONVENTIONS}, got {convention!r}.")
+    if dt is not None:
+        dt = _positive_dt(dt, "from_nir: dt")
     source = os.fspath(graph_or_path) if isinstance(graph_or_path, (str, os.PathLike)) else "the graph"
     try:
         return _from_nir(_read(graph_or_path), convention, dt, spike_grad)
@@ -560,25 +669,46 @@ def _reason(error: BaseException) -> str:
     )
 
 
+def _positive_dt(value: Any, what: str) -> float:
+    """``value`` as a time step in seconds: a finite number > 0, else an error that starts with ``what``."""
+    try:
+        dt = float(np.asarray(value))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{what} must be one number of seconds (e.g. 1e-3), got {value!r}.") from error
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"{what} must be a finite, positive number of seconds (e.g. 1e-3), got {dt}.")
+    return dt
+
+
 def _from_nir(graph: Any, convention: str, dt: float | None, spike_grad: SurrogateSpike | None) -> nn.Graph:
     recorded_dt = _recorded(graph, "dt")
     recorded_convention = _recorded(graph, "convention")
-    if dt is None and recorded_dt is not None:
-        dt = float(np.asarray(recorded_dt))
+    if recorded_dt is not None:
+        try:
+            recorded = _positive_dt(recorded_dt, "from_nir: the graph's metadata records a dt that")
+        except (TypeError, ValueError) as error:
+            if dt is None:  # a damaged file: the time step the network was exported with is unknown
+                raise NIRImportError(f"{error} Pass dt= (seconds) to import the graph anyway.") from error
+        else:
+            if dt is None:
+                dt = recorded
+            elif not np.isclose(dt, recorded, rtol=1e-6, atol=0):
+                warnings.warn(
+                    f"from_nir: the file records dt={recorded}, but dt={dt} was given; the imported network steps "
+                    "the ODEs with another time step than the exporter's, so its spikes differ.",
+                    stacklevel=3,
+                )
     if dt is None:
         if convention not in DEFAULT_DT:
-            raise ValueError(
+            raise NIRImportError(
                 f"from_nir: convention {convention!r} needs dt (in seconds), and the file records none; pass dt=."
             )
         dt = DEFAULT_DT[convention]
-    dt = float(dt)
-    if not dt > 0:
-        raise ValueError(f"from_nir: dt must be positive, got {dt}.")
     if recorded_convention is not None and _text(recorded_convention) != convention:
         warnings.warn(
             f"from_nir: the file records convention {_text(recorded_convention)!r}, but convention={convention!r} "
             "was given; the imported network discretises the ODEs differently from the exporter.",
-            stacklevel=2,
+            stacklevel=3,
         )
     flat = _flatten(graph, dt)
     if not flat.inputs or not flat.outputs:
@@ -586,7 +716,14 @@ def _from_nir(graph: Any, convention: str, dt: float | None, spike_grad: Surroga
             f"from_nir: the graph needs Input and Output nodes; it has inputs {flat.inputs} and outputs {flat.outputs}."
         )
     edges = _delay_cycles(flat)
-    layers = {name: _layer(name, node, convention, dt, spike_grad) for name, node in flat.nodes.items()}
+    layers = {}
+    for name, node in flat.nodes.items():
+        try:
+            layers[name] = _layer(name, node, convention, dt, spike_grad)
+        except NIRImportError:
+            raise
+        except (ValueError, TypeError) as error:  # a layer refusing the node's values: say which node
+            raise NIRImportError(f"from_nir: node {name!r} ({_kind(node)}): {error}") from error
     _check_port_shapes(flat, edges, layers)
     metadata = {"convention": convention, "dt": dt, "nir": dict(getattr(graph, "metadata", None) or {})}
     return nn.Graph(layers, edges, inputs=sorted(flat.inputs), outputs=sorted(flat.outputs), metadata=metadata)
@@ -623,12 +760,48 @@ def _check_port_shapes(flat: _Flat, edges: list[tuple[str, str, int]], layers: d
                     f"({_kind(flat.nodes[dst])}) acts element-wise on shape {tuple(out.shape)} (its parameters' "
                     f"shape); the input would be broadcast. Set the Input node's input_type to {tuple(out.shape)}."
                 )
-    _, shapes = _infer_shapes(layers, edges, in_shapes, who="from_nir", complete=False)
+    received, shapes = _infer_shapes(layers, edges, in_shapes, who="from_nir", complete=False)
+    _check_node_shapes(flat, received, shapes)
     for src, dst, _ in edges:
         if dst in flat.outputs and declared[dst] is not None and src in shapes and shapes[src] != declared[dst]:
             raise NIRImportError(
                 f"from_nir: Output node {dst!r} declares output_type {declared[dst]}, but node {src!r} feeding it "
                 f"outputs shape {shapes[src]}. Set the Output node's output_type to {shapes[src]}."
+            )
+
+
+def _check_node_shapes(
+    flat: _Flat, received: dict[str, tuple[int, ...]], shapes: dict[str, tuple[int, ...]]
+) -> None:
+    """Refuse nodes whose own shapes disagree with what they receive (``received``) or give (``shapes``).
+
+    An element-wise node (neuron, ``Scale``, ``Threshold``) whose parameters
+    broadcast its input to another shape, and a ``Conv1d``/``Conv2d`` or ``Flatten``
+    whose declared input shape is not the one it gets: each would import and run,
+    computing something other than what the graph says.
+    """
+    for name, got in received.items():
+        node = flat.nodes[name]
+        kind, where = _kind(node), f"node {name!r} ({_kind(node)})"
+        if kind in _ELEMENTWISE and shapes[name] != got:
+            params = {
+                f: np.shape(v) for f, v in sorted(vars(node).items())
+                if f in _NUMERIC_FIELDS and v is not None and np.ndim(v) > 0
+            }  # fmt: skip
+            raise NIRImportError(
+                f"from_nir: {where} acts element-wise, but its parameters {params} turn its input of shape {got} "
+                f"into shape {shapes[name]}; give it parameters of shape {got} (or scalars)."
+            )
+        declared = None
+        if kind in ("Conv1d", "Conv2d") and getattr(node, "input_shape", None) is not None:
+            declared, actual, field = _ints(node.input_shape, len(got) - 1), got[1:], "input_shape"
+        elif kind == "Flatten" and _shape(node, "input") is not None:
+            declared, actual, field = _shape(node, "input"), got, "input_type"
+        if declared is not None and tuple(declared) != tuple(actual):
+            raise NIRImportError(
+                f"from_nir: {where} declares {field} {tuple(declared)}, but the edges into it bring shape "
+                f"{tuple(actual)} (per sample{', without channels' if field == 'input_shape' else ''}). Fix the "
+                f"node's {field}, or the shapes of the nodes before it."
             )
 
 
@@ -653,7 +826,7 @@ def _guess_input_shape(layer: nn.Module) -> tuple[int, ...] | None:
     if isinstance(layer, nn.Linear):
         return (layer.in_features,)
     arrays = [np.asarray(v) for v in layer.state_dict().values() if np.asarray(v).ndim > 0]
-    if isinstance(layer, (nn.ODENeuron, nn.Scale, nn.Threshold)) or getattr(layer, "is_neuron", False):
+    if isinstance(layer, (nn.ODENeuron, nn.Scale, nn.Threshold)) or layer.is_neuron:
         shapes = [a.shape for a in arrays]
         return tuple(np.broadcast_shapes(*shapes)) if shapes else None
     return None
@@ -718,6 +891,13 @@ def _infer_shapes(
             break
         if not progressed:
             raise ValueError(f"{who}: cannot infer the shapes of nodes {pending}.")
+    # A node is swept once one of its sources is known; a source swept later must agree with it too.
+    for src, dst, _ in edges:
+        if src in outputs and dst in inputs and outputs[src] != inputs[dst]:
+            raise ValueError(
+                f"{who}: node {dst!r} sums inputs of different shapes: {outputs[src]} from {src!r}, {inputs[dst]} "
+                f"from {sorted(s for s, d, _ in edges if d == dst and outputs.get(s) == inputs[dst])}."
+            )
     return inputs, outputs
 
 
@@ -892,7 +1072,7 @@ def _node(
             raise _refuse(
                 name, layer, f"gives nir_parameters() {sorted(params)}, which nir.{kind} does not take ({error})."
             ) from error
-    if getattr(layer, "is_neuron", False):
+    if layer.is_neuron:
         return _snntorch_neuron(name, layer, in_shape, dt, nir, snntorch_resets)
     raise _refuse(
         name, layer,
@@ -905,7 +1085,7 @@ def _node(
 def _time_step(nodes: dict[str, nn.Module], dt: float | None) -> tuple[float | None, str | None]:
     """The one (dt, convention) every neuron agrees on; snnTorch-style neurons count as Euler."""
     ode = {n: (layer.convention, float(layer.dt)) for n, layer in nodes.items() if isinstance(layer, nn.ODENeuron)}
-    snntorch_style = [n for n, layer in nodes.items() if getattr(layer, "is_neuron", False) and n not in ode]
+    snntorch_style = [n for n, layer in nodes.items() if layer.is_neuron and n not in ode]
     classes = {(_EULER_LIKE.get(c, c), t) for c, t in ode.values()}
     if len(classes) > 1 or (snntorch_style and classes and next(iter(classes))[0] != "euler"):
         detail = ", ".join(f"{n}: {c} dt={t}" for n, (c, t) in ode.items())
@@ -969,7 +1149,9 @@ def to_nir(
 
     - ``net``: the network. Nodes keep their names (a ``Sequential``'s are ``"0"``,
       ``"1"``, ...), inputs and outputs become NIR ``Input``/``Output`` nodes.
-    - ``path``: if given, the graph is also written there with ``nir.write``.
+    - ``path``: if given, the graph is also written there with ``nir.write``: to a
+      temporary file beside it, then renamed, so a failed write leaves an existing
+      file as it was; missing folders are created.
     - ``dt``: the time step (seconds) of snnTorch-style neurons (``nn.Leaky``,
       ``nn.Synaptic``), default snnTorch's ``1e-4``; NIR-style neurons
       (``nn.LIF``, ...) carry their own, which ``dt`` must then equal.
@@ -1008,7 +1190,9 @@ def to_nir(
     ``RSynaptic`` (their zero reset also drops the next step's input), unless
     ``snntorch_resets``; graded spikes, ``inhibition`` and ``state_quant`` (also with
     ``snntorch_resets``), ``DeltaLeaky``, ``MaxPool2d``, ``Dropout``, ``LayerNorm``
-    and other layers without a NIR node.
+    and other layers without a NIR node. Raises ``ValueError`` naming the node and
+    field for a NaN or infinite parameter (``from_nir`` would refuse the file), and
+    for an ``input_shape`` the network cannot take.
 
     **Returns:** the ``nir.NIRGraph``.
     """
@@ -1016,7 +1200,15 @@ def to_nir(
 
     nodes, edges, inputs, outputs = _structure(net)
     in_shapes = _input_shapes(nodes, edges, inputs, input_shape)
-    node_in, node_out = _infer_shapes(nodes, edges, in_shapes)
+    try:
+        node_in, node_out = _infer_shapes(nodes, edges, in_shapes)
+    except ValueError as error:
+        if input_shape is None:
+            raise
+        raise ValueError(
+            f"{error} Check input_shape={input_shape!r}: it is the per-sample shape the network takes, without "
+            "batch and time axes."
+        ) from error
     step, convention = _time_step(nodes, dt)
     nir_nodes: dict[str, Any] = {name: nir.Input(input_type={"input": np.array(in_shapes[name])}) for name in inputs}
     recurrent: dict[str, list[tuple[str, str, int]]] = {}
@@ -1060,6 +1252,9 @@ def to_nir(
     if on_cycle and not _same_delays(written_nodes, written_edges, all_edges, step):
         explicit = {i for i, (_, _, k) in enumerate(all_edges) if k > 0}
         written_nodes, written_edges = _build(nir_nodes, all_edges, explicit, out_shapes, step, nir)
+    for name, node in written_nodes.items():
+        _check_values(name, node, "to_nir", ValueError, "fix the layer's parameters before exporting (NIR readers, "
+                      "from_nir included, refuse such files)")  # fmt: skip
     metadata: dict[str, Any] = {"source": "snnax_torchlike"}
     if step is not None:
         metadata["dt"] = step
@@ -1067,8 +1262,27 @@ def to_nir(
         metadata["convention"] = convention
     graph = nir.NIRGraph(nodes=written_nodes, edges=written_edges, metadata=metadata, type_check=type_check)
     if path is not None:
-        nir.write(path, graph)
+        _write(path, graph)
     return graph
+
+
+def _write(path: str | os.PathLike, graph: Any) -> None:
+    """``nir.write`` to a temporary file beside ``path``, then renamed onto it.
+
+    An export that fails halfway (a full disk, an interrupt) leaves the file that
+    was at ``path`` as it was. Missing folders are created, as ``snx.save`` does.
+    """
+    import nir
+
+    from snnax_torchlike.train.checkpoint import write_atomically
+
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"to_nir: cannot write to {path!r}: it is a folder; pass a file name in it, e.g. "
+            f"{os.path.join(path, 'network.nir')!r}."
+        )
+    write_atomically(path, lambda temporary: nir.write(temporary, graph), f"to_nir: cannot write {path!r}")
 
 
 def _reaches(edges: Sequence[tuple[str, str, int]], start: str, goal: str) -> bool:

@@ -58,8 +58,12 @@ def _neuron_classes() -> dict[str, tuple[type, ...]]:
     }
 
 
-def _installed_super_uses_alpha() -> bool:
-    """Whether the installed Norse's "super" backward uses alpha, measured with torch autograd."""
+def _source_super_uses_alpha() -> bool:
+    """Whether the Norse the imported modules come from uses alpha in its "super" backward.
+
+    Measured on that Norse's threshold function with torch autograd rather than read
+    from its version string, so a development build is judged by what it computes.
+    """
     import torch
     from norse.torch.functional.threshold import threshold
 
@@ -199,7 +203,10 @@ def from_norse(module: Any, *, norse_version: str | None = None) -> nn.Sequentia
       ``Lift(...)``, run as ``out, s = model(x)``); both become the same network.
     - ``norse_version``: the Norse version whose ``"super"`` surrogate to
       reproduce (1.1.0 ignores ``alpha`` in the backward pass, later versions use
-      it). None follows the installed Norse, measured on its threshold function.
+      it). None: the Norse that ``module`` comes from decides, since the network
+      being imported was trained with its surrogate; its threshold function is
+      probed once per call. The cells built directly (``nn.LIFCell(...)``)
+      reproduce 1.1.0 whichever Norse is installed.
 
     **Returns:** an ``nn.Sequential``. ``net(x)`` on a time-first ``[T, B, ...]``
     input returns the last neuron's ``(spikes, v)`` (a spiking last layer) or the
@@ -229,7 +236,7 @@ def from_norse(module: Any, *, norse_version: str | None = None) -> nn.Sequentia
             raise UnsupportedModuleError(f"from_norse: {type(module).__name__} has no layers.")
     else:
         children = [("module", module)]
-    super_alpha = _installed_super_uses_alpha() if norse_version is None else super_uses_alpha(norse_version)
+    super_alpha = _source_super_uses_alpha() if norse_version is None else super_uses_alpha(norse_version)
     modes = {}
     for name, child in children:
         wrapped = _wrapped_neuron(child, classes)

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from .imperative import Tensor
-from .imperative._convert import is_foreign_array, to_array
+from .imperative.convert import is_foreign_array, to_array
 from .nn.module import Module
 
 

@@ -12,7 +12,7 @@ import jax
 
 from ._closures import modules_used_by
 from .imperative import pure_scope
-from .imperative._convert import is_foreign_array, to_array
+from .imperative.convert import is_foreign_array, to_array
 from .random import key_scope, next_key
 
 __all__ = ["compile"]

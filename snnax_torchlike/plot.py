@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # matplotlib is optional: only type checkers import it here
 __all__ = ["raster", "traces", "spike_counts", "animate", "save_figure", "save_gif", "Gif"]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     """``matplotlib.pyplot``, or an ``ImportError`` that says how to install it."""
     try:
         import matplotlib.pyplot as plt
@@ -61,11 +61,11 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 3.2)) -> Axes:
     """``ax``, or the axes of a new figure."""
     if ax is not None:
         return ax
-    _, ax = _pyplot().subplots(figsize=figsize)
+    _, ax = pyplot().subplots(figsize=figsize)
     return ax
 
 
-def _as_numpy(name: str, argument: str, value: Any) -> np.ndarray:
+def as_numpy(name: str, argument: str, value: Any) -> np.ndarray:
     """``value`` as a float numpy array, or a ``TypeError`` naming the function ``name`` (e.g. ``"plot.raster"``)."""
     try:
         array = to_numpy(value)
@@ -76,7 +76,7 @@ def _as_numpy(name: str, argument: str, value: Any) -> np.ndarray:
     return array.astype(np.float32)
 
 
-def _check_rank(name: str, argument: str, array: np.ndarray, ranks: dict[int, str]) -> None:
+def check_rank(name: str, argument: str, array: np.ndarray, ranks: dict[int, str]) -> None:
     """Raise a ``ValueError`` naming the function, the expected layouts and the actual shape."""
     if array.ndim not in ranks:
         expected = " or ".join(ranks.values())
@@ -93,8 +93,8 @@ def _pick_sample(name: str, array: np.ndarray, sample: int) -> np.ndarray:
 
 def _spike_matrix(name: str, spikes: Any, sample: int) -> np.ndarray:
     """Validated spikes ``[T, N]`` from ``[T, N]`` or ``[T, B, N]``."""
-    array = _as_numpy(name, "spikes", spikes)
-    _check_rank(name, "spikes", array, {2: "[T, N]", 3: "[T, B, N] (with sample=...)"})
+    array = as_numpy(name, "spikes", spikes)
+    check_rank(name, "spikes", array, {2: "[T, N]", 3: "[T, B, N] (with sample=...)"})
     return _pick_sample(name, array, sample) if array.ndim == 3 else array
 
 
@@ -171,8 +171,8 @@ def traces(
 
     **Raises:** ``ValueError`` for another rank, or a number of labels that is not ``N``.
     """
-    array = _as_numpy("plot.traces", "values", values)
-    _check_rank("plot.traces", "values", array, {1: "[T]", 2: "[T, N]"})
+    array = as_numpy("plot.traces", "values", values)
+    check_rank("plot.traces", "values", array, {1: "[T]", 2: "[T, N]"})
     if array.ndim == 1:
         array = array[:, None]
     if labels is not None and len(labels) != array.shape[1]:
@@ -281,8 +281,8 @@ def animate(
 
     **Raises:** ``ValueError`` for another rank or an empty time axis.
     """
-    array = _as_numpy("plot.animate", "frames", frames)
-    _check_rank("plot.animate", "frames", array, {3: "[T, H, W]", 4: "[T, C, H, W]"})
+    array = as_numpy("plot.animate", "frames", frames)
+    check_rank("plot.animate", "frames", array, {3: "[T, H, W]", 4: "[T, C, H, W]"})
     if array.shape[0] < 1:
         raise ValueError(f"plot.animate: frames needs at least one time step, got shape {array.shape}.")
     if array.ndim == 4:
@@ -329,7 +329,7 @@ def save_figure(fig: Any, path: str | os.PathLike[str], *, close: bool | None = 
     fig.tight_layout()
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     if close if close is not None else not _in_jupyter_kernel():
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return path
 
 
@@ -379,5 +379,5 @@ def save_gif(anim: FuncAnimation, path: str | os.PathLike[str], *, close: bool =
     anim.save(path, writer="pillow")
     if close:
         # matplotlib's animations keep their figure in ``_fig``; there is no public accessor.
-        _pyplot().close(anim._fig)
+        pyplot().close(anim._fig)
     return Gif(path)

@@ -48,8 +48,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
 from .imperative import Tensor, unwrap
-from .imperative._convert import to_array
-from .snn.surrogate import SurrogateSpike, _heaviside, atan, custom, fast_sigmoid, sigmoid
+from .imperative.convert import to_array
+from .snn.surrogate import SurrogateSpike, atan, custom, fast_sigmoid, heaviside_step, sigmoid
 from .snn.surrogate import spike_rate_escape as _centred_spike_rate_escape
 from .snn.surrogate import straight_through as straight_through_estimator
 
@@ -83,7 +83,7 @@ __all__ = [
 
 class _Heaviside(SurrogateSpike):
     def derivative(self, x: Array) -> Array:
-        return _heaviside(x)
+        return heaviside_step(x)
 
 
 class _SignFlip(SurrogateSpike):
@@ -118,7 +118,7 @@ class _CustomSurrogate(SurrogateSpike):
 
     def derivative(self, x: Array) -> Array:
         # snnTorch's contract: fn scales grad_input elementwise, so its value at grad_input = 1 is g(x).
-        grad = self.fn(Tensor(x), Tensor(jnp.ones_like(x)), Tensor(_heaviside(x)))
+        grad = self.fn(Tensor(x), Tensor(jnp.ones_like(x)), Tensor(heaviside_step(x)))
         return jnp.broadcast_to(jnp.asarray(unwrap(grad), dtype=x.dtype), x.shape)
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .nn._time_loop import detach_hidden_state, reset_hidden_state
 from .nn.module import Module
+from .nn.time_loop import detach_hidden_state, reset_hidden_state
 
 __all__ = ["reset", "detach_hidden", "data_subset", "valid_split"]
 

@@ -49,3 +49,15 @@ class ExecutedTutorials:
 @pytest.fixture(scope="session")
 def executed_tutorials(tmp_path_factory) -> ExecutedTutorials:
     return ExecutedTutorials(tmp_path_factory.mktemp("executed_tutorials"))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Start the failure probes' subprocess as soon as they are selected, so it overlaps the other tests."""
+    if not any(item.nodeid.startswith("tests/test_failure_probes.py::test_probe") for item in items):
+        return
+    import tempfile
+
+    from test_failure_probes import start_probe_run
+
+    out = Path(tempfile.mkdtemp(prefix="probes-")) / "results.json"
+    config._probe_run = (start_probe_run(out), out)

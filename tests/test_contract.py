@@ -37,9 +37,8 @@ def test_contract_snippets_run_as_written():
         "2.weight",
         "2.bias",
     }
-    net.train()
-    net.eval()
-    net.train()
+    assert net.eval() is net and not any(m.training for m in net.modules())
+    assert net.train() is net and all(m.training for m in net.modules())
     optimizer = optim.Adam(net.parameters(), lr=5e-4, betas=(0.9, 0.999))
     loss_fn = SF.ce_rate_loss()
     history = net.fit(train_loader, epochs=3, optimizer=optimizer, loss_fn=loss_fn,
@@ -47,9 +46,10 @@ def test_contract_snippets_run_as_written():
     assert len(history["val_accuracy_rate"]) == 3
     results = net.evaluate(test_loader, loss_fn=loss_fn, metrics=[SF.accuracy_rate])
     assert set(results) == {"loss", "accuracy_rate"}
-    trainer = snx.Trainer(net, optimizer, loss_fn, metrics=[SF.accuracy_rate], callbacks=[snx.EarlyStopping()],
-                          progress=False)  # fmt: skip
-    trainer.fit(train_loader, epochs=2, val_loader=test_loader)
+    stopper = snx.EarlyStopping(monitor="val_loss", patience=3)
+    trainer = snx.Trainer(net, optimizer, loss_fn, metrics=[SF.accuracy_rate], callbacks=[stopper], progress=False)
+    history = trainer.fit(train_loader, epochs=2, val_loader=test_loader)
+    assert len(history["val_loss"]) == 2 and stopper.best == min(history["val_loss"]) and stopper.stopped_epoch is None
     predictions = trainer.predict(test_loader)
     assert predictions[0].shape == (25, 32, 10)
 

@@ -13,6 +13,7 @@ import snnax_torchlike as snx
 from snnax_torchlike import functional as SF
 from snnax_torchlike import nn, optim
 from snnax_torchlike.random import get_rng_state
+from snnax_torchlike.train import checkpoint
 from snnax_torchlike.train.checkpoint import load_training_checkpoint, save_training_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,8 +195,13 @@ def test_every_edit_of_a_training_checkpoint_raises_naming_file_and_cause(tmp_pa
 
 def test_training_checkpoint_with_a_valid_checksum_but_inconsistent_content_raises(tmp_path):
     path = tmp_path / "odd.safetensors"
-    _, optimizer = _training_checkpoint(path, epoch=3, history={"loss": [0.5]})
-    reason = "odd.safetensors: history\\['loss'\\] has 1 entries, .* epoch 3 needs 4"
+    with pytest.raises(ValueError, match="history has 1 entries per name; epoch 3 needs 4"):
+        _training_checkpoint(path, epoch=3, history={"loss": [0.5]})  # the writer refuses it
+    # as another writer could: the epoch changed and the checksum recomputed
+    _, optimizer = _training_checkpoint(path)
+    tensors, metadata = checkpoint._read(path)
+    checkpoint._atomic_save(tensors, path, {**metadata, "epoch": "3"})
+    reason = "odd.safetensors: history\\['loss'\\] has 2 entries, .* epoch 3 needs 4"
     with pytest.raises(snx.CheckpointError, match=reason):
         load_training_checkpoint(path, optimizer.state)
     _training_checkpoint(path, epoch=0, history={"loss": ["x"]})

@@ -151,10 +151,12 @@ def test_wrong_ranks_and_dtypes_are_errors(name):
     with pytest.raises(ValueError, match=r"got shape \(1, 25, 8, 10\) \(rank 4, expected rank 3\)"):
         fn(SPIKES[None], TARGETS)
     with pytest.raises(
-        ValueError, match=rf"{name}: expected class-index targets \[B\] with B=8, got shape \(8, 10\).*one-hot"
+        ValueError,
+        match=rf"{name}: expected class-index targets \[B\] with B=8 for outputs \[T, B, C\] = \(25, 8, 10\), "
+        r"got shape \(8, 10\).*one-hot",
     ):
         fn(SPIKES, np.eye(C, dtype=np.int64)[TARGETS])
-    with pytest.raises(ValueError, match=r"targets \[B\] with B=8, got shape \(7,\)"):
+    with pytest.raises(ValueError, match=r"targets \[B\] with B=8 .*, got shape \(7,\)"):
         fn(SPIKES, TARGETS[:7])
     with pytest.raises(TypeError, match=rf"{name}: targets must be integer class indices, got dtype float32"):
         fn(SPIKES, TARGETS.astype(np.float32))

@@ -38,7 +38,7 @@ def test_valid_inputs_run_and_wrong_feature_sizes_raise(stack, steps, batch, fea
         try:
             net(x)
         except ValueError as error:
-            assert "layer 0 (Affine)" in str(error) and f"({features},)" in str(error)
+            assert "layer 0 (Linear)" in str(error) and f"({features},)" in str(error)
         else:
             raise AssertionError(f"input with {features} features into Linear({sizes[0]}, ...) did not raise")
 

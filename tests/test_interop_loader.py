@@ -78,7 +78,7 @@ def test_fit_on_a_bridged_dataloader_with_workers_compiles_once():
 
 
 def test_prefetch_keeps_order_and_reraises_errors():
-    items = [(np.full((3, 2, 4), float(i), np.float32), np.array([i, i])) for i in range(7)]
+    items = [(np.full((3, 2, 4), float(i), np.float32), np.array([i, i, i])) for i in range(7)]
     out = [int(np.asarray(x)[0, 0, 0]) for x, _ in interop.torch_loader(items, prefetch=3)]
     assert out == list(range(7))
 

@@ -596,8 +596,11 @@ def test_graph_errors_name_the_nodes():
     with pytest.raises(ValueError, match=r"contains '\.'"):
         nn.Graph({"a.b": nn.Linear(2, 2)}, [("input", "a.b"), ("a.b", "output")])
     net = nn.Graph({"a": nn.Linear(2, 3), "b": nn.Linear(4, 2)}, [("input", "a"), ("a", "b"), ("b", "output")])
-    with pytest.raises(ValueError, match=r"node 'b' \(Affine\): cannot take an input of shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"node 'b' \(Linear\): cannot take an input of shape \(3,\)") as caught:
         net(np.zeros((2, 1, 2), np.float32))
+    # A structured error: the core's position and layer, relabelled with the facade's names, not rewritten text.
+    assert isinstance(caught.value, snx.snn.LayerError) and caught.value.index == 1
+    assert type(caught.value.layers[0]).__name__ == "Affine" and "{0}" in caught.value.template
 
 
 def test_graph_trains_with_fit():

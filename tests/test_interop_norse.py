@@ -5,6 +5,8 @@ membranes are recorded by wrapping Norse's threshold function, so spike flips ar
 only allowed (and counted) where Norse's membrane lies within 1e-5 of threshold.
 """
 
+import importlib.metadata
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -334,6 +336,21 @@ def test_super_surrogate_follows_the_norse_version():
     assert interop.from_norse(model)[1].spike_grad.beta == 1.0
     assert interop.from_norse(model, norse_version="1.2.0")[1].spike_grad.beta == 100.0
     assert nn.LIFCell(norse_version="1.2.0", alpha=10.0).spike_grad.beta == 10.0
+
+
+def test_facade_surrogate_does_not_depend_on_the_installed_norse(monkeypatch):
+    # The cells reproduce Norse 1.1.0 by default, whatever the package metadata says is installed.
+    def another_version(name):
+        return "1.2.0" if name == "norse" else metadata_version(name)
+
+    metadata_version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", another_version)
+    assert importlib.metadata.version("norse") == "1.2.0"
+    assert not super_uses_alpha()
+    assert norse_surrogate("super", 100.0).beta == 1.0
+    for cell in (nn.LIFCell(), nn.LIFBoxCell(), nn.IAFCell(), nn.LIFRecurrentCell(2, 3), nn.LIFAdExCell()):
+        assert cell.spike_grad.beta == 1.0, type(cell).__name__
+    assert nn.LIFCell(norse_version="1.2.0").spike_grad.beta == 100.0  # a later Norse only when asked for
 
 
 def test_facade_cells_step_like_norse():

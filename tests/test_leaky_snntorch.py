@@ -32,13 +32,17 @@ def _run_core(layer, x):
 
 
 def _compare(spikes, mems, ref_spikes, ref_mems, threshold):
-    # A flip is allowed only where snnTorch's membrane lies within 1e-5 of threshold.
+    # A flip is allowed only where snnTorch's membrane lies within 1e-5 of threshold, in few traces.
     near = np.abs(ref_mems - threshold) < 1e-5
-    flips = (spikes != ref_spikes) & ~near
-    assert not flips.any(), f"{int(flips.sum())} spike flips away from threshold"
-    if not (spikes != ref_spikes).any():
-        np.testing.assert_allclose(mems, ref_mems, atol=1e-4, rtol=0)
-    assert ref_spikes.sum() > 10  # the comparison covers spiking, not a silent trace
+    differ = spikes != ref_spikes
+    assert not (differ & ~near).any(), f"{int((differ & ~near).sum())} spike flips away from threshold"
+    flipped_traces = differ.any(axis=0)
+    assert flipped_traces.mean() <= 0.02, f"{int(flipped_traces.sum())} of {flipped_traces.size} traces flip"
+    # Membranes agree in every trace up to its first flip (after it the two runs may diverge).
+    first_flip = np.where(flipped_traces, differ.argmax(axis=0), spikes.shape[0])
+    before_flip = np.arange(spikes.shape[0])[:, None, None] < first_flip[None]
+    np.testing.assert_allclose(np.where(before_flip, mems, 0), np.where(before_flip, ref_mems, 0), atol=1e-4, rtol=0)
+    assert before_flip.mean() > 0.9 and ref_spikes.sum() > 10  # the comparison covers spiking, not a silent trace
 
 
 @pytest.mark.parametrize("reset_mechanism", ["subtract", "zero", "none"])

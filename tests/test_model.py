@@ -139,7 +139,7 @@ def test_composite_layers():
         snn.GraphStructure(1, [[0]], [[(0, 1)]], merge="tuple"),
         [snn.Parallel(lambda z: z, lambda z: 0.5 * z)],
     )
-    with pytest.raises(ValueError, match=r"cannot infer the input shapes of layers \[0\]"):
+    with pytest.raises(ValueError, match=r"cannot infer the input shapes of \[layer 0 \(Parallel\)\]"):
         unresolvable.init_state((2,))
 
 
@@ -245,7 +245,7 @@ def test_mismatched_connectivity_shapes_raise_at_init():
     graph = snn.GraphStructure(3, [[0], [0], []], [[], [], [0, 1]])
     model = snn.StatefulModel(graph, [eqx.nn.Linear(3, 4, key=k1), eqx.nn.Linear(3, 5, key=k2), lambda z: z])
     with pytest.raises(
-        ValueError, match=r"layer 2 .* sums inputs of different shapes.*layer 0: \(4,\).*layer 1: \(5,\)"
+        ValueError, match=r"layer 2 .* sums inputs of different shapes.*layer 0 \(Linear\): \(4,\).*layer 1 \(Linear\): \(5,\)"
     ):
         model.init_state((3,))
 

@@ -849,7 +849,8 @@ OUT_OF_RANGE = [
 @pytest.mark.parametrize(("layer_name", "field", "make"), OUT_OF_RANGE)
 @pytest.mark.parametrize("bad", [-0.1, 1.5, np.array([0.5, 1.01, 0.2], F), float("nan")])
 def test_decay_outside_unit_interval_raises_at_construction(layer_name, field, make, bad):
-    with pytest.raises(ValueError, match=rf"^{layer_name}: {field} must lie in \[0, 1\]"):
+    must = r"must not be NaN" if np.isnan(bad).any() else r"must lie in \[0, 1\]"
+    with pytest.raises(ValueError, match=rf"^{layer_name}: {field} {must}"):
         make(bad)
 
 

@@ -15,7 +15,7 @@ from jaxtyping import Array, ArrayLike
 from ..nn.loss import _check_class_weight_rank, _check_reduction, _class_weight, _floating, _reduce
 from ..nn.loss import _check_real as _real_option
 from ..nn.module import to_array
-from ..snn._concrete import concrete
+from ..snn.concrete import concrete
 
 InputKind = Literal["spikes", "membrane"]
 Reduction = Literal["none", "mean", "sum"]
@@ -54,13 +54,25 @@ def _check_outputs(name: str, outputs: ArrayLike) -> Array:
     return outputs
 
 
-def _check_targets(name: str, targets: ArrayLike, batch: int, classes: int) -> Array:
-    """Integer class indices ``[B]`` in ``[0, classes)`` (the range is checked when concrete)."""
+def _check_targets(
+    name: str, targets: ArrayLike, batch: int, classes: int, outputs_shape: tuple[int, ...] | None = None
+) -> Array:
+    """Integer class indices ``[B]`` in ``[0, classes)`` (the range is checked when concrete).
+
+    ``outputs_shape``, the ``[T, B, C]`` outputs' shape when known, names them in the error and tells
+    batch-first outputs (targets as many as ``T``) from other mistakes.
+    """
     targets = to_array(targets)
     if targets.ndim != 1 or targets.shape[0] != batch:
-        hint = " (one-hot targets? pass their argmax over classes)" if targets.ndim == 2 else ""
+        hint = " (one-hot targets? pass their argmax over classes)." if targets.ndim == 2 else "."
+        if outputs_shape is not None and targets.ndim == 1 and targets.shape[0] == outputs_shape[0]:
+            hint = (
+                ". The outputs look batch-first [B, T, C]: pass them time-first [T, B, C] "
+                "(e.g. spk.transpose(0, 1)), as the network returns them."
+            )
+        seen = "" if outputs_shape is None else f" for outputs [T, B, C] = {outputs_shape}"
         raise ValueError(
-            f"{name}: expected class-index targets [B] with B={batch}, got shape {tuple(targets.shape)}{hint}."
+            f"{name}: expected class-index targets [B] with B={batch}{seen}, got shape {tuple(targets.shape)}{hint}"
         )
     if not jnp.issubdtype(targets.dtype, jnp.integer):
         raise TypeError(f"{name}: targets must be integer class indices, got dtype {targets.dtype}.")
@@ -86,7 +98,8 @@ def _check_inputs(name: str, outputs: ArrayLike, targets: ArrayLike, classes: in
     """
     outputs = _check_outputs(name, outputs)
     _, batch, outputs_count = outputs.shape
-    return outputs, _check_targets(name, targets, batch, outputs_count if classes is None else classes)
+    classes = outputs_count if classes is None else classes
+    return outputs, _check_targets(name, targets, batch, classes, tuple(outputs.shape))
 
 
 def _check_lengths(name: str, lengths: ArrayLike, steps: int, batch: int) -> Array:
@@ -113,8 +126,14 @@ def _check_lengths(name: str, lengths: ArrayLike, steps: int, batch: int) -> Arr
 
 
 def _check_real(name: str, argument: str, value: Any) -> float:
-    """A Python float of a real scalar option, or a ``TypeError`` naming it."""
-    return _real_option(name, argument, value, TypeError)
+    """A Python float of a finite real scalar option, or a ``TypeError`` (not real) or ``ValueError`` (not finite).
+
+    A NaN target or rate would make every loss NaN, which ``fit`` would blame on the step, not the option.
+    """
+    number = _real_option(name, argument, value, TypeError)
+    if not np.isfinite(number):
+        raise ValueError(f"{name}: {argument} must be a finite number, got {number}.")
+    return number
 
 
 def _check_flag(name: str, argument: str, value: Any) -> bool:

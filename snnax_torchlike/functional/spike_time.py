@@ -13,7 +13,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from ..imperative import recordable
-from ..imperative._convert import to_numpy
+from ..imperative.convert import to_numpy
 from ..nn.loss import _broadcastable
 from ..nn.module import to_array
 from ._common import (
@@ -193,5 +193,8 @@ class SpikeTime:
     def __call__(self, spk: ArrayLike, targets: ArrayLike) -> tuple[Array, Array]:
         spk = _check_outputs("SpikeTime", spk)
         _, batch, outputs = spk.shape
-        targets = to_array(targets) if self.target_is_time else _check_targets("SpikeTime", targets, batch, outputs)
+        if self.target_is_time:
+            targets = to_array(targets)
+        else:
+            targets = _check_targets("SpikeTime", targets, batch, outputs, tuple(spk.shape))
         return compiled(self, spk, targets)

@@ -18,7 +18,7 @@ from ._function import recordable, torch_facing
 from ._program import stats
 from ._state import enable_grad, in_pure_scope, is_grad_enabled, no_grad, pure_scope, set_grad_enabled
 from ._torch_function import register_torch_function
-from .tensor import ReturnTypes, Size, Tensor, apply, cached_zeros, cat, op, stack, unwrap
+from .tensor import ReturnTypes, Size, Tensor, apply, cached_zeros, cat, known_values, op, stack, unwrap
 
 __all__ = [
     "Tensor",
@@ -29,6 +29,7 @@ __all__ = [
     "stack",
     "cat",
     "unwrap",
+    "known_values",
     "cached_zeros",
     "no_grad",
     "enable_grad",

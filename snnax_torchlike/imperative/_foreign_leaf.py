@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Array
 
-from ._convert import to_array
+from .convert import to_array
 
 
 class ForeignLeaf:

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import jax
 import numpy as np
 
-from ._convert import is_foreign_array
 from ._state import in_pure_scope
+from .convert import is_foreign_array
 from .tensor import Tensor, apply
 
 _F = TypeVar("_F", bound=Callable[..., Any])

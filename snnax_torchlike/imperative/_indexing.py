@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from ._convert import to_numpy
+from .convert import to_numpy
 
 _INT = "i"
 

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from ._graph import Node, array_aval_key
 from ._replay import make_runner
 from ._reroll import find_regions
-from ._state import pure_scope
+from ._state import in_differentiated_scope, in_pure_scope, pure_scope
 from .tensor import PENDING, Tensor, forget_constants
 
 _PROGRAMS: dict[Any, tuple[Callable[..., Any], list]] = {}
@@ -255,7 +255,19 @@ def _freed(*args: Any) -> Any:
 
 
 def backward(loss: Tensor, gradient: Any, retain_graph: bool) -> None:
-    """``loss.backward(gradient)``: accumulate ``d(loss)/d(param)`` into every trained parameter's ``.grad``."""
+    """``loss.backward(gradient)``: accumulate ``d(loss)/d(param)`` into every trained parameter's ``.grad``.
+
+    Inside ``optimizer.step(closure)`` (a pure scope) it does nothing: the step
+    differentiates the loss the closure returns itself, so torch's closure idiom
+    (``zero_grad(); loss = ...; loss.backward(); return loss``) runs unchanged.
+    """
+    if in_differentiated_scope():
+        return
+    if in_pure_scope():
+        raise RuntimeError(
+            "backward() inside a compiled function (snx.compile) is not supported: the function runs traced. "
+            "Compute the gradient with optimizer.step(closure), or call backward() outside the compiled function."
+        )
     node = loss._node
     if node is None or not node.requires_grad:
         if node is not None and node.fn is _freed:

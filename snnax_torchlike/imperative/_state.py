@@ -14,6 +14,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 class _Switches:
     grad_enabled: bool = True
     pure_depth: int = 0
+    differentiated_depth: int = 0
 
 
 _SWITCHES = _Switches()
@@ -40,14 +41,28 @@ def in_pure_scope() -> bool:
     return _SWITCHES.pure_depth > 0
 
 
+def in_differentiated_scope() -> bool:
+    """Whether the innermost traced function differentiates what it runs itself (a closure step, ``fit``'s step).
+
+    There, ``loss.backward()`` has nothing left to do.
+    """
+    return _SWITCHES.differentiated_depth > 0
+
+
 @contextlib.contextmanager
-def pure_scope() -> Iterator[None]:
-    """Run operations immediately (on tracers), as the library's jitted functions need."""
+def pure_scope(*, differentiated: bool = False) -> Iterator[None]:
+    """Run operations immediately (on tracers), as the library's jitted functions need.
+
+    ``differentiated``: the caller takes the gradient of the result itself (see
+    ``in_differentiated_scope``).
+    """
     _SWITCHES.pure_depth += 1
+    _SWITCHES.differentiated_depth += int(differentiated)
     try:
         yield
     finally:
         _SWITCHES.pure_depth -= 1
+        _SWITCHES.differentiated_depth -= int(differentiated)
 
 
 class set_grad_enabled:

@@ -16,9 +16,9 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from ._convert import is_foreign_array
 from ._foreign_leaf import requires_foreign_grad
 from ._state import is_grad_enabled
+from .convert import is_foreign_array
 from .tensor import Tensor, cat, op, stack
 
 _REFLECTED = {"__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rdiv__", "__rpow__", "__rmatmul__",

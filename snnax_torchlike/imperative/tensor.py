@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import traceback
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -30,10 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _graph
-from ._convert import is_foreign_array, to_array
 from ._foreign_leaf import foreign_leaf
 from ._indexing import build_index, split_index
 from ._state import in_pure_scope, is_grad_enabled
+from .convert import is_foreign_array, to_array
 
 
 class _Pending:
@@ -283,7 +284,20 @@ def op(name: str, impl: Callable[..., Any], *operands: Any, **static: Any) -> An
     key = (name, scalars, items)
     fn = _op_fn(key, impl, slots, items)
     arrays = tuple(x for x, slot in zip(operands, slots) if slot is None)
-    return apply(fn, key, arrays)
+    try:
+        return apply(fn, key, arrays)
+    except (TypeError, ValueError) as error:
+        if type(error) not in (TypeError, ValueError) or not _raised_by_jax(error):
+            raise
+        # JAX's message names neither the tensor method nor the operands the user wrote.
+        shapes = " and ".join(str(tuple(np.shape(x))) for x in operands if not isinstance(x, _SCALARS))
+        raise type(error)(f"Tensor.{name}: {str(error).splitlines()[0]} (operand shapes {shapes}).") from error
+
+
+def _raised_by_jax(error: BaseException) -> bool:
+    """Whether ``error`` was raised inside JAX (a shape or dtype rule), not by a check of this library."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and "/jax/" in frames[-1].filename.replace("\\", "/")
 
 
 def _dims(dim: Any) -> Any:
@@ -298,6 +312,83 @@ def _shape_args(args: tuple) -> tuple[int, ...]:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     return tuple(int(a) for a in args)
+
+
+def _check_view_shape(shape: tuple[int, ...], size: int) -> None:
+    """A torch ``RuntimeError`` when ``shape`` (one ``-1`` allowed) cannot hold ``size`` elements."""
+    inferred = shape.count(-1)
+    if inferred > 1:
+        raise RuntimeError(f"view/reshape: only one dimension can be inferred (-1), got shape {list(shape)}.")
+    known = math.prod(d for d in shape if d != -1)
+    if any(d < -1 for d in shape) or (size != known if not inferred else known == 0 or size % known):
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+
+
+class _IndexItem(NamedTuple):
+    """One item of a torch-style index: ``axes`` of the indexed tensor it stands for, the ``mask_shape`` of a
+    boolean mask, and the ``ints`` of an integer index or concrete integer array (None when not known now)."""
+
+    axes: int
+    mask_shape: tuple[int, ...] | None = None
+    ints: np.ndarray | None = None
+
+
+def _index_item(item: Any) -> _IndexItem:
+    if item is None or isinstance(item, (bool, np.bool_)):
+        return _IndexItem(0)
+    if isinstance(item, (int, np.integer)):
+        return _IndexItem(1, ints=np.asarray(item))
+    if isinstance(item, list):
+        item = np.asarray(item)
+    if not (isinstance(item, (Tensor, jax.Array, np.ndarray)) or is_foreign_array(item)):
+        return _IndexItem(1)  # a slice
+    if str(item.dtype) in ("bool", "torch.bool"):  # the shape suffices, so a pending mask is checked too
+        shape = tuple(item.shape)
+        return _IndexItem(max(len(shape), 1), mask_shape=shape or None)
+    values = known_values(item)
+    return _IndexItem(1, ints=values if values is not None and np.issubdtype(values.dtype, np.integer) else None)
+
+
+def _check_indices(index: Any, shape: tuple[int, ...]) -> None:
+    """An ``IndexError`` as torch's for an index outside its axis (JAX would clamp it, or drop the write,
+    silently), and for a boolean mask whose shape is not the shape of the axes it indexes."""
+    items = index if isinstance(index, tuple) else (index,)
+    parsed = [None if item is Ellipsis else _index_item(item) for item in items]
+    if None in parsed:  # ``...`` stands for the axes no other item indexes
+        at = parsed.index(None)
+        rest = len(shape) - sum(item.axes for item in parsed if item is not None)
+        parsed[at : at + 1] = [_IndexItem(1)] * max(rest, 0)
+    axis = 0
+    for item in parsed:
+        if axis >= len(shape):
+            break
+        if item.mask_shape is not None and list(item.mask_shape) != list(shape[axis : axis + item.axes]):
+            raise IndexError(
+                f"The shape of the mask {list(item.mask_shape)} at index {axis} does not match the shape of the "
+                f"indexed tensor {list(shape)} at index {axis}."
+            )
+        if item.ints is not None and item.ints.size:
+            size = shape[axis]
+            bad = item.ints[(item.ints < -size) | (item.ints >= size)]
+            if bad.size:
+                raise IndexError(f"index {int(bad.flat[0])} is out of bounds for dimension {axis} with size {size}")
+        axis += item.axes
+
+
+def _check_dims(method: str, dims: Any, ndim: int, extra: int = 0) -> None:
+    """torch's ``IndexError`` for a dimension outside ``[-n, n - 1]`` (``n = ndim + extra``, at least 1).
+
+    ``extra`` is 1 where the dimension may name a new axis (``unsqueeze``, ``stack``).
+    """
+    if dims is None:
+        return
+    n = max(ndim + extra, 1)
+    for dim in dims if isinstance(dims, (tuple, list)) else (dims,):
+        if not -n <= int(dim) < n:
+            raise IndexError(
+                f"Tensor.{method}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+                f"{int(dim)}) for a tensor with {ndim} dimension(s)."
+            )
 
 
 def _dtype_of(dtype: Any) -> Any:
@@ -318,6 +409,7 @@ def _reduce(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         dim = numpy_kwargs.pop("axis", dim)  # np.mean(t) calls t.mean(axis=None, dtype=None, out=None)
         if numpy_kwargs.pop("out", None) is not None or numpy_kwargs:
             raise TypeError(f"Tensor.{name}: unsupported arguments {sorted(numpy_kwargs)}.")
+        _check_dims(name, _dims(dim), self.ndim)
         return op(name, fn, self, axis=_dims(dim), keepdims=bool(keepdim), dtype=_dtype_of(dtype))
 
     method.__name__ = name
@@ -367,6 +459,7 @@ def _extremum(name: str, value_fn: Callable, index_fn: Callable, pairwise: Calla
         if dim is None:
             return op(name, value_fn, self, axis=None, keepdims=bool(keepdim) if numpy_style else False)
         axis = tuple(int(d) for d in dim) if isinstance(dim, (tuple, list)) else int(dim)
+        _check_dims(name, axis, self.ndim)
         if numpy_style:
             return op(name, value_fn, self, axis=axis, keepdims=bool(keepdim))
         values = op(name, value_fn, self, axis=int(dim), keepdims=bool(keepdim))
@@ -495,26 +588,41 @@ class Tensor:
         array = np.asarray(self.jax(), dtype=dtype)
         return array.copy() if copy else array
 
+    def _host_value(self, what: str) -> jax.Array:
+        """The value, refused with a clear error when it is traced (it has no number until the program runs)."""
+        value = self.jax()
+        if _is_tracer(value):
+            raise TypeError(
+                f"{what} on a tensor inside a compiled function (snx.compile, optimizer.step(closure), fit): its "
+                "value is traced and has no number until the function has run. Return the tensor from the "
+                "function and read it outside, and write choices on values as tensor operations "
+                "(torch.where(cond, a, b), t.where(cond, other), t.clamp(...)) instead of a Python if."
+            )
+        return value
+
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """A numpy array of the value (a copy: JAX arrays are immutable).
 
         ``force`` is torch's keyword (detach and copy first); both always happen here, so it changes nothing.
         """
-        return np.array(self.jax())
+        return np.array(self._host_value("Tensor.numpy()"))
 
     def item(self) -> Any:
         """The single value as a Python number."""
         if self.numel() != 1:
             raise ValueError(f"Tensor.item: a tensor with {self.numel()} elements cannot be converted to a scalar.")
-        return self.numpy().reshape(()).item()
+        return np.asarray(self._host_value("Tensor.item()")).reshape(()).item()
 
     def tolist(self) -> Any:
-        return self.numpy().tolist()
+        return np.asarray(self._host_value("Tensor.tolist()")).tolist()
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} elements is ambiguous.")
-        return bool(self.item())
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.numel()} elements is ambiguous: reduce it first, "
+                "with .any() (some element is true) or .all() (every element is)."
+            )
+        return bool(np.asarray(self._host_value("bool() (a Python if or while)")))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -722,7 +830,9 @@ class Tensor:
     def view(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
             return self.type(shape[0])  # view(dtype)
-        return op("reshape", jnp.reshape, self, shape=_shape_args(shape))
+        shape = _shape_args(shape)
+        _check_view_shape(shape, self.numel())
+        return op("reshape", jnp.reshape, self, shape=shape)
 
     reshape = view
 
@@ -735,14 +845,25 @@ class Tensor:
         shape = self.shape
         if not shape:
             return self.reshape(1)
+        _check_dims("flatten", (start_dim, end_dim), len(shape))
         start, end = start_dim % len(shape), end_dim % len(shape)
         merged = math.prod(shape[start : end + 1])
         return self.reshape(shape[:start] + (merged,) + shape[end + 1 :])
 
     def permute(self, *dims: Any) -> Tensor:
-        return op("permute", jnp.transpose, self, axes=_shape_args(dims))
+        axes = _shape_args(dims)
+        if len(axes) != self.ndim:
+            raise RuntimeError(
+                f"Tensor.permute: number of dimensions in the tensor input does not match the length of the desired "
+                f"ordering of dimensions i.e. input.dim() = {self.ndim} is not equal to len(dims) = {len(axes)}."
+            )
+        _check_dims("permute", axes, self.ndim)
+        if len({d % self.ndim for d in axes}) != len(axes):
+            raise RuntimeError(f"Tensor.permute: repeated dim in the ordering {list(axes)}.")
+        return op("permute", jnp.transpose, self, axes=axes)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        _check_dims("transpose", (dim0, dim1), self.ndim)
         return op("swapaxes", jnp.swapaxes, self, axis1=int(dim0), axis2=int(dim1))
 
     swapaxes = transpose
@@ -755,11 +876,13 @@ class Tensor:
         return op("permute", jnp.transpose, self, axes=tuple(reversed(range(self.ndim))))
 
     def unsqueeze(self, dim: int) -> Tensor:
+        _check_dims("unsqueeze", dim, self.ndim, extra=1)
         return op("expand_dims", jnp.expand_dims, self, axis=int(dim))
 
     def squeeze(self, dim: Any = None) -> Tensor:
         shape = self.shape
         dims = range(len(shape)) if dim is None else ([dim] if isinstance(dim, int) else dim)
+        _check_dims("squeeze", tuple(dims), len(shape))
         axes = tuple(d % len(shape) for d in dims if shape and shape[d] == 1)
         return self if not axes else op("squeeze", jnp.squeeze, self, axis=axes)
 
@@ -776,10 +899,12 @@ class Tensor:
         return self.expand(*other.shape)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        _check_dims("chunk", dim, self.ndim)
         size = -(-self.shape[dim] // chunks)
         return self.split(size, dim)
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        _check_dims("split", dim, self.ndim)
         length = self.shape[dim]
         if isinstance(split_size, (list, tuple)):
             sizes = [int(size) for size in split_size]
@@ -794,18 +919,22 @@ class Tensor:
         return tuple(pieces)
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        _check_dims("unbind", dim, self.ndim)
         return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
     def select(self, dim: int, index: int) -> Tensor:
+        _check_dims("select", dim, self.ndim)
         return self[(slice(None),) * (dim % self.ndim) + (index,)]
 
     # -- indexing -----------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
+        _check_indices(index, self.shape)
         spec, ints, arrays = split_index(index)
         key = ("getitem", spec)
         return apply(_cached_fn(key, _getitem, spec), key, (self, *arrays), ints)
 
     def __setitem__(self, index: Any, value: Any) -> None:
+        _check_indices(index, self.shape)
         spec, ints, arrays = split_index(index)
         if isinstance(value, _SCALARS):
             value = jnp.asarray(value, self.dtype)
@@ -824,17 +953,21 @@ class Tensor:
     min = _extremum("min", jnp.min, _arg(jnp.argmin), jnp.minimum)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        _check_dims("argmax", _dims(dim), self.ndim)
         return op("argmax", _arg(jnp.argmax), self, axis=_dims(dim), keepdims=bool(keepdim))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        _check_dims("argmin", _dims(dim), self.ndim)
         return op("argmin", _arg(jnp.argmin), self, axis=_dims(dim), keepdims=bool(keepdim))
 
     def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *, correction: Any = None) -> Tensor:
         ddof = (1 if unbiased else 0) if correction is None else int(correction)
+        _check_dims("std", _dims(dim), self.ndim)
         return op("std", jnp.std, self, axis=_dims(dim), ddof=ddof, keepdims=bool(keepdim))
 
     def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *, correction: Any = None) -> Tensor:
         ddof = (1 if unbiased else 0) if correction is None else int(correction)
+        _check_dims("var", _dims(dim), self.ndim)
         return op("var", jnp.var, self, axis=_dims(dim), ddof=ddof, keepdims=bool(keepdim))
 
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -848,6 +981,7 @@ class Tensor:
         return op("vector_norm", jnp.linalg.vector_norm, x, ord=ord, axis=_dims(dim), keepdims=bool(keepdim))
 
     def cumsum(self, dim: int) -> Tensor:
+        _check_dims("cumsum", dim, self.ndim)
         return op("cumsum", jnp.cumsum, self, axis=int(dim))
 
     def count_nonzero(self, dim: Any = None) -> Tensor:
@@ -972,10 +1106,12 @@ class Tensor:
     clip = clamp
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        _check_dims("softmax", dim, self.ndim)
         x = self if dtype is None else self.type(dtype)
         return op("softmax", jax.nn.softmax, x, axis=int(dim))
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        _check_dims("log_softmax", dim, self.ndim)
         x = self if dtype is None else self.type(dtype)
         return op("log_softmax", jax.nn.log_softmax, x, axis=int(dim))
 
@@ -1072,6 +1208,25 @@ def _unflatten(aux: None, children: tuple[Any]) -> Any:
 jax.tree_util.register_pytree_node(Tensor, _flatten, _unflatten)
 
 
+def known_values(value: Any) -> np.ndarray | None:
+    """``value``'s values as numpy when they exist now, without running anything.
+
+    **Returns:** None for a `Tensor` still pending (recorded, not yet computed),
+    for a traced array (inside ``jit``/``grad``) and for what is not array-like;
+    else the values (numpy, JAX, `Tensor`, foreign arrays such as torch tensors).
+    """
+    if isinstance(value, Tensor):
+        value = value._value
+        if value is None:
+            return None
+    if isinstance(value, jax.core.Tracer) or not (hasattr(value, "shape") or isinstance(value, (list, tuple, int))):
+        return None
+    try:
+        return np.asarray(value.detach().cpu() if is_foreign_array(value) and hasattr(value, "detach") else value)
+    except (TypeError, ValueError, jax.errors.JAXTypeError):
+        return None
+
+
 def unwrap(tree: Any) -> Any:
     """``tree`` with every `Tensor` replaced by its JAX array (other leaves unchanged)."""
     return jax.tree_util.tree_map(
@@ -1089,11 +1244,33 @@ def _stack_fn(count: int, axis: int, concatenate: bool) -> Callable[..., Any]:
     return fn
 
 
+def _check_joined_shapes(function: str, tensors: tuple, dim: int, new_axis: bool) -> None:
+    """torch's ``RuntimeError`` for tensors ``stack``/``cat`` cannot join (JAX's error names neither the call nor
+    which tensor differs)."""
+    shapes = [tuple(np.shape(t)) for t in tensors]
+    first = shapes[0]
+    _check_dims(function, dim, len(first), extra=int(new_axis))
+    axis = dim % (len(first) + int(new_axis))
+    for number, shape in enumerate(shapes[1:], start=1):
+        if new_axis and shape != first:
+            raise RuntimeError(
+                f"{function} expects each tensor to be equal size, but got {list(first)} at entry 0 and "
+                f"{list(shape)} at entry {number}."
+            )
+        if not new_axis and (len(shape) != len(first) or any(a != b for i, (a, b) in enumerate(zip(first, shape))
+                                                              if i != axis)):
+            raise RuntimeError(
+                f"{function}: sizes of tensors must match except in dimension {axis}; got {list(first)} for tensor "
+                f"number 0 and {list(shape)} for tensor number {number} in the list."
+            )
+
+
 def stack(tensors: Any, dim: int = 0) -> Tensor:
     """``torch.stack``: join tensors along a new axis ``dim``."""
     tensors = tuple(tensors)
     if not tensors:
         raise ValueError("stack: expects a non-empty sequence of tensors.")
+    _check_joined_shapes("stack", tensors, int(dim), new_axis=True)
     key = ("stack", len(tensors), int(dim))
     return apply(_stack_fn(len(tensors), int(dim), False), key, tensors)
 
@@ -1103,5 +1280,6 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     tensors = tuple(tensors)
     if not tensors:
         raise ValueError("cat: expects a non-empty sequence of tensors.")
+    _check_joined_shapes("cat", tensors, int(dim), new_axis=False)
     key = ("cat", len(tensors), int(dim))
     return apply(_stack_fn(len(tensors), int(dim), True), key, tensors)

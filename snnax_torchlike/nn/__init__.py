@@ -15,7 +15,7 @@ from .linear import Flatten, Linear
 from .linear_leaky import LinearLeaky
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .lstm import LSTMCell
-from .module import LoadResult, Module, Parameter
+from .module import FacadeLayer, LoadResult, Module, Parameter
 from .nir_layers import Reshape, Scale, SumPool2d, Threshold
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .norse_cells import IAFCell, LIBoxCell, LICell, LIFAdExCell, LIFBoxCell, LIFCell, LIFRecurrentCell
@@ -29,6 +29,7 @@ from .synaptic import Synaptic
 
 __all__ = [
     "Module",
+    "FacadeLayer",
     "Parameter",
     "LoadResult",
     "Sequential",

@@ -83,7 +83,7 @@ def _module_key(module: Module) -> tuple:
 
 
 def _needs_key(module: Module) -> bool:
-    return any(getattr(m, "needs_key", False) for m in module.modules())
+    return any(m.needs_key for m in module.modules())
 
 
 def _frozen(module: Module) -> Module:

@@ -45,3 +45,18 @@ def run_time_first(
     keys = None if key is None else jax.random.split(key, xs[0].shape[1])
     result = core.scan_batch(state, xs, keys, checkpoint_every=checkpoint_every, record_states=records)
     return result[1], tuple(_membrane(result[2][i]) for i in records) if records else ()
+
+
+def run_named(
+    core: snn.StatefulModel,
+    xs: tuple[Array, ...],
+    records: tuple[int, ...],
+    key: Array | None,
+    checkpoint_every: int | None,
+    labels: list[str],
+) -> tuple[list[Array], tuple[Array, ...]]:
+    """``run_time_first``, with the core's layer errors naming layer ``i`` as ``labels[i]`` (the facade's names)."""
+    try:
+        return run_time_first(core, xs, records, key, checkpoint_every)
+    except snn.LayerError as error:
+        raise error.relabel(labels) from error.__cause__

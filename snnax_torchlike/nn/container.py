@@ -7,8 +7,8 @@ from typing import Any
 
 from .. import snn
 from ..random import next_key
-from ._run import run_time_first
-from .module import Module, to_array
+from ._run import run_named
+from .module import FacadeLayer, Module, to_array
 
 
 class Sequential(Module):
@@ -45,7 +45,7 @@ class Sequential(Module):
         if not layers:
             raise ValueError("Sequential: needs at least one layer.")
         for index, layer in enumerate(layers):
-            if not isinstance(layer, Module) or not hasattr(layer, "core_layer"):
+            if not isinstance(layer, Module) or not isinstance(layer, FacadeLayer):
                 raise TypeError(
                     f"Sequential: layer {index} ({type(layer).__name__}) is not a facade layer from snnax_torchlike.nn."
                 )
@@ -84,10 +84,11 @@ class Sequential(Module):
                 f"Sequential: expected a time-first input [T, B, ...] (e.g. from spikegen.rate), "
                 f"got shape {tuple(x.shape)}. For one step at a time, call the layers directly."
             )
-        last_is_neuron = getattr(self[-1], "is_neuron", False)
-        key = next_key() if any(getattr(layer, "needs_key", False) for layer in self) else None
+        last_is_neuron = self[-1].is_neuron
+        key = next_key() if any(layer.needs_key for layer in self) else None
         records = (len(self) - 1,) if last_is_neuron else ()  # a last neuron's membrane is returned too
-        outputs, mems = run_time_first(self.core_model(), (x,), records, key, self.checkpoint_every)
+        labels = [f"layer {i} ({type(layer).__name__})" for i, layer in enumerate(self)]
+        outputs, mems = run_named(self.core_model(), (x,), records, key, self.checkpoint_every, labels)
         return (outputs[-1], mems[0]) if last_is_neuron else outputs[-1]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,11 +17,28 @@ from ..random import next_key
 from .module import Module, Parameter, to_array
 
 
-def _tuple(value: int | Sequence[int], n: int, *, layer: str, name: str) -> tuple[int, ...]:
-    values = (value,) * n if isinstance(value, int) else tuple(int(v) for v in value)
-    if len(values) != n:
-        raise ValueError(f"{layer}: {name} must be an int or {n} ints, got {value!r}.")
-    return values
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _tuple(value: int | Sequence[int], n: int, *, layer: str, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """``value`` (an int, or ``n`` ints) as ``n`` ints, each at least ``minimum``, or a clear error.
+
+    torch refuses a kernel, stride or dilation of 0 and negative padding; a float
+    (``k / 2``) would be truncated, so it is refused too.
+    """
+    if _is_int(value):
+        values: tuple[Any, ...] = (value,) * n
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        values = tuple(value)
+    else:
+        values = ()
+    if len(values) != n or not all(_is_int(v) for v in values):
+        expected = "an int" if n == 1 else f"an int or {n} ints"
+        raise ValueError(f"{layer}: {name} must be {expected}, got {value!r}.")
+    if any(v < minimum for v in values):
+        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}.")
+    return tuple(int(v) for v in values)
 
 
 def _im2col_conv(x: Array, weight: Array, stride: tuple[int, ...], padding: str | tuple[tuple[int, int], ...]) -> Array:
@@ -120,6 +138,8 @@ class ConvKernel(eqx.Module):
                 f"{self.name}: expected [B, {channels}, {', '.join(['*'] * spatial)}] (or one sample without B), "
                 f"got shape {tuple(x.shape)}."
             )
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            raise TypeError(f"{self.name}: inputs must be floating point, got {x.dtype}; convert with x.float().")
         kernel = self.weight.shape[2:]
         pads = [0] * spatial if self.padding == "VALID" else [sum(pair) for pair in self.padding]
         sizes = x.shape[-spatial:]
@@ -188,6 +208,8 @@ class _ConvNd(Module):
     ):
         super().__init__()
         name, n = type(self).__name__, self.spatial_dims
+        for argument, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            _tuple(value, 1, layer=name, name=argument)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must divide by groups ({groups})."
@@ -203,7 +225,7 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: padding='same' needs stride 1 (as in torch).")
             self.padding: Any = padding
         else:
-            self.padding = _tuple(padding, n, layer=name, name="padding")
+            self.padding = _tuple(padding, n, layer=name, name="padding", minimum=0)
         fan_in = in_channels // groups * math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(fan_in)
         wkey, bkey = jax.random.split(next_key() if key is None else key)

@@ -15,9 +15,19 @@ from .module import to_array
 
 
 def _as_delta_threshold(value: Any) -> float:
-    """``value`` as a float, or a clear error (snnTorch keeps it as a plain number, outside ``state_dict``)."""
+    """``value`` as a float, or a clear error (snnTorch keeps it as a plain number, outside ``state_dict``).
+
+    It must be a finite number ``>= 0``: a spike needs ``|m_t - m_{t-1}| > delta_threshold``, which a
+    negative one makes true at every step and NaN at none.
+    """
     if isinstance(value, numbers.Real) or (np.ndim(value) == 0 and hasattr(value, "__float__")):
-        return float(value)
+        threshold = float(value)
+        if not (np.isfinite(threshold) and threshold >= 0):
+            raise ValueError(
+                f"DeltaLeaky: delta_threshold must be a finite number >= 0 (the change of the membrane that makes "
+                f"a spike), got {threshold}."
+            )
+        return threshold
     raise TypeError(f"DeltaLeaky: delta_threshold must be a real number, got {type(value).__name__} {value!r}.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import equinox as eqx
@@ -25,6 +26,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
+        if not isinstance(p, numbers.Real) or isinstance(p, bool):
+            raise TypeError(f"Dropout: p must be a number in [0, 1), got {type(p).__name__} {p!r}.")
         if not 0 <= p < 1:
             raise ValueError(f"Dropout: p must lie in [0, 1), got {p}.")
         self.p = float(p)

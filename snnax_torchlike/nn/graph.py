@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,8 +10,8 @@ from jaxtyping import Array
 
 from .. import snn
 from ..random import next_key
-from ._run import run_time_first
-from .module import Module, to_array
+from ._run import run_named
+from .module import FacadeLayer, Module, to_array
 
 EdgeSpec = tuple[str, str] | tuple[str, str, int]
 
@@ -89,7 +88,7 @@ class Graph(Module):
             raise ValueError("Graph: needs at least one node.")
         for name, layer in nodes.items():
             _check_name(name, "node")
-            if not isinstance(layer, Module) or not hasattr(layer, "core_layer"):
+            if not isinstance(layer, Module) or not isinstance(layer, FacadeLayer):
                 raise TypeError(
                     f"Graph: node {name!r} ({type(layer).__name__}) is not a facade layer from snnax_torchlike.nn."
                 )
@@ -175,11 +174,11 @@ class Graph(Module):
     def _spiking_source(self, output: str) -> str | None:
         """The neuron whose spikes ``output`` is, if it is exactly one neuron's same-step output."""
         if output in self._modules:
-            return output if getattr(self._modules[output], "is_neuron", False) else None
+            return output if self._modules[output].is_neuron else None
         incoming = [(src, delay) for src, dst, delay in self.edges if dst == output]
         if len(incoming) == 1 and incoming[0][1] == 0:
             src = incoming[0][0]
-            if src in self._modules and getattr(self._modules[src], "is_neuron", False):
+            if src in self._modules and self._modules[src].is_neuron:
                 return src
         return None
 
@@ -200,18 +199,10 @@ class Graph(Module):
         order, index = self._layout()
         sources = [self._spiking_source(n) for n in self.output_names]
         records = tuple(sorted({index[s] for s in sources if s is not None}))
-        key = next_key() if any(getattr(layer, "needs_key", False) for layer in self.children()) else None
-        try:
-            outs, mems = run_time_first(self.core_model(), xs, records, key, self.checkpoint_every)
-        except (ValueError, TypeError) as error:
-            renamed = _rename_layers(str(error), order)
-            try:
-                clearer = type(error)(renamed)
-            except Exception:  # an exception type with another constructor: keep the original
-                raise error from None
-            if renamed == str(error):
-                raise
-            raise clearer from error
+        key = next_key() if any(layer.needs_key for layer in self.children()) else None
+        labels = [f"node {name!r} ({type(self._modules[name]).__name__ if name in self._modules else 'input'})"
+                  for name in order]  # fmt: skip
+        outs, mems = run_named(self.core_model(), xs, records, key, self.checkpoint_every, labels)
         results = []
         for out, source in zip(outs, sources):
             results.append(out if source is None else (out, mems[records.index(index[source])]))
@@ -220,19 +211,6 @@ class Graph(Module):
     def extra_repr(self) -> str:
         edges = ", ".join(f"{s}->{d}" + (f"@{k}" if k else "") for s, d, k in self.edges)
         return f"inputs={list(self.input_names)}, outputs={list(self.output_names)}, edges=[{edges}]"
-
-
-def _rename_layers(message: str, order: list[str]) -> str:
-    """Replace the core's ``layer 3 (CubaLIF)`` by ``node 'lif' (CubaLIF)`` in an error message."""
-
-    def name(match: re.Match) -> str:
-        i = int(match.group(1))
-        return f"node {order[i]!r} " if i < len(order) else match.group(0)
-
-    message = re.sub(r"\blayer (\d+) (?=\()", name, message)
-    return re.sub(
-        r"\blayers \[([\d, ]+)\]", lambda m: f"nodes {[order[int(i)] for i in m.group(1).split(',')]}", message
-    )
 
 
 def _check_cycles(nodes: list[str], edges: tuple[tuple[str, str, int], ...]) -> None:

@@ -10,8 +10,16 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .module import to_array
+from .neuron import SnnTorchNeuron, initial_state, shared_options
+
+
+def _positive(name: str, value: ArrayLike) -> np.ndarray:
+    """``value`` as float32, refused unless every entry is a finite number > 0 (the update divides by R and C)."""
+    array = np.asarray(value, np.float32)
+    if not np.all(np.isfinite(array) & (array > 0)):
+        raise ValueError(f"Lapicque: {name} must be finite and > 0, got {array.tolist()}.")
+    return array
 
 
 class Lapicque(SnnTorchNeuron):
@@ -48,17 +56,24 @@ class Lapicque(SnnTorchNeuron):
     ):
         super().__init__(**shared_options(locals()))
         given = {name: value is not False for name, value in (("beta", beta), ("R", R), ("C", C))}
-        dt = np.float32(time_step)
+        dt = _positive("time_step", time_step)
         if given["beta"]:
-            log_inverse_beta = np.log(1 / np.asarray(beta, np.float32))
+            decay = np.asarray(beta, np.float32)
+            if not np.all((decay > 0) & (decay < 1)):
+                # C = dt / (R ln(1 / beta)): infinite at beta = 1 (the membrane never moves), zero at beta = 0
+                raise ValueError(
+                    f"Lapicque: beta must lie in (0, 1) (it sets C = time_step / (R ln(1 / beta))), got "
+                    f"{decay.tolist()}; or give R and C instead."
+                )
+            log_inverse_beta = np.log(1 / decay)
             if given["C"] and not given["R"]:
-                C = np.asarray(C, np.float32)
+                C = _positive("C", C)
                 R = dt / (C * log_inverse_beta)
             else:
-                R = np.asarray(R if given["R"] else 1.0, np.float32)
+                R = _positive("R", R if given["R"] else 1.0)
                 C = dt / (R * log_inverse_beta)
         elif given["R"] and given["C"]:
-            R, C = np.asarray(R, np.float32), np.asarray(C, np.float32)
+            R, C = _positive("R", R), _positive("C", C)
             beta = np.exp(-dt / (R * C)).reshape(1)
         else:
             raise ValueError("Lapicque: give beta, or both R and C.")

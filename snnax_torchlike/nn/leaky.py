@@ -8,8 +8,8 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .module import to_array
+from .neuron import SnnTorchNeuron, initial_state, shared_options
 
 
 class Leaky(SnnTorchNeuron):

@@ -14,10 +14,10 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..random import next_key
-from ..snn.neurons._snntorch_fire import snntorch_fire
+from ..snn.neurons.snntorch_fire import snntorch_fire
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import array_of, register_value, resolve_spike_grad
 from .module import Module, Parameter, to_array
+from .neuron import array_of, register_value, resolve_spike_grad
 
 
 def _check_size(layer: str, name: str, value: Any) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import jax
@@ -16,11 +17,13 @@ from .module import Module, Parameter, to_array
 
 
 def check_features(x: Array, expected: int, *, layer: str) -> None:
-    """The last axis of ``x`` has ``expected`` entries, or a clear error."""
+    """The last axis of ``x`` has ``expected`` entries and ``x`` is floating point, or a clear error."""
     if x.ndim == 0 or x.shape[-1] != expected:
         raise ValueError(
             f"{layer}: expected inputs whose last axis has {expected} features, got shape {tuple(x.shape)}."
         )
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"{layer}: inputs must be floating point, got {x.dtype}; convert with x.float().")
 
 
 class Linear(Module):
@@ -33,6 +36,10 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, key: PRNGKeyArray | None = None):
         super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            # A float (channels * size / 2) would be truncated by the weight's shape, or fail inside JAX.
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise TypeError(f"Linear: {name} must be an int, got {type(value).__name__} {value!r}.")
         if in_features < 1 or out_features < 1:
             raise ValueError(f"Linear: features must be >= 1, got in={in_features}, out={out_features}.")
         self.in_features = int(in_features)

@@ -40,8 +40,8 @@ import numpy as np
 from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, ArrayLike
 
-from ..imperative import register_torch_function
-from ..snn._concrete import concrete
+from ..imperative import known_values, register_torch_function
+from ..snn.concrete import concrete
 from .module import Module, to_array
 
 __all__ = [
@@ -180,16 +180,20 @@ def _class_index_target(
         raise ValueError(f"{name}: expected {problem}; got {shapes}.")
     if not jnp.issubdtype(target.dtype, jnp.integer):
         raise ValueError(f"{name}: class-index targets must be integers, got dtype {target.dtype} ({shapes}).")
-    classes = input.shape[1]
-    values = concrete(target)
-    if values is not None and values.size:
-        bad = (values != ignore_index) & ((values < 0) | (values >= classes))
-        if bad.any():
-            raise ValueError(
-                f"{name}: class indices must lie in [0, {classes}) (or equal ignore_index={ignore_index}), "
-                f"got {values[bad].ravel()[:5].tolist()}."
-            )
+    _check_class_range(name, concrete(target), input.shape[1], ignore_index)
     return target.astype(jnp.int32)
+
+
+def _check_class_range(name: str, values: np.ndarray | None, classes: int, ignore_index: int) -> None:
+    """Class indices ``values`` (None when not known yet) lie in ``[0, classes)`` or equal ``ignore_index``."""
+    if values is None or not values.size or not np.issubdtype(values.dtype, np.integer):
+        return
+    bad = (values != ignore_index) & ((values < 0) | (values >= classes))
+    if bad.any():
+        raise ValueError(
+            f"{name}: class indices must lie in [0, {classes}) (or equal ignore_index={ignore_index}), "
+            f"got {values[bad].ravel()[:5].tolist()}."
+        )
 
 
 # -- shared numerics ----------------------------------------------------------------------
@@ -542,7 +546,24 @@ def _check_class_weight_rank(name: str, weight: ArrayLike | None) -> ArrayLike |
     return weight
 
 
-class CrossEntropyLoss(_Loss):
+class _ClassIndexLoss(_Loss):
+    """A loss of class-index targets: their range is checked at the call, while the values are known.
+
+    The module's ``forward`` may be recorded and run later under ``jit``, where a
+    target out of range could only give NaN; torch raises at the call, and so does this.
+    """
+
+    ignore_index: int
+
+    def __call__(self, input: Any, target: Any) -> Any:
+        scores = input.shape if hasattr(input, "shape") else np.shape(input)
+        if len(scores) >= 1:
+            _check_class_range(type(self).__name__, known_values(target), scores[1 if len(scores) > 1 else 0],
+                               self.ignore_index)  # fmt: skip
+        return super().__call__(input, target)
+
+
+class CrossEntropyLoss(_ClassIndexLoss):
     """Cross-entropy of logits against class indices or class probabilities, like ``torch.nn.CrossEntropyLoss``.
 
     **Arguments:**
@@ -582,7 +603,7 @@ class CrossEntropyLoss(_Loss):
         )
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_ClassIndexLoss):
     """Negative log-likelihood of class indices, like ``torch.nn.NLLLoss`` (pair it with ``log_softmax``).
 
     **Arguments:**

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from ..imperative import Size, Tensor
-from ..imperative._convert import to_array, to_numpy
+from ..imperative import Size, Tensor, in_pure_scope, is_grad_enabled
+from ..imperative.convert import to_array, to_numpy
 
 __all__ = ["Module", "Parameter", "LoadResult", "bind_parameters", "to_array", "to_numpy"]
 
@@ -36,13 +36,121 @@ class Parameter:
     ``optimizer.zero_grad()``.
     """
 
-    __slots__ = ("data", "requires_grad", "grad")
+    __slots__ = ("_data", "requires_grad", "_grad")
     _is_parameter = True
 
     def __init__(self, data: ArrayLike, requires_grad: bool = True):
-        self.data = to_array(data)
+        self._data = to_array(data)
         self.requires_grad = bool(requires_grad)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient ``loss.backward()`` accumulated (None until then and after ``zero_grad()``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is not None:
+            value = value if isinstance(value, Tensor) else Tensor(value)
+            if tuple(value.shape) != tuple(self._data.shape):
+                raise ValueError(
+                    f"Parameter.grad: assigned grad has shape {tuple(value.shape)}, but the parameter has shape "
+                    f"{tuple(self._data.shape)}; a gradient must have the parameter's shape."
+                )
+        self._grad = value
+
+    @property
+    def data(self) -> Array:
+        """The current array. Assigning keeps the shape: a new shape needs a new ``Parameter``."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        value = to_array(value)
+        if isinstance(value, jax.core.Tracer) and not isinstance(self._data, jax.core.Tracer):
+            # The parameter is not bound to this trace: the value would outlive the compiled function that
+            # computed it, and the parameter would hold an unusable tracer afterwards.
+            raise RuntimeError(
+                "Parameter.data: a value computed inside a compiled function (snx.compile, jax.jit) is being "
+                "assigned to a parameter: an optimizer.step() or a parameter update there cannot take effect. "
+                "Call optimizer.step() outside the compiled function, or compile the whole training step with "
+                "optimizer.step(closure)."
+            )
+        self._set_data(value)
+
+    def _set_data(self, value: Any) -> None:
+        """``data = value`` for a value of the parameter's shape (a tracer too: ``bind_parameters`` binds them)."""
+        value = to_array(value)
+        if tuple(value.shape) != tuple(self._data.shape):
+            raise ValueError(
+                f"Parameter.data: got a value of shape {tuple(value.shape)} for a parameter of shape "
+                f"{tuple(self._data.shape)}; a layer's parameter keeps its shape (assign a new nn.Parameter "
+                "to the module attribute to change it)."
+            )
+        self._data = value
+
+    def _in_place(self, name: str, other: Any, combine: Callable[[Array, Array], Array]) -> Parameter:
+        """``self.data = combine(self.data, other)``, refused where torch refuses it (a leaf that records)."""
+        if in_pure_scope():
+            raise RuntimeError(
+                f"Parameter.{name} inside a compiled function (snx.compile, optimizer.step(closure), fit): the "
+                "parameter is bound to traced values there, and the change would be lost when it returns. Update "
+                "parameters outside it (optimizer.step(), or the in-place update under no_grad() after the call)."
+            )
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"a leaf Variable that requires grad is being used in an in-place operation ({name}): wrap the "
+                "update in torch.no_grad() / snx.no_grad(), or assign to .data."
+            )
+        value = combine(self._data, to_array(other))
+        if value.shape != self._data.shape:
+            raise ValueError(
+                f"Parameter.{name}: the result has shape {tuple(value.shape)}, not the parameter's "
+                f"{tuple(self._data.shape)} (the other operand may only broadcast to it)."
+            )
+        self._data = value.astype(self._data.dtype)
+        return self
+
+    def add_(self, other: Any, *, alpha: float = 1.0) -> Parameter:
+        return self._in_place("add_", other, lambda a, b: a + alpha * b)
+
+    def sub_(self, other: Any, *, alpha: float = 1.0) -> Parameter:
+        return self._in_place("sub_", other, lambda a, b: a - alpha * b)
+
+    def mul_(self, other: Any) -> Parameter:
+        return self._in_place("mul_", other, jnp.multiply)
+
+    def div_(self, other: Any) -> Parameter:
+        return self._in_place("div_", other, jnp.divide)
+
+    def fill_(self, value: Any) -> Parameter:
+        return self._in_place("fill_", value, lambda a, b: jnp.full_like(a, b))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``p[index] = value`` under ``no_grad()``, as torch (indices are checked as a tensor's)."""
+
+        def assign(current: Array, new: Array) -> Array:
+            tensor = Tensor(current)
+            tensor[index] = new
+            return tensor.jax()
+
+        self._in_place("__setitem__", value, assign)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names the class lacks: say what a parameter offers instead of a bare AttributeError.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"'Parameter' object has no attribute {name!r}: nn.Parameter computes like a tensor (p * 2, p @ x, "
+            "jnp functions) and offers torch's in-place add_/sub_/mul_/div_/fill_/zero_/copy_ and p[i] = v under "
+            "no_grad(); for anything else, compute the new values and assign them: p.copy_(new) or p.data = new."
+        )
 
     def _accumulate_grad(self, grad: Array) -> None:
         """Add ``grad`` to ``.grad`` (which starts at None), as torch's autograd does."""
@@ -124,17 +232,66 @@ Parameter.__torch_function__ = Tensor.__dict__["__torch_function__"]
 Parameter.__array_priority__ = Tensor.__array_priority__
 
 
+@runtime_checkable
+class FacadeLayer(Protocol):
+    """What ``nn.Sequential`` and ``nn.Graph`` need of a layer they hold (every facade layer has it).
+
+    - ``core_layer()``: the layer as a pure core layer (an Equinox module of
+      ``snnax_torchlike.snn``) over its current arrays; containers build one core
+      model from these and run it over time.
+    - ``is_neuron``: the layer spikes; a container whose last layer (or a graph
+      whose output) is a neuron returns its membrane too.
+    - ``needs_key``: a call draws random numbers; the container passes a key.
+
+    ``Module`` declares ``is_neuron`` and ``needs_key`` (both ``False``), so a module
+    is a facade layer exactly when it defines ``core_layer``.
+    """
+
+    is_neuron: bool
+    needs_key: bool
+
+    def core_layer(self) -> Any: ...
+
+
+class TrainingBackend(NamedTuple):
+    """What ``Module.fit``/``evaluate``/``predict``/``save`` call: the training layer's ``Trainer`` and ``save``."""
+
+    Trainer: type
+    save: Callable[[Any, str], None]
+
+
+_TRAINING_BACKEND: list[TrainingBackend] = []
+
+
+def register_training_backend(backend: TrainingBackend) -> None:
+    """Make ``Module.fit`` and its kind use ``backend``.
+
+    ``snnax_torchlike.train`` registers itself when it is imported (importing
+    ``snnax_torchlike`` imports it), so this layer never imports the one above it.
+    """
+    _TRAINING_BACKEND[:] = [backend]
+
+
+def _training_backend() -> TrainingBackend:
+    if not _TRAINING_BACKEND:
+        raise RuntimeError("Module.fit/evaluate/predict/save need snnax_torchlike.train: import snnax_torchlike first.")
+    return _TRAINING_BACKEND[0]
+
+
 @contextlib.contextmanager
 def bind_parameters(params: Sequence[Parameter], arrays: Sequence[Array]) -> Iterator[None]:
     """Temporarily set ``params[i].data = arrays[i]``; the old values come back on exit."""
     saved = [p.data for p in params]
     try:
         for param, array in zip(params, arrays, strict=True):
-            param.data = array
+            # Any array, a tracer of the caller's trace too, for the duration of the binding; not checked
+            # against the parameter's shape: a recorded function shared by layers of the same settings
+            # binds each layer's arrays into the parameters of the layer it was recorded from.
+            param._data = to_array(array)
         yield
     finally:
         for param, old in zip(params, saved):
-            param.data = old
+            param._data = old
 
 
 class LoadResult(NamedTuple):
@@ -292,6 +449,8 @@ class Module:
     # -- modes --------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode here and in every child; returns ``self``."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__}.train: training mode is expected to be boolean, got {mode!r}.")
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self
@@ -338,6 +497,12 @@ class Module:
         does not know) is listed in one ``ValueError`` before anything is written, so a
         failed load leaves the module unchanged.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: expected a mapping of names to arrays, got "
+                f"{type(state_dict).__name__} {state_dict!r:.80}; for a file, load it first: "
+                "net.load_state_dict(snx.load(path))."
+            )
         slots = {name: (owner, attr, kind) for name, owner, attr, kind in self._state_slots()}
         missing = [name for name in slots if name not in state_dict]
         unexpected = [name for name in state_dict if name not in slots]
@@ -395,9 +560,7 @@ class Module:
 
     def save(self, path: str) -> None:
         """Write ``state_dict()`` to ``path`` as safetensors (torch-readable, torch names)."""
-        from ..train.checkpoint import save
-
-        save(self, path)
+        _training_backend().save(self, path)
 
     # -- functional execution -------------------------------------------------------
     @contextlib.contextmanager
@@ -457,13 +620,19 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement forward().")
 
+    is_neuron: ClassVar[bool] = False
+    """Whether the layer spikes (see [`FacadeLayer`][]): a container returns a last neuron's membrane too."""
+
+    needs_key: ClassVar[bool] = False
+    """Whether a call draws random numbers (``Dropout``): a container passes a PRNG key."""
+
     records_as_node: bool = False
     """Whether a call is recorded as one node: facade layers, whose ``forward`` is a pure function of their
     arrays and inputs (every class with a ``core_layer``), set it; user networks run ``forward`` as Python."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "records_as_node" not in cls.__dict__ and hasattr(cls, "core_layer"):
+        if "records_as_node" not in cls.__dict__ and callable(getattr(cls, "core_layer", None)):
             cls.records_as_node = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -496,9 +665,9 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear ``.grad`` of every parameter, as ``torch.nn.Module.zero_grad``."""
+        """Clear ``.grad`` of every parameter, as ``torch.nn.Module.zero_grad``: to None, or to zeros."""
         for param in self.parameters():
-            param.grad = None
+            param.grad = None if set_to_none or param.grad is None else jnp.zeros_like(param.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for param in self.parameters():
@@ -510,47 +679,58 @@ class Module:
         self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool, devices: Any = None
     ) -> Any:
         """A ``Trainer`` for these arguments, reused across calls so its compiled steps are too."""
-        from ..train import Trainer
-
+        metric_list = tuple(metrics) if isinstance(metrics, (list, tuple)) else (metrics,)
         try:
-            key = (id(optimizer), loss_fn, tuple(metrics))
+            key = (id(optimizer), loss_fn, metric_list)
             hash(key)
         except TypeError:  # an unhashable loss or metric: key it by identity
-            key = (id(optimizer), id(loss_fn), tuple(id(m) for m in metrics))
+            key = (id(optimizer), id(loss_fn), tuple(id(m) for m in metric_list))
         cache = self.__dict__.setdefault("_trainers", {})
         if key not in cache:
             if len(cache) >= 4:  # a few (optimizer, loss) combinations at a time
                 cache.pop(next(iter(cache)))
-            cache[key] = Trainer(self, optimizer, loss_fn, metrics=metrics)
+            cache[key] = _training_backend().Trainer(self, optimizer, loss_fn, metrics=metrics)
         trainer = cache[key]
-        trainer.callbacks, trainer.progress = list(callbacks), progress
-        if devices != trainer.devices:
+        trainer.callbacks, trainer.progress = callbacks, progress  # the Trainer checks what it is given
+        if devices is not trainer.devices:
             trainer.devices = devices
         return trainer
 
-    def fit(self, train_loader: Any, epochs: int = 1, *, optimizer: Any, loss_fn: Any, **kwargs: Any) -> Any:
+    def fit(
+        self,
+        train_loader: Any,
+        epochs: int = 1,
+        *,
+        optimizer: Any,
+        loss_fn: Any,
+        metrics: Any = (),
+        callbacks: Any = (),
+        progress: bool = True,
+        devices: Any = None,
+        **fit_options: Any,
+    ) -> Any:
         """Train on ``train_loader``; see [`Trainer.fit`][]. Returns the ``History``.
 
-        ``devices=`` ("all", a count or a device list) trains data-parallel; see [`Trainer`][].
-
-        Calls with the same optimizer, loss and metrics reuse one ``Trainer``, so
-        nothing recompiles between them (the same holds for ``evaluate``/``predict``).
+        ``metrics``, ``callbacks``, ``progress`` and ``devices`` (data parallelism:
+        ``"all"``, a count or a device list) are the [`Trainer`][]'s; every other
+        keyword (``val_loader``, ``scheduler``, ``ckpt_path``, ...) goes to
+        [`Trainer.fit`][]. Calls with the same optimizer, loss and metrics reuse one
+        ``Trainer``, so nothing recompiles between them (the same holds for
+        ``evaluate``/``predict``).
         """
-        trainer = self._trainer(
-            optimizer, loss_fn, kwargs.pop("metrics", ()), kwargs.pop("callbacks", ()), kwargs.pop("progress", True),
-            kwargs.pop("devices", None),
-        )  # fmt: skip
-        return trainer.fit(train_loader, epochs=epochs, **kwargs)
+        trainer = self._trainer(optimizer, loss_fn, metrics, callbacks, progress, devices)
+        return trainer.fit(train_loader, epochs=epochs, **fit_options)
 
-    def evaluate(self, loader: Any, *, loss_fn: Any, metrics: Any = (), **kwargs: Any) -> dict[str, float]:
+    def evaluate(
+        self, loader: Any, *, loss_fn: Any, metrics: Any = (), progress: bool = False, devices: Any = None,
+        time_first: bool = True,
+    ) -> dict[str, float]:  # fmt: skip
         """Mean loss and metrics over ``loader``; see [`Trainer.evaluate`][]."""
-        trainer = self._trainer(None, loss_fn, metrics, (), kwargs.pop("progress", False), kwargs.pop("devices", None))
-        return trainer.evaluate(loader, **kwargs)
+        return self._trainer(None, loss_fn, metrics, (), progress, devices).evaluate(loader, time_first=time_first)
 
-    def predict(self, loader: Any, **kwargs: Any) -> Any:
-        """The network's outputs over ``loader``, concatenated along the batch axis."""
-        trainer = self._trainer(None, None, (), (), kwargs.pop("progress", False), kwargs.pop("devices", None))
-        return trainer.predict(loader, **kwargs)
+    def predict(self, loader: Any, *, progress: bool = False, devices: Any = None, time_first: bool = True) -> Any:
+        """The network's outputs over ``loader``, concatenated along the batch axis; see [`Trainer.predict`][]."""
+        return self._trainer(None, None, (), (), progress, devices).predict(loader, time_first=time_first)
 
     # -- display ----------------------------------------------------------------------
     def extra_repr(self) -> str:

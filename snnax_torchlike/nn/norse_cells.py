@@ -5,7 +5,7 @@
 (``tau_syn_inv``, ``tau_mem_inv``, ``v_leak``, ``v_th``, ``v_reset``, ...), or a
 parameters object ``p`` with those fields (a Norse ``LIFParameters`` works; torch
 tensors are converted), plus ``dt`` (default ``1e-3``), ``method`` and ``alpha``.
-They compute Norse 1.1.0's forward-Euler step (``reference/norse.md`` §1):
+They compute Norse 1.1.0's forward-Euler step (see docs/interop-norse.md):
 
 - the input jumps into the synaptic current first, ``i' = i + x``; the membrane
   then moves by ``dt * tau_mem_inv * ((v_leak - v) + i')`` and the current decays
@@ -22,7 +22,8 @@ Unlike Norse, the parameters belong to the module: they are buffers in
 [`ODENeuron`][snnax_torchlike.nn.ODENeuron] with convention ``"norse"`` and
 exports to NIR as Norse's HEAD does (``tau = 1/tau_inv``, ``r = w_in = 1``).
 
-The surrogate is Norse's ``method`` string with its ``alpha``; see
+The surrogate is Norse's ``method`` string with its ``alpha``, as Norse 1.1.0
+computes it whichever Norse is installed; see
 [`norse_surrogate`][snnax_torchlike.nn.norse_cells.norse_surrogate] for the
 "super" difference between Norse 1.1.0 and later versions.
 """
@@ -30,13 +31,13 @@ The surrogate is Norse's ``method`` string with its ``alpha``; see
 from __future__ import annotations
 
 import dataclasses
-import functools
-import importlib.metadata
+import inspect
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,9 +45,7 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from .. import snn
 from ..random import next_key
-from ..snn._stateful import StatefulLayer
-from ..snn.discretisation import Coefficients
-from ..snn.neurons.adex import LIFAdExState
+from ..snn.discretisation import Coefficients, check_convention
 from ..snn.neurons.cuba_lif import CubaLIFState
 from ..snn.surrogate import SurrogateSpike
 from .module import Parameter, to_array, to_numpy
@@ -65,22 +64,14 @@ __all__ = [
     "NORSE_METHODS",
 ]
 
+
+# -- surrogates -------------------------------------------------------------------------------
+
 NORSE_METHODS: tuple[str, ...] = ("super", "triangle", "tanh", "circ", "heavi_erfc", "heaviside")
 """Norse's threshold ``method`` strings that have a counterpart here (not ``"adjoint"``)."""
 
-RELEASED_NORSE = "1.1.0"
-"""The latest Norse release; its "super" surrogate ignores alpha in the backward pass."""
-
-
-# -- surrogates ------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _installed_norse_version() -> str | None:
-    try:
-        return importlib.metadata.version("norse")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+NORSE_VERSION = "1.1.0"
+"""The Norse release the cells reproduce, whichever Norse is installed (if any)."""
 
 
 def super_uses_alpha(norse_version: str | None = None) -> bool:
@@ -91,13 +82,12 @@ def super_uses_alpha(norse_version: str | None = None) -> bool:
     ``g / (alpha |x| + 1)^2``.
 
     **Arguments:** ``norse_version``: a version string such as ``"1.1.0"`` or
-    ``"1.1.1.dev31+g065a3b45"``; None reads the installed Norse's version from the
-    package metadata (without importing it), or assumes ``"1.1.0"`` if Norse is not
-    installed.
+    ``"1.1.1.dev31+g065a3b45"``; None means Norse 1.1.0, the release this package
+    reproduces, whichever Norse is installed.
 
     **Returns:** True for versions after 1.1.0.
     """
-    version = norse_version if norse_version is not None else (_installed_norse_version() or RELEASED_NORSE)
+    version = NORSE_VERSION if norse_version is None else norse_version
     match = re.match(r"\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", str(version))
     if match is None:
         raise ValueError(f"norse_version: expected a version such as '1.1.0', got {norse_version!r}.")
@@ -126,6 +116,7 @@ class _NorseDerivative:
 
 
 def _scalar(value: Any, *, layer: str, name: str) -> float:
+    """``value`` (a number, or an array or tensor of one element) as a float; ``layer`` names the caller in errors."""
     array = np.asarray(to_numpy(value), dtype=np.float64)
     if array.size != 1:
         raise ValueError(f"{layer}: {name} must be a scalar, got an array of shape {array.shape}.")
@@ -159,7 +150,7 @@ def norse_surrogate(
     - ``method``: one of ``NORSE_METHODS`` (Norse's ``"adjoint"`` has no counterpart).
     - ``alpha``: Norse's ``alpha`` (a scalar; a 0-d tensor is fine).
     - ``norse_version``: the Norse version whose ``"super"`` to reproduce (see
-      [`super_uses_alpha`][]); None follows the installed Norse (1.1.0 if none).
+      [`super_uses_alpha`][]); None means 1.1.0, whichever Norse is installed.
     - ``super_alpha``: decide the ``"super"`` behaviour directly (overrides ``norse_version``).
 
     **Returns:** a [`SurrogateSpike`][snnax_torchlike.snn.surrogate.SurrogateSpike].
@@ -174,9 +165,22 @@ def norse_surrogate(
     return snn.surrogate.custom(_NorseDerivative(method, alpha))
 
 
-# -- parameters ------------------------------------------------------------------------------
+# -- the generic cell -------------------------------------------------------------------------
+#
+# A cell class names its row of Norse's parameter table, ``class LIFCell(_EulerCell,
+# defaults=_LIF)``: the fields of Norse's ``LIFParameters`` with their defaults, in
+# Norse's order. From that row alone the cell gets its keywords (and its
+# ``inspect.signature``), each field resolved from a keyword, the parameters object
+# ``p`` or Norse's default, its buffers or ``Parameter``s under Norse's names, and its
+# surrogate from ``method`` and ``alpha``.
 
-_SURROGATE_FIELDS = ("method", "alpha")
+_SETTINGS = ("method", "alpha", "reset_method")
+"""Fields of Norse's parameter tuples that configure a cell rather than hold per-neuron values."""
+
+_SURROGATE_OPTIONS = ("norse_version", "spike_grad")
+"""Keywords of the generic cell that only a spiking cell takes."""
+
+_RESETS = {"value": "value", "subtract": "subtract", "reset_value": "value", "reset_subtract": "subtract"}
 
 
 def _field(p: Any, name: str) -> Any:
@@ -187,17 +191,19 @@ def _field(p: Any, name: str) -> Any:
     return getattr(p, name, None)
 
 
-def _resolve(
-    layer: str, p: Any, given: dict[str, Any], defaults: dict[str, Any], extra_fields: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """Each field from its keyword, else from ``p``, else Norse's default; a field given twice raises."""
+def _resolve(layer: str, p: Any, given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """Each field from its keyword, else from ``p``, else Norse's default; a field given twice raises.
+
+    ``p`` is a mapping or an object with attributes (Norse's NamedTuples); a field
+    of ``p`` that is not among ``defaults`` raises, since it belongs to another cell.
+    """
     if p is not None:
         fields = list(p.keys()) if isinstance(p, Mapping) else list(getattr(p, "_fields", ()))
-        unknown = [f for f in fields if f not in defaults and f not in extra_fields]
+        unknown = [f for f in fields if f not in defaults]
         if unknown:
             raise TypeError(
                 f"{layer}: the parameters p have fields {unknown} that {layer} does not have "
-                f"(its fields: {list(defaults) + list(extra_fields)}); pass the parameters of this cell."
+                f"(its fields: {list(defaults)}); pass the parameters of this cell."
             )
     values = {}
     for name, default in defaults.items():
@@ -208,64 +214,143 @@ def _resolve(
     return values
 
 
-def _surrogate(
-    layer: str,
-    p: Any,
-    method: str | None,
-    alpha: ArrayLike | None,
-    norse_version: str | None,
-    spike_grad: SurrogateSpike | None,
-) -> tuple[str, float, SurrogateSpike]:
-    """``(method, alpha, surrogate)`` from the keywords, else ``p``, else Norse's ``"super"``/100."""
-    chosen: dict[str, Any] = {}
-    for name, keyword, default in (("method", method, "super"), ("alpha", alpha, 100.0)):
-        from_p = _field(p, name)
-        if keyword is not None and from_p is not None:
-            raise TypeError(f"{layer}: {name} is given both in p and as a keyword; pass it once.")
-        chosen[name] = keyword if keyword is not None else (from_p if from_p is not None else default)
-    method_, alpha_ = str(chosen["method"]), _scalar(chosen["alpha"], layer=layer, name="alpha")
-    if spike_grad is not None:
-        return method_, alpha_, spike_grad
-    try:
-        return method_, alpha_, norse_surrogate(method_, alpha_, norse_version=norse_version)
-    except ValueError as error:
-        raise ValueError(f"{layer}: {error}") from None
+def _reset(layer: str, reset_method: Any) -> str:
+    """Norse's ``reset_method`` (a name, or Norse's ``reset_value``/``reset_subtract`` function) as a reset rule."""
+    key = reset_method if isinstance(reset_method, str) else getattr(reset_method, "__name__", repr(reset_method))
+    if key not in _RESETS:
+        raise ValueError(f"{layer}: reset_method must be 'value' or 'subtract' (Norse's reset_value or "
+                         f"reset_subtract), got {reset_method!r}.")  # fmt: skip
+    return _RESETS[key]
 
 
-# -- ODENeuron cells ---------------------------------------------------------------------------
+class _NorseCell(NamedParameterModule):
+    """One of Norse's cells: a row of Norse's parameter table, a time step and a surrogate.
 
+    Subclasses give their row as the class keyword ``defaults``. A row with a
+    ``method`` field spikes (``is_neuron``); its ``method`` and ``alpha`` pick the
+    surrogate. The other settings (``_SETTINGS``) go to ``_build`` as keywords; the
+    per-neuron fields become ``parameter_names``.
+    """
 
-class _NorseCell(ODENeuron):
-    """Shared machinery: Norse's fields as buffers/Parameters, Euler coefficients ``dt * tau_inv``."""
+    defaults: ClassVar[dict[str, Any]] = {}
+    """Norse's parameter fields of this cell with their defaults, in Norse's order."""
 
-    defaults: dict[str, float] = {}
-    parameter_names: tuple[str, ...] = ()
+    def __init_subclass__(cls, defaults: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if defaults is not None:
+            cls.defaults = dict(defaults)
+            cls.parameter_names = tuple(f for f in defaults if f not in _SETTINGS)
+            cls.is_neuron = "method" in defaults
+        cls.__signature__ = _signature(cls)
 
-    def _setup(
+    def __init__(
         self,
-        p: Any,
-        given: dict[str, Any],
+        p: Any = None,
+        dt: float = 1e-3,
+        *,
+        learn: bool | Sequence[str] = False,
+        norse_version: str | None = None,
+        spike_grad: SurrogateSpike | None = None,
+        **fields: Any,
+    ):
+        """**Arguments:**
+
+        - ``p``: an object (or dict) with the fields of the cell's Norse parameters
+          (a Norse ``LIFParameters`` works; tensors are converted); a field not in it
+          comes from its keyword or Norse's default.
+        - ``dt``: the time step (Norse's default 1e-3).
+        - ``learn``: True, or the names of the fields to train (``Parameter``s).
+        - ``norse_version``: which Norse's ``"super"`` backward to reproduce
+          (default: Norse 1.1.0; see [`norse_surrogate`][snnax_torchlike.nn.norse_cells.norse_surrogate]).
+        - ``spike_grad``: a surrogate to use instead of ``method``/``alpha``.
+        - ``**fields``: the cell's Norse fields (scalars or per-neuron arrays), and
+          ``method`` and ``alpha`` (Norse's surrogate) for a spiking cell.
+        """
+        name = type(self).__name__
+        unexpected = [k for k in fields if k not in self.defaults]
+        if not self.is_neuron:  # a cell without a threshold has no surrogate to choose
+            given = {"norse_version": norse_version, "spike_grad": spike_grad}
+            unexpected += [k for k in _SURROGATE_OPTIONS if given[k] is not None]
+        if unexpected:
+            raise TypeError(f"{name}.__init__() got an unexpected keyword argument {unexpected[0]!r}")
+        values = _resolve(name, p, fields, self.defaults)
+        settings = {k: values.pop(k) for k in _SETTINGS if k in values}
+        method, alpha = settings.pop("method", None), settings.pop("alpha", None)
+        if self.is_neuron:
+            method, alpha = str(method), _scalar(alpha, layer=name, name="alpha")
+            if spike_grad is None:
+                try:
+                    spike_grad = norse_surrogate(method, alpha, norse_version=norse_version)
+                except ValueError as error:
+                    raise ValueError(f"{name}: {error}") from None
+        self._build(values, dt=dt, spike_grad=spike_grad, learn=learn, **settings)
+        if self.is_neuron:
+            self.method, self.alpha = method, alpha
+
+    def _build(
+        self, values: dict[str, Any], *, dt: float, spike_grad: SurrogateSpike | None, learn: bool | Sequence[str]
+    ) -> None:
+        """Initialise the module with the resolved per-neuron ``values`` (and the row's other settings)."""
+        raise NotImplementedError
+
+    def forward(self, input_: Any, state: Any = None) -> tuple[Array, Any]:
+        """One step on a batch: ``out, state = cell(x, state)``; ``x`` is ``[B, ...]``.
+
+        ``out`` is the spikes (the membrane for a non-spiking cell); ``state`` has a leading batch axis.
+        """
+        return batched_step(type(self).__name__, self.core_layer(), input_, state)
+
+    def extra_repr(self) -> str:
+        surrogate = f", method={self.method!r}, alpha={self.alpha}" if self.is_neuron else ""
+        return f"{self._parameter_shapes()}, dt={self.dt}{surrogate}"
+
+
+def _signature(cls: type[_NorseCell]) -> inspect.Signature | None:
+    """The constructor as a user calls it: its own arguments, then the row's fields, then the options.
+
+    None (``inspect`` reads ``__init__``) when ``__init__`` takes no ``**fields``.
+    """
+    own = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    if not own or own[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        return None
+    options = [q for q in inspect.signature(_NorseCell.__init__).parameters.values() if q.kind is q.KEYWORD_ONLY]
+    head = [q for q in own[:-1] if q.name not in {o.name for o in options}]
+    fields = [
+        inspect.Parameter(f, inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation="str | None" if isinstance(d, str) else "ArrayLike | None")
+        for f, d in cls.defaults.items()
+    ]  # fmt: skip
+    kept = [q for q in options if cls.is_neuron or q.name not in _SURROGATE_OPTIONS]
+    return inspect.Signature(head + fields + kept)
+
+
+class _EulerCell(_NorseCell, ODENeuron):
+    """A Norse cell that is an [`ODENeuron`][snnax_torchlike.nn.ODENeuron] with convention ``"norse"``.
+
+    Its step is one [`snnax_torchlike.snn.CubaLIF`][] core layer with Norse's
+    forward-Euler coefficients (``dt * tau_inv`` factors), and it exports to NIR as
+    Norse HEAD does: ``nir_node`` with ``tau = 1/tau_inv`` and ``r = 1`` (and
+    ``w_in = 1`` with a synaptic current).
+    """
+
+    nir_node: ClassVar[str] = ""
+    """The NIR node the cell exports as."""
+
+    detach_reset: ClassVar[bool] = False
+    """Whether the spike is detached in the reset (Norse's recurrent cells)."""
+
+    def _build(
+        self,
+        values: dict[str, Any],
         *,
         dt: float,
-        spiking: bool,
-        method: str | None,
-        alpha: ArrayLike | None,
-        learn: bool | Sequence[str],
-        norse_version: str | None,
         spike_grad: SurrogateSpike | None,
-        reset: str = "value",
-        stop_reset_grad: bool = False,
-        extra_fields: tuple[str, ...] = (),
+        learn: bool | Sequence[str],
+        reset_method: Any = "value",
     ) -> None:
-        name = type(self).__name__
-        surrogate_fields = _SURROGATE_FIELDS if spiking else ()
-        values = _resolve(name, p, given, self.defaults, surrogate_fields + extra_fields)
-        if spiking:
-            self.method, self.alpha, spike_grad = _surrogate(name, p, method, alpha, norse_version, spike_grad)
-        elif method is not None or alpha is not None or spike_grad is not None:
-            raise TypeError(f"{name}: a non-spiking cell takes no method, alpha or spike_grad.")
-        super().__init__(values, dt=dt, convention="norse", reset=reset, spike_grad=spike_grad,
-                         stop_reset_grad=stop_reset_grad, learn=learn)  # fmt: skip
+        reset = _reset(type(self).__name__, reset_method)
+        ODENeuron.__init__(self, values, dt=dt, convention="norse", reset=reset, spike_grad=spike_grad,
+                           stop_reset_grad=self.detach_reset, learn=learn)  # fmt: skip
 
     def coefficients(self) -> Coefficients:
         """``1 - dt * tau_inv`` decays and the ``dt * tau_mem_inv`` gain, formed as Norse forms them."""
@@ -274,32 +359,40 @@ class _NorseCell(ODENeuron):
         return Coefficients(1.0 - k_mem, syn, jnp.ones(()), k_mem)
 
     def _threshold(self) -> Array | None:
-        return self.value("v_th") if "v_th" in self.parameter_names else None
+        return self.value("v_th") if self.is_neuron else None
 
-    def _nir_common(self) -> dict[str, np.ndarray]:
-        """NIR's names for Norse's fields: ``tau = 1/tau_inv`` (``tau`` alone without a synapse), ``r = 1``."""
+    def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
+        """The NIR node (``nir_node``) with NIR's names for Norse's fields: ``tau = 1/tau_inv``, ``r = 1``.
+
+        A first-order node has ``tau``; a node with a synapse has ``tau_syn``, ``tau_mem`` and ``w_in = 1``.
+        """
         out: dict[str, np.ndarray] = {"r": np.array(1.0, np.float32)}
-        first_order = "tau_syn_inv" not in self.parameter_names
-        for ours, theirs in (("tau_syn", "tau_syn_inv"), ("tau" if first_order else "tau_mem", "tau_mem_inv")):
+        synaptic = "tau_syn_inv" in self.parameter_names
+        for ours, theirs in (("tau_syn", "tau_syn_inv"), ("tau_mem" if synaptic else "tau", "tau_mem_inv")):
             if theirs in self.parameter_names:
                 out[ours] = np.asarray(1.0 / np.asarray(self.value(theirs)), dtype=np.float32)
-        if "v_leak" in self.parameter_names:
-            out["v_leak"] = np.array(self.value("v_leak"))
-        if "v_th" in self.parameter_names:
-            out["v_threshold"] = np.array(self.value("v_th"))
-        if "v_reset" in self.parameter_names:
-            out["v_reset"] = np.array(self.value("v_reset"))
-        return out
-
-    def extra_repr(self) -> str:
-        surrogate = f", method={self.method!r}, alpha={self.alpha}" if self._threshold() is not None else ""
-        return f"{self._parameter_shapes()}, dt={self.dt}{surrogate}"
+        for ours, theirs in (("v_leak", "v_leak"), ("v_threshold", "v_th"), ("v_reset", "v_reset")):
+            if theirs in self.parameter_names:
+                out[ours] = np.array(self.value(theirs))
+        if synaptic:
+            out["w_in"] = np.array(1.0, np.float32)
+        return self.nir_node, out
 
 
-_LIF_DEFAULTS = dict(tau_syn_inv=200.0, tau_mem_inv=100.0, v_leak=0.0, v_th=1.0, v_reset=0.0)
+# -- Norse's parameter table and the cells ----------------------------------------------------
+
+# Norse 1.1.0's parameter tuples (``LIFParameters``, ...): each cell's fields with
+# Norse's defaults, in Norse's order. A row is all a cell declares about its fields.
+_SURROGATE = dict(method="super", alpha=100.0)
+_LIF = dict(tau_syn_inv=200.0, tau_mem_inv=100.0, v_leak=0.0, v_th=1.0, v_reset=0.0, **_SURROGATE)
+_LIF_BOX = dict(tau_mem_inv=100.0, v_leak=0.0, v_th=1.0, v_reset=0.0, **_SURROGATE, reset_method="value")
+_LI = dict(tau_syn_inv=200.0, tau_mem_inv=100.0, v_leak=0.0)
+_LI_BOX = dict(tau_mem_inv=100.0, v_leak=0.0)
+_IAF = dict(v_th=1.0, v_reset=0.0, **_SURROGATE)
+_LIF_ADEX = dict(adaptation_current=4.0, adaptation_spike=0.02, delta_T=0.5, tau_ada_inv=2.0, **_LIF)
 
 
-class LIFCell(_NorseCell):
+class LIFCell(_EulerCell, defaults=_LIF):
     r"""Norse's ``LIFCell``: a current-based LIF neuron, one Euler step per call.
 
     $$i' = i + x,\quad v' = v + dt\,\tau_\text{mem}^{-1}((v_\text{leak} - v) + i'),\quad
@@ -309,187 +402,63 @@ class LIFCell(_NorseCell):
     ``cell(x, state) -> (z, state)`` with ``x`` of shape ``[B, ...]``; the state is a
     [`CubaLIFState`][snnax_torchlike.snn.CubaLIFState] (``state.v``, ``state.i``, as
     Norse's ``LIFFeedForwardState``). NIR: ``CubaLIF``.
+
+    Fields (Norse's ``LIFParameters``), as keywords or in ``p``: ``tau_syn_inv``
+    (200), ``tau_mem_inv`` (100), ``v_leak`` (0), ``v_th`` (1), ``v_reset`` (0),
+    scalars or per-neuron arrays; ``method`` (``"super"``) and ``alpha`` (100),
+    Norse's surrogate (see [`norse_surrogate`][snnax_torchlike.nn.norse_cells.norse_surrogate]).
     """
 
-    defaults = _LIF_DEFAULTS
-    parameter_names = tuple(_LIF_DEFAULTS)
-
-    def __init__(
-        self,
-        p: Any = None,
-        dt: float = 1e-3,
-        *,
-        tau_syn_inv: ArrayLike | None = None,
-        tau_mem_inv: ArrayLike | None = None,
-        v_leak: ArrayLike | None = None,
-        v_th: ArrayLike | None = None,
-        v_reset: ArrayLike | None = None,
-        method: str | None = None,
-        alpha: ArrayLike | None = None,
-        learn: bool | Sequence[str] = False,
-        norse_version: str | None = None,
-        spike_grad: SurrogateSpike | None = None,
-    ):
-        """**Arguments:**
-
-        - ``p``: an object (or dict) with Norse's ``LIFParameters`` fields; any field
-          not in it comes from its keyword or Norse's default.
-        - ``dt``: the time step (Norse's default 1e-3).
-        - ``tau_syn_inv`` (200), ``tau_mem_inv`` (100), ``v_leak`` (0), ``v_th`` (1),
-          ``v_reset`` (0): scalars or per-neuron arrays.
-        - ``method`` (``"super"``), ``alpha`` (100): Norse's surrogate; see [`norse_surrogate`][].
-        - ``learn``: True, or the names of the fields to train (``Parameter``s).
-        - ``norse_version``: which Norse's ``"super"`` backward to reproduce (default: the installed one).
-        - ``spike_grad``: a surrogate to use instead of ``method``/``alpha``.
-        """
-        given = dict(tau_syn_inv=tau_syn_inv, tau_mem_inv=tau_mem_inv, v_leak=v_leak, v_th=v_th, v_reset=v_reset)
-        self._setup(p, given, dt=dt, spiking=True, method=method, alpha=alpha, learn=learn,
-                    norse_version=norse_version, spike_grad=spike_grad)  # fmt: skip
-
-    def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
-        """NIR ``CubaLIF`` with ``tau = 1/tau_inv``, ``r = w_in = 1`` (Norse HEAD's export)."""
-        return "CubaLIF", {**self._nir_common(), "w_in": np.array(1.0, np.float32)}
+    nir_node = "CubaLIF"
 
 
-_RESET_METHODS = {"value": "value", "subtract": "subtract", "reset_value": "value", "reset_subtract": "subtract"}
-
-
-class LIFBoxCell(_NorseCell):
+class LIFBoxCell(_EulerCell, defaults=_LIF_BOX):
     r"""Norse's ``LIFBoxCell``: a LIF neuron without synaptic current.
 
     $$v' = v + dt\,\tau_\text{mem}^{-1}(x + v_\text{leak} - v),\quad z = H(v' - v_\text{th}),$$
     then ``reset_method="value"`` ($v \leftarrow (1 - z) v' + z v_\text{reset}$, Norse's
     ``reset_value``) or ``"subtract"`` ($v \leftarrow v' - z v_\text{th}$, ``reset_subtract``).
     NIR: ``LIF``.
+
+    Fields of ``LIFBoxParameters``: as [`LIFCell`][] without ``tau_syn_inv``, plus
+    ``reset_method``: ``"value"`` (default) or ``"subtract"`` (Norse's
+    ``reset_value``/``reset_subtract`` functions are accepted too).
     """
 
-    defaults = dict(tau_mem_inv=100.0, v_leak=0.0, v_th=1.0, v_reset=0.0)
-    parameter_names = tuple(defaults)
-
-    def __init__(
-        self,
-        p: Any = None,
-        dt: float = 1e-3,
-        *,
-        tau_mem_inv: ArrayLike | None = None,
-        v_leak: ArrayLike | None = None,
-        v_th: ArrayLike | None = None,
-        v_reset: ArrayLike | None = None,
-        method: str | None = None,
-        alpha: ArrayLike | None = None,
-        reset_method: Any = None,
-        learn: bool | Sequence[str] = False,
-        norse_version: str | None = None,
-        spike_grad: SurrogateSpike | None = None,
-    ):
-        """Arguments as [`LIFCell`][] (fields of ``LIFBoxParameters``), plus ``reset_method``:
-        ``"value"`` (default) or ``"subtract"`` (Norse's ``reset_value``/``reset_subtract``
-        functions are accepted too)."""
-        name = type(self).__name__
-        chosen = reset_method if reset_method is not None else _field(p, "reset_method")
-        if reset_method is not None and _field(p, "reset_method") is not None:
-            raise TypeError(f"{name}: reset_method is given both in p and as a keyword; pass it once.")
-        chosen = "value" if chosen is None else chosen
-        key = chosen if isinstance(chosen, str) else getattr(chosen, "__name__", repr(chosen))
-        if key not in _RESET_METHODS:
-            raise ValueError(f"{name}: reset_method must be 'value' or 'subtract' (Norse's reset_value or "
-                             f"reset_subtract), got {chosen!r}.")  # fmt: skip
-        given = dict(tau_mem_inv=tau_mem_inv, v_leak=v_leak, v_th=v_th, v_reset=v_reset)
-        self._setup(p, given, dt=dt, spiking=True, method=method, alpha=alpha, learn=learn,
-                    norse_version=norse_version, spike_grad=spike_grad, reset=_RESET_METHODS[key],
-                    extra_fields=("reset_method",))  # fmt: skip
-
-    def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
-        """NIR ``LIF`` with ``tau = 1/tau_mem_inv`` and ``r = 1``."""
-        return "LIF", self._nir_common()
+    nir_node = "LIF"
 
 
-class LICell(_NorseCell):
+class LICell(_EulerCell, defaults=_LI):
     r"""Norse's ``LICell``: a leaky integrator with synaptic current; outputs the membrane.
 
     $$i' = i + x,\quad v \leftarrow v + dt\,\tau_\text{mem}^{-1}((v_\text{leak} - v) + i'),\quad
     i \leftarrow i' - dt\,\tau_\text{syn}^{-1} i'$$
 
-    NIR: ``CubaLI``.
+    Fields of ``LIParameters``: ``tau_syn_inv`` (200), ``tau_mem_inv`` (100),
+    ``v_leak`` (0). NIR: ``CubaLI``.
     """
 
-    is_neuron = False
-    defaults = dict(tau_syn_inv=200.0, tau_mem_inv=100.0, v_leak=0.0)
-    parameter_names = tuple(defaults)
-
-    def __init__(
-        self,
-        p: Any = None,
-        dt: float = 1e-3,
-        *,
-        tau_syn_inv: ArrayLike | None = None,
-        tau_mem_inv: ArrayLike | None = None,
-        v_leak: ArrayLike | None = None,
-        learn: bool | Sequence[str] = False,
-    ):
-        """Arguments as [`LIFCell`][] (fields of ``LIParameters``)."""
-        given = dict(tau_syn_inv=tau_syn_inv, tau_mem_inv=tau_mem_inv, v_leak=v_leak)
-        self._setup(p, given, dt=dt, spiking=False, method=None, alpha=None, learn=learn, norse_version=None,
-                    spike_grad=None)  # fmt: skip
-
-    def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
-        """NIR ``CubaLI`` with ``tau = 1/tau_inv``, ``r = w_in = 1``."""
-        return "CubaLI", {**self._nir_common(), "w_in": np.array(1.0, np.float32)}
+    nir_node = "CubaLI"
 
 
-class LIBoxCell(_NorseCell):
+class LIBoxCell(_EulerCell, defaults=_LI_BOX):
     r"""Norse's ``LIBoxCell``: $v \leftarrow v + dt\,\tau_\text{mem}^{-1}((v_\text{leak} - v) + x)$; outputs ``v``.
 
-    NIR: ``LI``.
+    Fields of ``LIBoxParameters``: ``tau_mem_inv`` (100), ``v_leak`` (0). NIR: ``LI``.
     """
 
-    is_neuron = False
-    defaults = dict(tau_mem_inv=100.0, v_leak=0.0)
-    parameter_names = tuple(defaults)
-
-    def __init__(
-        self,
-        p: Any = None,
-        dt: float = 1e-3,
-        *,
-        tau_mem_inv: ArrayLike | None = None,
-        v_leak: ArrayLike | None = None,
-        learn: bool | Sequence[str] = False,
-    ):
-        """Arguments as [`LIFCell`][] (fields of ``LIBoxParameters``)."""
-        self._setup(p, dict(tau_mem_inv=tau_mem_inv, v_leak=v_leak), dt=dt, spiking=False, method=None, alpha=None,
-                    learn=learn, norse_version=None, spike_grad=None)  # fmt: skip
-
-    def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
-        """NIR ``LI`` with ``tau = 1/tau_mem_inv`` and ``r = 1``."""
-        return "LI", self._nir_common()
+    nir_node = "LI"
 
 
-class IAFCell(_NorseCell):
+class IAFCell(_EulerCell, defaults=_IAF):
     r"""Norse's ``IAFCell``: $v' = v + x$, $z = H(v' - v_\text{th})$, $v \leftarrow (1 - z) v' + z v_\text{reset}$.
 
-    The membrane starts at ``v_reset``; ``dt`` is unused (as in Norse). NIR: ``IF`` with ``r = 1``.
+    Fields of ``IAFParameters``: ``v_th`` (1), ``v_reset`` (0), ``method``,
+    ``alpha``. The membrane starts at ``v_reset``; ``dt`` is unused (as in Norse).
+    NIR: ``IF`` with ``r = 1``.
     """
 
-    defaults = dict(v_th=1.0, v_reset=0.0)
-    parameter_names = tuple(defaults)
-
-    def __init__(
-        self,
-        p: Any = None,
-        dt: float = 1e-3,
-        *,
-        v_th: ArrayLike | None = None,
-        v_reset: ArrayLike | None = None,
-        method: str | None = None,
-        alpha: ArrayLike | None = None,
-        learn: bool | Sequence[str] = False,
-        norse_version: str | None = None,
-        spike_grad: SurrogateSpike | None = None,
-    ):
-        """Arguments as [`LIFCell`][] (fields of ``IAFParameters``)."""
-        self._setup(p, dict(v_th=v_th, v_reset=v_reset), dt=dt, spiking=True, method=method, alpha=alpha,
-                    learn=learn, norse_version=norse_version, spike_grad=spike_grad)  # fmt: skip
+    nir_node = "IF"
 
     def coefficients(self) -> Coefficients:
         one = jnp.ones(())
@@ -499,12 +468,8 @@ class IAFCell(_NorseCell):
         # No leak (mem_decay 1): v_leak only sets the initial membrane, which is v_reset in Norse.
         return self.value("v_reset")
 
-    def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
-        """NIR ``IF`` with ``r = 1``."""
-        return "IF", self._nir_common()
 
-
-class _InputProjection(StatefulLayer):
+class _InputProjection(snn.StatefulLayer):
     """``cell(state, x @ weight.T)``: a recurrent core cell fed through input weights ``[H, I]``."""
 
     weight: Array
@@ -522,7 +487,7 @@ class _InputProjection(StatefulLayer):
         return self.cell(state, x @ self.weight.T, key=key)
 
 
-class LIFRecurrentCell(_NorseCell):
+class LIFRecurrentCell(_EulerCell, defaults=_LIF):
     r"""Norse's ``LIFRecurrentCell``: [`LIFCell`][] fed by input weights and its own last spikes.
 
     $$i' = i + x W_\text{in}^T + z_{t-1} W_\text{rec}^T$$ then [`LIFCell`][]'s step,
@@ -541,8 +506,7 @@ class LIFRecurrentCell(_NorseCell):
     one node, so ``nir_parameters`` raises.
     """
 
-    defaults = _LIF_DEFAULTS
-    parameter_names = tuple(_LIF_DEFAULTS)
+    detach_reset = True
 
     def __init__(
         self,
@@ -554,17 +518,8 @@ class LIFRecurrentCell(_NorseCell):
         recurrent_weights: ArrayLike | None = None,
         autapses: bool = False,
         dt: float = 1e-3,
-        tau_syn_inv: ArrayLike | None = None,
-        tau_mem_inv: ArrayLike | None = None,
-        v_leak: ArrayLike | None = None,
-        v_th: ArrayLike | None = None,
-        v_reset: ArrayLike | None = None,
-        method: str | None = None,
-        alpha: ArrayLike | None = None,
-        learn: bool | Sequence[str] = False,
-        norse_version: str | None = None,
-        spike_grad: SurrogateSpike | None = None,
         key: PRNGKeyArray | None = None,
+        **options: Any,
     ):
         """**Arguments:** ``input_size``, ``hidden_size``; ``input_weights``,
         ``recurrent_weights`` (initial values, Norse's layout); ``autapses``; the rest
@@ -573,9 +528,7 @@ class LIFRecurrentCell(_NorseCell):
         if int(input_size) < 1 or int(hidden_size) < 1:
             raise ValueError(f"{name}: sizes must be >= 1, got input_size={input_size}, hidden_size={hidden_size}.")
         self.input_size, self.hidden_size, self.autapses = int(input_size), int(hidden_size), bool(autapses)
-        given = dict(tau_syn_inv=tau_syn_inv, tau_mem_inv=tau_mem_inv, v_leak=v_leak, v_th=v_th, v_reset=v_reset)
-        self._setup(p, given, dt=dt, spiking=True, method=method, alpha=alpha, learn=learn,
-                    norse_version=norse_version, spike_grad=spike_grad, stop_reset_grad=True)  # fmt: skip
+        super().__init__(p, dt, **options)
         in_key, rec_key = jax.random.split(next_key() if key is None else key)
         scale = math.sqrt(2.0 / self.hidden_size)
         shapes = {"input_weights": (self.hidden_size, self.input_size),
@@ -596,12 +549,8 @@ class LIFRecurrentCell(_NorseCell):
         recurrent = self.recurrent_weights.data
         if not self.autapses:  # the diagonal is used as it is but trains no further (Norse's hook)
             recurrent = jnp.where(jnp.eye(self.hidden_size, dtype=bool), jax.lax.stop_gradient(recurrent), recurrent)
-        c = self.coefficients()
-        cell = snn.CubaLIF(
-            c.mem_decay, syn_decay=c.syn_decay, input_gain=c.input_gain, current_gain=c.current_gain,
-            v_leak=self._v_leak(), threshold=self._threshold(), v_reset=self._v_reset(), reset=self.reset,
-            stop_reset_grad=True, recurrent_weight=recurrent, spike_fn=self.spike_grad,
-        )  # fmt: skip
+        # The feed-forward core of the same fields, with the last spikes fed back through `recurrent`.
+        cell = eqx.tree_at(lambda c: c.recurrent_weight, super().core_layer(), recurrent, is_leaf=lambda x: x is None)
         return _InputProjection(self.input_weights.data, cell)
 
     def forward(self, input_: Any, state: CubaLIFState | None = None) -> tuple[Array, CubaLIFState]:
@@ -610,15 +559,15 @@ class LIFRecurrentCell(_NorseCell):
         name = type(self).__name__
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"{name}: expected an input [B, {self.input_size}], got shape {tuple(x.shape)}.")
-        core = self.core_layer()
-        if state is None:
-            state = jax.vmap(lambda _: core.init_state((self.input_size,)))(jnp.arange(x.shape[0]))
-        elif tuple(state.v.shape) != (x.shape[0], self.hidden_size):
+        if state is not None and tuple(state.v.shape) != (x.shape[0], self.hidden_size):
             raise ValueError(
                 f"{name}: the state's membrane has shape {tuple(state.v.shape)} but expected "
                 f"{(x.shape[0], self.hidden_size)}; pass the state returned by the previous step."
             )
-        new_state, out = jax.vmap(lambda s, xi: core(s, xi))(state, x)
+        core = self.core_layer()
+        if state is None:
+            state = jax.vmap(lambda _: core.init_state((self.input_size,)))(jnp.arange(x.shape[0]))
+        new_state, out = jax.vmap(core)(state, x)
         return out, new_state
 
     def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
@@ -633,80 +582,27 @@ class LIFRecurrentCell(_NorseCell):
         )
 
 
-# -- AdEx --------------------------------------------------------------------------------------
-
-_ADEX_DEFAULTS = dict(
-    adaptation_current=4.0,
-    adaptation_spike=0.02,
-    delta_T=0.5,
-    tau_ada_inv=2.0,
-    tau_syn_inv=200.0,
-    tau_mem_inv=100.0,
-    v_leak=0.0,
-    v_th=1.0,
-    v_reset=0.0,
-)
-
-
-class LIFAdExCell(NamedParameterModule):
+class LIFAdExCell(_NorseCell, defaults=_LIF_ADEX):
     r"""Norse's ``LIFAdExCell``: adaptive exponential LIF, equations in [`snnax_torchlike.snn.LIFAdEx`][].
 
     Parameters (Norse's ``LIFAdExParameters`` fields, buffers or ``Parameter``s with
     ``learn=``): ``adaptation_current`` (4), ``adaptation_spike`` (0.02),
     ``delta_T`` (0.5), ``tau_ada_inv`` (2), ``tau_syn_inv`` (200), ``tau_mem_inv``
-    (100), ``v_leak`` (0), ``v_th`` (1), ``v_reset`` (0). ``cell(x, state) -> (z,
-    state)``; the state is a [`LIFAdExState`][snnax_torchlike.snn.LIFAdExState]
-    ``(v, i, a)``. Not an ``ODENeuron``: NIR has no AdEx node.
+    (100), ``v_leak`` (0), ``v_th`` (1), ``v_reset`` (0); ``method`` and ``alpha`` as
+    [`LIFCell`][]. ``cell(x, state) -> (z, state)``; the state is a
+    [`LIFAdExState`][snnax_torchlike.snn.LIFAdExState] ``(v, i, a)``. Not an
+    ``ODENeuron``: NIR has no AdEx node.
     """
 
-    is_neuron = True
-    parameter_names = tuple(_ADEX_DEFAULTS)
-
-    def __init__(
-        self,
-        p: Any = None,
-        dt: float = 1e-3,
-        *,
-        adaptation_current: ArrayLike | None = None,
-        adaptation_spike: ArrayLike | None = None,
-        delta_T: ArrayLike | None = None,
-        tau_ada_inv: ArrayLike | None = None,
-        tau_syn_inv: ArrayLike | None = None,
-        tau_mem_inv: ArrayLike | None = None,
-        v_leak: ArrayLike | None = None,
-        v_th: ArrayLike | None = None,
-        v_reset: ArrayLike | None = None,
-        method: str | None = None,
-        alpha: ArrayLike | None = None,
-        learn: bool | Sequence[str] = False,
-        norse_version: str | None = None,
-        spike_grad: SurrogateSpike | None = None,
-    ):
-        """Arguments as [`LIFCell`][], with the fields of ``LIFAdExParameters``."""
-        super().__init__()
-        name = type(self).__name__
-        given = dict(adaptation_current=adaptation_current, adaptation_spike=adaptation_spike, delta_T=delta_T,
-                     tau_ada_inv=tau_ada_inv, tau_syn_inv=tau_syn_inv, tau_mem_inv=tau_mem_inv, v_leak=v_leak,
-                     v_th=v_th, v_reset=v_reset)  # fmt: skip
-        values = _resolve(name, p, given, _ADEX_DEFAULTS, _SURROGATE_FIELDS)
-        self.method, self.alpha, self.spike_grad = _surrogate(name, p, method, alpha, norse_version, spike_grad)
-        self.dt = float(dt)
-        if not self.dt > 0:
-            raise ValueError(f"{name}: dt must be positive, got {dt}.")
+    def _build(
+        self, values: dict[str, Any], *, dt: float, spike_grad: SurrogateSpike | None, learn: bool | Sequence[str]
+    ) -> None:
+        NamedParameterModule.__init__(self)
+        self.dt = check_convention("norse", dt, where=type(self).__name__)
+        self.spike_grad = spike_grad
         register_named_parameters(self, values, learn)
 
     def core_layer(self) -> snn.LIFAdEx:
-        """The neuron as a pure core layer over the current arrays."""
-        v = self.value
-        return snn.LIFAdEx(
-            tau_syn_inv=v("tau_syn_inv"), tau_mem_inv=v("tau_mem_inv"), tau_ada_inv=v("tau_ada_inv"),
-            adaptation_current=v("adaptation_current"), adaptation_spike=v("adaptation_spike"), delta_T=v("delta_T"),
-            v_leak=v("v_leak"), threshold=v("v_th"), v_reset=v("v_reset"), dt=self.dt, spike_fn=self.spike_grad,
-        )  # fmt: skip
-
-    def forward(self, input_: Any, state: LIFAdExState | None = None) -> tuple[Array, LIFAdExState]:
-        """One step on a batch: ``z, state = cell(x, state)``; ``x`` is ``[B, ...]``."""
-        return batched_step(type(self).__name__, self.core_layer(), input_, state)
-
-    def extra_repr(self) -> str:
-        return f"{self._parameter_shapes()}, dt={self.dt}, method={self.method!r}, alpha={self.alpha}"
+        """The neuron as a pure core layer over the current arrays (``v_th`` is the core's ``threshold``)."""
+        arrays = {("threshold" if n == "v_th" else n): self.value(n) for n in self.parameter_names}
+        return snn.LIFAdEx(**arrays, dt=self.dt, spike_fn=self.spike_grad)

@@ -11,14 +11,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .conv import _tuple
 from .module import Module, to_array
 
 
-def _pair(value: int | Sequence[int], *, layer: str, name: str) -> tuple[int, int]:
-    values = (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
-    if len(values) != 2:
-        raise ValueError(f"{layer}: {name} must be an int or 2 ints, got {value!r}.")
-    return values
+def _pair(value: int | Sequence[int], *, layer: str, name: str, minimum: int = 1) -> tuple[int, int]:
+    """``value`` as 2 ints, each at least ``minimum`` (a window or stride of 0 is refused, as in torch)."""
+    return _tuple(value, 2, layer=layer, name=name, minimum=minimum)  # type: ignore[return-value]
 
 
 def _windows(x: Array, kernel: tuple[int, int]) -> Array:
@@ -115,7 +114,7 @@ class _Pool2d(Module):
         name = type(self).__name__
         self.kernel_size = _pair(kernel_size, layer=name, name="kernel_size")
         self.stride = self.kernel_size if stride is None else _pair(stride, layer=name, name="stride")
-        self.padding = _pair(padding, layer=name, name="padding")
+        self.padding = _pair(padding, layer=name, name="padding", minimum=0)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"{name}: padding {self.padding} must be at most half the kernel {self.kernel_size}.")
         self.count_include_pad = bool(count_include_pad)
@@ -127,6 +126,13 @@ class _Pool2d(Module):
         x = to_array(x)
         if x.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__}: expected [B, C, H, W] or [C, H, W], got shape {tuple(x.shape)}.")
+        padded = tuple(n + 2 * p for n, p in zip(x.shape[-2:], self.padding))
+        if any(n < k for n, k in zip(padded, self.kernel_size)):
+            raise ValueError(
+                f"{type(self).__name__}: input of shape {tuple(x.shape)} is smaller than the kernel: spatial size "
+                f"{tuple(x.shape[-2:])} with padding {self.padding} gives {padded}, less than kernel_size "
+                f"{self.kernel_size}."
+            )
         return self.core_layer()(x)
 
     def extra_repr(self) -> str:

@@ -9,10 +9,10 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .conv import Conv2d, _tuple
 from .linear import Linear
 from .module import Module, Parameter, to_array
+from .neuron import SnnTorchNeuron, initial_state, shared_options
 
 
 class _OneToOne(Module):
@@ -152,11 +152,26 @@ class RLeaky(SnnTorchNeuron):
         return snn.RLeaky(self._value("beta"), **self._core_arguments())
 
     def _check_input(self, x: Array) -> None:
+        """The input fits the recurrence: its channels, its features, or the shape of ``V``."""
+        name = type(self).__name__
         if isinstance(self.recurrent, Conv2d) and (x.ndim != 4 or x.shape[1] != self.recurrent.in_channels):
             raise ValueError(
-                f"{type(self).__name__}: the convolutional recurrence needs inputs [B, {self.recurrent.in_channels}, "
+                f"{name}: the convolutional recurrence needs inputs [B, {self.recurrent.in_channels}, "
                 f"H, W], got shape {tuple(x.shape)}."
             )
+        if isinstance(self.recurrent, Linear) and (x.ndim == 0 or x.shape[-1] != self.recurrent.in_features):
+            features = self.recurrent.in_features
+            raise ValueError(
+                f"{name}: built with linear_features={features}, so its inputs need {features} features on the "
+                f"last axis ([B, {features}]), got shape {tuple(x.shape)}; pass linear_features= the layer's size."
+            )
+        if not self.all_to_all:
+            v = tuple(self._value("V").shape)
+            if v and (len(v) > x.ndim or any(s not in (1, n) for s, n in zip(v[::-1], x.shape[::-1]))):
+                raise ValueError(
+                    f"{name}: V has shape {v}, which does not fit an input of shape {tuple(x.shape)}; the one-to-one "
+                    f"recurrence needs one V per neuron (the input's last axes), or a scalar."
+                )
 
     def _update_arguments(self) -> dict[str, Any]:
         """The update function's keyword arguments (``recurrent``: the core layer's feedback map)."""

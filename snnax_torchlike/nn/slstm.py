@@ -11,10 +11,10 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, initial_state, shared_options
 from .conv import Conv2d, _tuple
 from .lstm import LSTMCell
 from .module import to_array
+from .neuron import SnnTorchNeuron, initial_state, shared_options
 from .pooling import AvgPool2d, MaxPool2d
 
 

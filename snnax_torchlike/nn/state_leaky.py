@@ -13,8 +13,8 @@ from .. import snn
 from ..imperative import Tensor
 from ..snn.neurons.state_leaky import check_truncation
 from ..snn.surrogate import SurrogateSpike
-from ._neuron import SnnTorchNeuron, shared_options
 from .module import to_array, to_numpy
+from .neuron import SnnTorchNeuron, shared_options
 
 
 def _inert_spike_options(arguments: dict[str, Any]) -> list[str]:

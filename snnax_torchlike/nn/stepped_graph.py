@@ -54,7 +54,7 @@ class SteppedGraph(Graph):
         metadata: Mapping[str, Any] | None = None,
     ):
         super().__init__(nodes, edges, inputs, outputs, metadata=metadata)
-        random = [name for name, layer in self.nodes.items() if getattr(layer, "needs_key", False)]
+        random = [name for name, layer in self.nodes.items() if layer.needs_key]
         if random:
             raise ValueError(f"SteppedGraph: nodes {random} draw random numbers, which a single step cannot key.")
 

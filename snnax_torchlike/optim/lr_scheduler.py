@@ -10,10 +10,22 @@ recompiles the training step.
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from .optimizer import Optimizer
+import numpy as np
+
+from .optimizer import Optimizer, _checked_number
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR"]
+
+
+def _checked_int(scheduler: str, name: str, value: Any) -> int:
+    """``value`` if it is an int ``>= 1``, else a clear error (never truncated: ``2.5`` is not ``2``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{scheduler}: {name} must be an int >= 1, got {value!r} ({type(value).__name__}).")
+    if value < 1:
+        raise ValueError(f"{scheduler}: {name} must be >= 1, got {value}.")
+    return int(value)
 
 
 class LRScheduler:
@@ -48,14 +60,34 @@ class LRScheduler:
     def get_last_lr(self) -> list[float]:
         return [self.optimizer.lr]
 
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's position and settings (everything but the optimizer), as torch's ``state_dict``."""
+        return {key: value for key, value in vars(self).items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Continue from a ``state_dict()`` of a scheduler of the same kind; sets the optimizer's rate for it.
+
+        Every key is checked before any is set, so a state of another kind of
+        scheduler changes nothing.
+        """
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(own))
+        if missing or unexpected:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state does not fit this scheduler (missing {missing}, "
+                f"unexpected {unexpected}); was it saved from another kind of scheduler?"
+            )
+        vars(self).update(state_dict)
+        self._apply()
+
 
 class StepLR(LRScheduler):
     """``lr = base_lr * gamma ** (epoch // step_size)``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}.")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = _checked_int("StepLR", "step_size", step_size)
+        self.gamma = _checked_number("StepLR", "gamma", gamma)
         super().__init__(optimizer)
 
     def lr_at(self, step: int) -> float:
@@ -66,7 +98,7 @@ class ExponentialLR(LRScheduler):
     """``lr = base_lr * gamma ** epoch``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
-        self.gamma = float(gamma)
+        self.gamma = _checked_number("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer)
 
     def lr_at(self, step: int) -> float:
@@ -77,9 +109,8 @@ class CosineAnnealingLR(LRScheduler):
     """``lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2`` (torch's closed form)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}.")
-        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        self.T_max = _checked_int("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = _checked_number("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer)
 
     def lr_at(self, step: int) -> float:
@@ -116,9 +147,17 @@ class OneCycleLR(LRScheduler):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch.")
-            total_steps = epochs * steps_per_epoch
-        if total_steps < 2:
+            total_steps = _checked_int("OneCycleLR", "epochs", epochs) * _checked_int(
+                "OneCycleLR", "steps_per_epoch", steps_per_epoch
+            )
+        if _checked_int("OneCycleLR", "total_steps", total_steps) < 2:
             raise ValueError(f"OneCycleLR: total_steps must be >= 2, got {total_steps}.")
+        max_lr = _checked_number("OneCycleLR", "max_lr", max_lr)
+        for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            if _checked_number("OneCycleLR", name, value) == 0:
+                raise ValueError(f"OneCycleLR: {name} must be > 0, got 0.")
+        if not 0 < _checked_number("OneCycleLR", "pct_start", pct_start) < 1:
+            raise ValueError(f"OneCycleLR: pct_start must lie in (0, 1), got {pct_start}.")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}.")
         self.total_steps = int(total_steps)
@@ -144,11 +183,17 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def _phase(self, step: int) -> tuple[int, float]:
-        if step > self.total_steps - 1:
-            raise ValueError(f"OneCycleLR: stepped {step} times, beyond total_steps={self.total_steps}.")
+        # As torch: the schedule covers steps 0 .. total_steps - 1, and stepping after the last
+        # of total_steps batches is allowed; that rate is never trained with, and it stays at
+        # the schedule's end (torch extrapolates, which a linear anneal can take below 0).
+        if step > self.total_steps:
+            raise ValueError(
+                f"OneCycleLR: stepped {step} times, beyond total_steps={self.total_steps}; build it with "
+                "total_steps = epochs * batches per epoch."
+            )
         if step <= self.phase_end:
             return 0, step / self.phase_end
-        return 1, (step - self.phase_end) / (self.total_steps - 1 - self.phase_end)
+        return 1, min((step - self.phase_end) / (self.total_steps - 1 - self.phase_end), 1.0)
 
     def lr_at(self, step: int) -> float:
         phase, pct = self._phase(step)

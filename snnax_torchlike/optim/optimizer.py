@@ -15,8 +15,8 @@ import optax
 from jaxtyping import Array
 
 from .._closures import SplitClosure, modules_used_by, split_closure
-from ..imperative import pure_scope
-from ..nn.module import Parameter, bind_parameters
+from ..imperative import in_pure_scope, pure_scope
+from ..nn.module import Module, Parameter, bind_parameters
 from ..random import key_scope, next_key
 
 
@@ -49,7 +49,61 @@ def _checked_number(optimizer: str, name: str, value: Any) -> float:
     number = float(value)
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{optimizer}: {name} must be a finite number >= 0, got {number}.")
+    if name in _BELOW_ONE and number >= 1:
+        raise ValueError(f"{optimizer}: {_BELOW_ONE[name]} must lie in [0, 1), got {number}.")
+    if name in _AT_MOST_ONE and number > 1:
+        raise ValueError(f"{optimizer}: {name} must lie in [0, 1], got {number}.")
     return number
+
+
+# Hyper-parameters that are decay rates, by their optax name, with the name torch users know.
+_BELOW_ONE = {"b1": "betas[0]", "b2": "betas[1]"}
+# RMSprop's ``alpha`` weighs the old average: above 1, ``(1 - alpha) g^2`` turns the
+# average negative and its square root NaN at the first step.
+_AT_MOST_ONE = ("alpha",)
+
+
+def _betas(optimizer: str, betas: Any) -> tuple[Any, Any]:
+    """``betas`` as a pair ``(beta1, beta2)``, or a clear error (each value is checked later)."""
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or not hasattr(betas, "__getitem__"):
+        raise TypeError(f"{optimizer}: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), got {betas!r}.")
+    if len(betas) != 2:
+        raise ValueError(
+            f"{optimizer}: betas must hold two values (beta1, beta2), e.g. (0.9, 0.999), got {len(betas)}: {betas!r}."
+        )
+    return betas[0], betas[1]
+
+
+def _parameter_list(optimizer: str, params: Any) -> list[Parameter]:
+    """The parameters an optimizer was given, as a list, or a clear error saying what to pass instead."""
+    if isinstance(params, Module):
+        raise TypeError(
+            f"{optimizer}: got the module {type(params).__name__} itself; pass its parameters: "
+            f"{optimizer}(net.parameters(), ...)."
+        )
+    if isinstance(params, Parameter):
+        raise TypeError(
+            f"{optimizer}: params must be an iterable of Parameters (net.parameters(), or a list [param]), "
+            "got one Parameter; wrap it in a list."
+        )
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(
+            f"{optimizer}: params must be an iterable of Parameters (net.parameters()), got {type(params).__name__}."
+        ) from None
+    for index, param in enumerate(params):
+        if isinstance(param, dict):
+            raise TypeError(
+                f"{optimizer}: entry {index} is a dict (a torch param group); param groups (per-group "
+                "options) are not supported: pass one list of parameters, e.g. net.parameters(), which share "
+                "one set of hyper-parameters."
+            )
+        if not isinstance(param, Parameter):
+            raise TypeError(
+                f"{optimizer}: entry {index} is a {type(param).__name__}, not a Parameter; pass net.parameters()."
+            )
+    return params
 
 
 class Optimizer:
@@ -76,18 +130,19 @@ class Optimizer:
     ):
         """``max_grad_norm``: clip gradients to this global norm before the update."""
         name = type(self).__name__
-        self.params: list[Parameter] = list(params)
+        self.params: list[Parameter] = _parameter_list(name, params)
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list.")
-        for index, param in enumerate(self.params):
-            if not isinstance(param, Parameter):
-                raise TypeError(
-                    f"{name}: entry {index} is a {type(param).__name__}, not a Parameter; pass net.parameters()."
-                )
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: a parameter appears more than once.")
+        # Frozen parameters are left out; remembered so that unfreezing one later (which torch
+        # would then train) raises instead of leaving it untrained.
+        self.frozen_when_built: list[Parameter] = [p for p in self.params if not p.requires_grad]
         self.params = [p for p in self.params if p.requires_grad]
         lr = _checked_number(name, "lr", lr)
+        hyperparameters = {key: _checked_number(name, key, value) for key, value in hyperparameters.items()}
+        if max_grad_norm is not None and _checked_number(name, "max_grad_norm", max_grad_norm) == 0:
+            raise ValueError(f"{name}: max_grad_norm must be > 0 (or None for no clipping), got 0.")
         self.max_grad_norm = max_grad_norm
         self.transform = _clipped(
             optax.inject_hyperparams(self._transform)(learning_rate=lr, **hyperparameters), max_grad_norm
@@ -128,7 +183,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear ``.grad`` of every parameter this optimizer trains, as torch's ``zero_grad()``."""
         for param in self.params:
-            param.grad = None
+            param.grad = None if set_to_none or param.grad is None else jnp.zeros_like(param.data)
 
     def update(
         self,
@@ -154,6 +209,27 @@ class Optimizer:
         for param, array in zip(self.params, new_params):
             param.data = array
 
+    def unfrozen_since_built(self) -> list[Parameter]:
+        """Parameters that were frozen when this optimizer was built (so it does not train them) and are not now."""
+        return [p for p in self.frozen_when_built if p.requires_grad]
+
+    def _check_nothing_unfrozen(self, caller: str) -> None:
+        unfrozen = self.unfrozen_since_built()
+        if unfrozen:
+            raise RuntimeError(
+                f"{caller}: {len(unfrozen)} parameter(s) had requires_grad=False when this optimizer was built "
+                "and have been unfrozen since; it does not train them (torch's would). Build the optimizer "
+                "after unfreezing them."
+            )
+        frozen = [index for index, param in enumerate(self.params) if not param.requires_grad]
+        if frozen:
+            # Their state (momentum, weight decay) would still move them: torch skips them, this cannot.
+            raise RuntimeError(
+                f"{caller}: parameter(s) {frozen} (in the order given) have requires_grad=False now but were "
+                "trained when this optimizer was built, so it would still update them; build the optimizer "
+                "after freezing them."
+            )
+
     def step(self, closure: Callable[[], Array] | None = None) -> Array | None:
         """One update: from the parameters' ``.grad`` (after ``loss.backward()``), or from a closure.
 
@@ -175,6 +251,13 @@ class Optimizer:
         pass them through the closure's own variables.) Returns the loss before the
         update.
         """
+        if in_pure_scope():
+            raise RuntimeError(
+                f"{type(self).__name__}.step: called inside a compiled function (snx.compile, a closure): the "
+                "update could not outlive it. Call optimizer.step() outside, or compile the whole training step "
+                "with optimizer.step(closure)."
+            )
+        self._check_nothing_unfrozen(f"{type(self).__name__}.step")
         if closure is None:
             if all(param.grad is None for param in self.params):
                 raise RuntimeError(
@@ -238,7 +321,7 @@ class Optimizer:
                 for binding in bindings:
                     stack.enter_context(binding)
                 stack.enter_context(bind_parameters(self.params, arrays))
-                stack.enter_context(pure_scope())
+                stack.enter_context(pure_scope(differentiated=True))
                 loss = jnp.asarray(closure())
                 hidden = [dict(module.named_hidden()) for module in modules]
             if loss.shape != ():
@@ -266,17 +349,53 @@ class Optimizer:
         return f"{type(self).__name__}({hyper})"
 
 
+# torch's param-group keys for optax's names of the injected hyper-parameters (``b1``, ``b2``
+# appear together as ``betas``).
+_TORCH_KEYS = {"learning_rate": "lr"}
+_OPTAX_NAMES = {torch: optax_name for optax_name, torch in _TORCH_KEYS.items()}
+
+
 class _ParamGroup(dict):
-    """A dict view whose ``"lr"`` writes through to the optimizer."""
+    """The optimizer's one group as torch's dict (``params``, ``lr``, ``betas``, ...).
+
+    Writing a hyper-parameter writes through to the optimizer; a key it does not
+    have raises, since torch code that sets one expects it to take effect.
+    """
 
     def __init__(self, optimizer: Optimizer):
-        super().__init__(params=optimizer.params, lr=optimizer.lr)
+        hyperparams = optimizer.state.hyperparams
+        entries: dict[str, Any] = {"params": optimizer.params}
+        for name, value in hyperparams.items():
+            if name not in ("b1", "b2"):
+                entries[_TORCH_KEYS.get(name, name)] = float(value)
+        if "b1" in hyperparams:
+            entries["betas"] = (float(hyperparams["b1"]), float(hyperparams["b2"]))
+        super().__init__(entries)
         self._optimizer = optimizer
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if key == "lr":
-            self._optimizer.lr = value
+        optimizer = self._optimizer
+        name = type(optimizer).__name__
+        if key == "params" or key not in self:
+            raise KeyError(
+                f"{name}.param_groups[0]: {key!r} is not a hyper-parameter this optimizer can change; it has "
+                f"{sorted(k for k in self if k != 'params')} (the parameters and fixed options such as "
+                "nesterov are set when the optimizer is built)."
+            )
+        if key == "betas":
+            b1, b2 = _betas(name, value)
+            b1, b2 = _checked_number(name, "b1", b1), _checked_number(name, "b2", b2)  # both before writing
+            optimizer.set_hyperparameter("b1", b1)
+            optimizer.set_hyperparameter("b2", b2)
+            value = (b1, b2)
+        else:
+            optimizer.set_hyperparameter(_OPTAX_NAMES.get(key, key), value)
+            value = float(value)
         super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
 
 
 def _with_weight_decay(weight_decay: Any, inner: optax.GradientTransformation) -> optax.GradientTransformation:
@@ -297,6 +416,7 @@ class SGD(Optimizer):
         *,
         max_grad_norm: float | None = None,
     ):
+        momentum = _checked_number("SGD", "momentum", momentum)
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov needs momentum > 0.")
         self._nesterov = nesterov
@@ -320,9 +440,8 @@ class Adam(Optimizer):
         *,
         max_grad_norm: float | None = None,
     ):
-        super().__init__(
-            params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm
-        )
+        b1, b2 = _betas(type(self).__name__, betas)
+        super().__init__(params, lr=lr, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm)
 
     def _transform(self, learning_rate, b1, b2, eps, weight_decay):
         return _with_weight_decay(weight_decay, optax.adam(learning_rate, b1=b1, b2=b2, eps=eps))
@@ -341,9 +460,8 @@ class AdamW(Optimizer):
         *,
         max_grad_norm: float | None = None,
     ):
-        super().__init__(
-            params, lr=lr, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm
-        )
+        b1, b2 = _betas(type(self).__name__, betas)
+        super().__init__(params, lr=lr, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, max_grad_norm=max_grad_norm)
 
     def _transform(self, learning_rate, b1, b2, eps, weight_decay):
         return optax.adamw(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay)
@@ -365,7 +483,7 @@ class RMSprop(Optimizer):
         max_grad_norm: float | None = None,
     ):
         self._centered = centered
-        self._use_momentum = momentum > 0
+        self._use_momentum = _checked_number("RMSprop", "momentum", momentum) > 0
         super().__init__(
             params,
             lr=lr,

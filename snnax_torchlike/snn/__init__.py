@@ -6,6 +6,7 @@ Port SNNAX code by changing its import to ``import snnax_torchlike.snn as snn``.
 from . import discretisation, surrogate
 from ._stateful import State, StatefulLayer
 from .composed import CompoundLayer, Parallel, Residual, Sequential
+from .errors import LayerError, LayerTypeError
 from .graph import Edge, GraphStructure, gen_feed_forward_struct
 from .layers import Flatten, SpikingAvgPool2d, SpikingMaxPool2d
 from .model import ModelState, StatefulModel
@@ -69,6 +70,8 @@ from .neurons import (
 )
 
 __all__ = [
+    "LayerError",
+    "LayerTypeError",
     "surrogate",
     "discretisation",
     "State",

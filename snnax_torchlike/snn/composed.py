@@ -8,9 +8,10 @@ from typing import Any
 import jax
 from jaxtyping import Array, PRNGKeyArray
 
-from ._layer_call import accepts_key, init_layer, layer_name, step_layer
 from ._stateful import State, StatefulLayer
+from .errors import layer_name
 from .graph import gen_feed_forward_struct
+from .layer_call import accepts_key, init_layer, step_layer
 from .model import StatefulModel
 
 

@@ -11,9 +11,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
-from ._layer_call import init_layer, layer_name, step_layer
 from ._stateful import State, StatefulLayer
+from .errors import LayerError, layer_name
 from .graph import GraphStructure
+from .layer_call import init_layer, step_layer
 
 Shape = tuple[int, ...]
 
@@ -155,16 +156,19 @@ class StatefulModel(eqx.Module):
                 if shape is None:
                     continue
                 name = layer_name(self.layers[i], i)
-                states[i], out_structs[i] = init_layer(self.layers[i], shape, keys[i], name=name)
+                states[i], out_structs[i] = init_layer(self.layers[i], shape, keys[i], name=name, index=i)
                 pending.remove(i)
                 progressed = True
             if not progressed:
-                raise ValueError(
-                    f"StatefulModel.init_state: cannot infer the input shapes of layers {pending}: "
+                placeholders = ", ".join(f"{{{k}}}" for k in range(len(pending)))
+                raise LayerError(
+                    f"StatefulModel.init_state: cannot infer the input shapes of [{placeholders}]: "
                     "each is fed only through delayed edges whose sources' shapes depend on it, "
                     "or merges them with 'concat'/'tuple', which needs every shape. Give one of "
                     "them an external input or a same-step edge, or merge recurrent input with "
-                    "'sum' (e.g. a feed-forward Linear and a recurrent Linear both into the neuron)."
+                    "'sum' (e.g. a feed-forward Linear and a recurrent Linear both into the neuron).",
+                    pending,
+                    [self.layers[i] for i in pending],
                 )
         for i in range(graph.num_layers):
             self._infer_input_shape(i, in_shapes, out_structs, check=True)
@@ -185,11 +189,13 @@ class StatefulModel(eqx.Module):
     ) -> Any:
         """The shape layer ``i`` receives, or None while its sources are unknown."""
         graph = self.graph_structure
-        where = f"StatefulModel: {layer_name(self.layers[i], i)}"
+        where = "StatefulModel: {0}"
         shapes: list[Shape | None] = []
         for k in graph.input_layer_ids[i]:
             if k >= len(in_shapes):
-                raise ValueError(f"{where} reads external input {k}, but only {len(in_shapes)} were given.")
+                raise LayerError(
+                    f"{where} reads external input {k}, but only {len(in_shapes)} were given.", [i], [self.layers[i]]
+                )
             shapes.append(in_shapes[k])
         for edge in graph.input_connectivity[i]:
             out = out_structs[edge.source]
@@ -198,13 +204,15 @@ class StatefulModel(eqx.Module):
         known = [s for s in shapes if s is not None]
         if mode == "sum" and known and (check or None in shapes):
             if len(set(known)) != 1:
+                edges = graph.input_connectivity[i]
                 sources = [f"input {k}" for k in graph.input_layer_ids[i]] + [
-                    f"layer {e.source}" + (f" (delay {e.delay})" if e.delay else "")
-                    for e in graph.input_connectivity[i]
+                    f"{{{n + 1}}}" + (f" (delay {e.delay})" if e.delay else "") for n, e in enumerate(edges)
                 ]
                 detail = ", ".join(f"{src}: {s}" for src, s in zip(sources, shapes))
-                raise ValueError(
-                    f"{where} sums inputs of different shapes ({detail}). Fix the connectivity, or use merge='concat'."
+                raise LayerError(
+                    f"{where} sums inputs of different shapes ({detail}). Fix the connectivity, or use merge='concat'.",
+                    [i] + [e.source for e in edges],
+                    [self.layers[i]] + [self.layers[e.source] for e in edges],
                 )
             return known[0]
         if None in shapes:
@@ -213,7 +221,9 @@ class StatefulModel(eqx.Module):
             return shapes[0]
         if mode == "concat":
             if len({s[1:] for s in shapes}) != 1:
-                raise ValueError(f"{where}: 'concat' merges along axis 0; the other axes differ: {shapes}.")
+                raise LayerError(
+                    f"{where}: 'concat' merges along axis 0; the other axes differ: {shapes}.", [i], [self.layers[i]]
+                )
             return (sum(s[0] for s in shapes),) + shapes[0][1:]
         return tuple(shapes)
 

@@ -42,14 +42,15 @@ __all__ = [
 ]
 
 
-def _heaviside(x: Array) -> Array:
+def heaviside_step(x: Array) -> Array:
+    """``1`` where ``x > 0``, else ``0``, in ``x``'s dtype: the forward pass of every surrogate spike."""
     return (x > 0).astype(x.dtype)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
 def _spike(static: SurrogateSpike, dynamic: SurrogateSpike, x: Array) -> Array:
     del static, dynamic
-    return _heaviside(x)
+    return heaviside_step(x)
 
 
 @_spike.defjvp
@@ -58,7 +59,7 @@ def _spike_jvp(static, primals, tangents):
     _, x_dot = tangents
     surrogate = eqx.combine(dynamic, static)
     # The hyper-parameters get no derivative: only x carries a tangent.
-    return _heaviside(x), surrogate.derivative(x).astype(x.dtype) * x_dot
+    return heaviside_step(x), surrogate.derivative(x).astype(x.dtype) * x_dot
 
 
 class SurrogateSpike(eqx.Module):

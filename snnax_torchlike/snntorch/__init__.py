@@ -33,7 +33,7 @@ from snnax_torchlike.nn import (
     StateLeaky,
     Synaptic,
 )
-from snnax_torchlike.nn._neuron import SnnTorchNeuron as SpikingNeuron
+from snnax_torchlike.nn.neuron import SnnTorchNeuron as SpikingNeuron
 
 from . import backprop, functional, spikegen, spikeplot, surrogate, utils
 from .export_nir import export_to_nir

@@ -38,9 +38,9 @@ from typing import Any
 import jax.numpy as jnp
 
 from snnax_torchlike.imperative import Tensor, stack
-from snnax_torchlike.imperative._convert import to_array
-from snnax_torchlike.nn._time_loop import keeps_hidden_state
+from snnax_torchlike.imperative.convert import to_array
 from snnax_torchlike.nn.module import Module
+from snnax_torchlike.nn.time_loop import keeps_hidden_state
 from snnax_torchlike.utils import detach_hidden, reset
 
 __all__ = ["TBPTT", "BPTT", "RTRL"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from snnax_torchlike import nn
-from snnax_torchlike.interop import from_snntorch, to_nir
+from snnax_torchlike.interop import UnsupportedNodeError, from_snntorch, to_nir
 
 __all__ = ["export_to_nir"]
 
@@ -24,7 +24,7 @@ def _network(module: Any, model_name: str) -> nn.Module:
     if isinstance(module, (nn.Sequential, nn.Graph)):
         return module
     if isinstance(module, nn.Module):
-        if not hasattr(module, "core_layer"):
+        if not isinstance(module, nn.FacadeLayer):
             raise TypeError(
                 f"export_to_nir: {type(module).__name__} is a network whose forward is Python code, which is not "
                 "traced here; export an nn.Sequential or nn.Graph of its layers."
@@ -54,7 +54,8 @@ def export_to_nir(
       ``torch.nn.Sequential`` of torch layers and real snnTorch neurons (converted
       with `snnax_torchlike.interop.from_snntorch`).
     - ``sample_data``: an input batch; only its shape is read. The graph's input type
-      is that shape without the axes in ``ignore_dims``.
+      is that shape without the axes in ``ignore_dims``; a shape the network cannot
+      take raises a ``ValueError`` that names ``sample_data``'s shape and the layer.
     - ``model_name``: the node name of a ``module`` that is a single layer (snnTorch
       passes it on as the name of a module without children); containers name
       their nodes by position.
@@ -92,4 +93,16 @@ def export_to_nir(
         raise ValueError(
             f"export_to_nir: ignore_dims={list(ignore_dims)} names an axis that sample_data of shape {shape} lacks."
         ) from error
-    return to_nir(_network(module, model_name), input_shape=per_sample, snntorch_resets=True)
+    net = _network(module, model_name)
+    try:
+        return to_nir(net, input_shape=per_sample, snntorch_resets=True)
+    except UnsupportedNodeError:
+        raise
+    except ValueError as error:  # the shapes: say how they came from sample_data
+        # to_nir's own hint names its input_shape argument, which the caller here did not pass: drop it.
+        reason = error.__cause__ if isinstance(error.__cause__, ValueError) else error
+        raise ValueError(
+            f"export_to_nir: sample_data of shape {shape} with ignore_dims={list(ignore_dims)} gives one sample the "
+            f"shape {per_sample}, which the network cannot take: {reason} Pass sample_data of a shape the network "
+            "takes, and ignore_dims=[0] for its batch axis."
+        ) from error

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from snnax_torchlike import plot
-from snnax_torchlike.plot import _as_numpy, _check_rank, _pyplot
+from snnax_torchlike.plot import as_numpy, check_rank, pyplot
 
 if TYPE_CHECKING:  # matplotlib is optional: only type checkers import it here
     from matplotlib.animation import FuncAnimation
@@ -77,8 +77,8 @@ def raster(data: Any, ax: Axes, **kwargs: Any) -> PathCollection:
 
     **Raises:** ``ValueError`` for data of another rank.
     """
-    array = _as_numpy("spikeplot.raster", "data", data)
-    _check_rank("spikeplot.raster", "data", array, {1: "[T]", 2: "[T, N] (reshape other layouts to [T, -1])"})
+    array = as_numpy("spikeplot.raster", "data", data)
+    check_rank("spikeplot.raster", "data", array, {1: "[T]", 2: "[T, N] (reshape other layouts to [T, -1])"})
     return ax.scatter(*np.nonzero(array.reshape(array.shape[0], -1)), **kwargs)
 
 
@@ -149,8 +149,8 @@ def spike_count(
     not ``N``, ``num_steps`` or ``interpolate`` out of range, or (animated) ``ax``
     not in ``fig``.
     """
-    spikes = _as_numpy("spikeplot.spike_count", "data", data)
-    _check_rank("spikeplot.spike_count", "data", spikes, {2: "[T, N]"})
+    spikes = as_numpy("spikeplot.spike_count", "data", data)
+    check_rank("spikeplot.spike_count", "data", spikes, {2: "[T, N]"})
     if len(labels) != spikes.shape[1]:
         raise ValueError(
             f"spikeplot.spike_count: got {len(labels)} labels for {spikes.shape[1]} outputs "
@@ -161,7 +161,7 @@ def spike_count(
     steps = _num_steps("spike_count", num_steps, spikes.shape[0], None)  # a longer x axis is allowed
     if animate:
         _same_figure("spike_count", fig, ax)
-    _pyplot()  # a clear error when matplotlib is missing
+    pyplot()  # a clear error when matplotlib is missing
     rows = np.arange(1, spikes.shape[1] + 1)
     first = 0 if animate else steps
     counts = spikes[:first].sum(axis=0)
@@ -213,8 +213,8 @@ def traces(
     **Raises:** ``ValueError`` for data not ``[T, N]``, too few traces for the grid,
     or ``spk`` of another shape.
     """
-    values = _as_numpy("spikeplot.traces", "data", data)
-    _check_rank("spikeplot.traces", "data", values, {2: "[T, N]"})
+    values = as_numpy("spikeplot.traces", "data", data)
+    check_rank("spikeplot.traces", "data", values, {2: "[T, N]"})
     panels = math.prod(dim)
     if values.shape[1] < panels:
         raise ValueError(
@@ -222,11 +222,11 @@ def traces(
             f"{values.shape}; pass dim=(rows, columns) with rows * columns <= {values.shape[1]}."
         )
     if spk is not None:
-        spikes = _as_numpy("spikeplot.traces", "spk", spk)
+        spikes = as_numpy("spikeplot.traces", "spk", spk)
         if spikes.shape != values.shape:
             raise ValueError(f"spikeplot.traces: spk must have the shape of data {values.shape}, got {spikes.shape}.")
         values = values + spk_height * spikes
-    figure = _pyplot().gcf()
+    figure = pyplot().gcf()
     from matplotlib.gridspec import GridSpec
 
     grid = GridSpec(*dim, figure=figure)
@@ -265,8 +265,8 @@ def animator(
     **Raises:** ``ValueError`` for data not ``[T, H, W]``, ``num_steps`` out of range,
     or ``ax`` not in ``fig``.
     """
-    frames = _as_numpy("spikeplot.animator", "data", data)
-    _check_rank("spikeplot.animator", "data", frames, {3: "[T, H, W]"})
+    frames = as_numpy("spikeplot.animator", "data", data)
+    check_rank("spikeplot.animator", "data", frames, {3: "[T, H, W]"})
     steps = _num_steps("animator", num_steps, frames.shape[0], frames.shape[0])
     _same_figure("animator", fig, ax)
     anim = plot.animate(

@@ -13,8 +13,8 @@ import numpy as np
 from jaxtyping import Array
 
 from ..nn.loss import _check_real as _real_option
-from ..nn.module import to_array
-from ..snn._concrete import concrete
+from ..nn.module import to_array, to_numpy
+from ..snn.concrete import concrete
 
 
 # -- option checks ------------------------------------------------------------------------
@@ -58,8 +58,11 @@ def check_first_spike_time(name: str, first_spike_time: Any, steps: int | None) 
 
 
 def check_real(name: str, argument: str, value: Any) -> float:
-    """A Python float of a real scalar option, or a ``TypeError`` naming it."""
-    return _real_option(f"spikegen.{name}", argument, value, TypeError)
+    """A Python float of a finite real scalar option, or a ``TypeError`` (not real) or ``ValueError`` (not finite)."""
+    number = _real_option(f"spikegen.{name}", argument, value, TypeError)
+    if not math.isfinite(number):
+        raise ValueError(f"spikegen.{name}: {argument} must be a finite number, got {number}.")
+    return number
 
 
 def check_rate(name: str, argument: str, value: Any) -> float:
@@ -102,9 +105,35 @@ def values_of(name: str, argument: str, x: Array, why: str) -> np.ndarray:
     return values
 
 
-def as_float32(data: Any) -> Array:
-    """``data`` as a float32 JAX array (numpy, JAX, lists, torch tensors, Parameters)."""
-    return to_array(data).astype(jnp.float32)
+def as_float32(data: Any, name: str, argument: str = "data") -> Array:
+    """``data`` as a float32 JAX array (numpy, JAX, lists, torch tensors, Parameters).
+
+    Host data that holds no numbers (a file name, strings, objects) raises a ``TypeError`` naming
+    the encoder ``name`` and its ``argument``, before JAX sees it.
+    """
+    if isinstance(data, jax.Array) or hasattr(type(data), "__jax_array__"):
+        return to_array(data).astype(jnp.float32)
+    values = to_numpy(data)
+    if values.dtype.kind not in "biuf":
+        raise TypeError(
+            f"spikegen.{name}: {argument} must be numbers (an array of intensities), got {type(data).__name__} "
+            f"{data!r:.60} of dtype {values.dtype}; load or convert it to a numeric array first."
+        )
+    return to_array(values).astype(jnp.float32)
+
+
+def refuse_nan(name: str, argument: str, x: Array) -> None:
+    """A ``ValueError`` when concrete ``x`` holds NaN, which an encoder would turn into silence (no spike).
+
+    Only a boolean leaves the device; traced data (under ``jax.jit``) is not checked.
+    """
+    if isinstance(x, jax.core.Tracer) or not jnp.issubdtype(x.dtype, jnp.floating):
+        return
+    if bool(jnp.isnan(x).any()):
+        raise ValueError(
+            f"spikegen.{name}: {argument} holds NaN at {int(jnp.isnan(x).sum())} of {x.size} entries; NaN would "
+            f"never spike. Clean the data (e.g. np.nan_to_num) before encoding."
+        )
 
 
 def _fma(a: float, b: float, c: float) -> float:

@@ -7,6 +7,7 @@ from jaxtyping import Array, ArrayLike
 
 from ..imperative import torch_facing
 from ..nn.module import to_array
+from ._common import refuse_nan
 
 
 @torch_facing
@@ -27,11 +28,13 @@ def delta(data: ArrayLike, threshold: float = 0.1, padding: bool = False, off_sp
     **Returns:** float32 spikes of ``data``'s shape (values in {0, 1}, or
     {-1, 0, 1} with ``off_spike``).
 
-    **Raises:** ``ValueError`` for a scalar or an empty time axis.
+    **Raises:** ``ValueError`` for a scalar or an empty time axis, or NaN in the data
+    (when it is concrete: not checked under ``jax.jit``).
     """
     data = to_array(data)
     if data.ndim < 1 or data.shape[0] < 1:
         raise ValueError(f"spikegen.delta: expected time-first data [T, ...] with T >= 1, got shape {data.shape}.")
+    refuse_nan("delta", "data", data)
     first = data[:1] if padding else jnp.zeros_like(data[:1])
     change = data - jnp.concatenate([first, data[:-1]], axis=0)
     spikes = (change >= threshold).astype(jnp.float32)

@@ -10,13 +10,14 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from ..imperative import recordable, torch_facing
-from ..snn._concrete import concrete
+from ..snn.concrete import concrete
 from ._common import (
     as_float32,
     check_first_spike_time,
     check_num_steps,
     check_real,
     optional_num_steps,
+    refuse_nan,
     values_of,
 )
 
@@ -135,8 +136,9 @@ def latency_code_log(
 
     **Raises:** ``ValueError``/``TypeError`` for options out of range.
     """
+    name = "latency_code_log"
     return _spike_times(
-        "latency_code_log", as_float32(data), num_steps, threshold, tau, first_spike_time, normalize, False, epsilon
+        name, as_float32(data, name), num_steps, threshold, tau, first_spike_time, normalize, False, epsilon
     )[0]
 
 
@@ -163,8 +165,9 @@ def latency_code_linear(
 
     **Raises:** ``ValueError``/``TypeError`` for options out of range.
     """
+    name = "latency_code_linear"
     return _spike_times(
-        "latency_code_linear", as_float32(data), num_steps, threshold, tau, first_spike_time, normalize, True, 0.0
+        name, as_float32(data, name), num_steps, threshold, tau, first_spike_time, normalize, True, 0.0
     )[0]
 
 
@@ -189,7 +192,7 @@ def latency_code(
 
     **Raises:** ``ValueError``/``TypeError`` for options out of range.
     """
-    data = as_float32(data)
+    data = as_float32(data, "latency_code")
     times, _, threshold = _spike_times(
         "latency_code", data, num_steps, threshold, tau, first_spike_time, normalize, linear, epsilon
     )
@@ -257,7 +260,7 @@ def latency_interpolate(
     on_target = check_real("latency_interpolate", "on_target", on_target)
     off_target = check_real("latency_interpolate", "off_target", off_target)
     _check_ramp("latency_interpolate", on_target, off_target)
-    return _interpolate(as_float32(spike_time), steps, on_target, off_target)
+    return _interpolate(as_float32(spike_time, "latency_interpolate", "spike_time"), steps, on_target, off_target)
 
 
 def encode(
@@ -277,7 +280,8 @@ def encode(
     epsilon: float,
 ) -> Array:
     """``latency`` on behalf of the encoder ``name`` (its errors name it)."""
-    data = as_float32(data)
+    data = as_float32(data, name)
+    refuse_nan(name, "data", data)
     on_target = check_real(name, "on_target", on_target)
     off_target = check_real(name, "off_target", off_target)
     values = concrete(data)

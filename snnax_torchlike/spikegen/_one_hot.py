@@ -11,7 +11,7 @@ from jaxtyping import Array, ArrayLike
 
 from ..imperative import torch_facing
 from ..nn.module import to_array
-from ..snn._concrete import concrete
+from ..snn.concrete import concrete
 from ._common import check_int, values_of
 
 

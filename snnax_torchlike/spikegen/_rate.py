@@ -17,6 +17,7 @@ from ._common import (
     check_key,
     check_real,
     optional_num_steps,
+    refuse_nan,
 )
 
 
@@ -50,7 +51,9 @@ def rate_conv(data: ArrayLike, *, key: PRNGKeyArray | None = None) -> Array:
 
     **Raises:** ``TypeError`` for a bad ``key``.
     """
-    return bernoulli(resolve_key("rate_conv", key), as_float32(data))
+    data = as_float32(data, "rate_conv")
+    refuse_nan("rate_conv", "data", data)
+    return bernoulli(resolve_key("rate_conv", key), data)
 
 
 @torch_facing
@@ -112,8 +115,10 @@ def rate(
             "varies in time, pass time_var_input=True."
         )
     first = check_first_spike_time("rate", first_spike_time, steps)
+    data = as_float32(data, "rate")
+    refuse_nan("rate", "data", data)
     key = resolve_key("rate", key)
-    probability = as_float32(data) * gain + offset
+    probability = data * gain + offset
     # Drawn over the broadcast probabilities: the same draws as a shape argument, and the same compiled
     # sampler as time-varying data of that shape.
     spikes = bernoulli(key, jnp.broadcast_to(probability, (steps,) + probability.shape))
@@ -139,7 +144,8 @@ def _time_varying(
     first = check_int("rate", "first_spike_time", first_spike_time)
     if first < 0:
         raise ValueError(f"spikegen.rate: first_spike_time must be >= 0, got {first}.")
-    data = as_float32(data)
+    data = as_float32(data, "rate")
+    refuse_nan("rate", "data", data)
     if data.ndim < 1:
         raise ValueError(f"spikegen.rate: time-varying data must be time-first [T, ...], got shape {data.shape}.")
     spikes = bernoulli(resolve_key("rate", key), data)

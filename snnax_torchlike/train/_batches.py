@@ -33,14 +33,14 @@ class Batch(NamedTuple):
     lengths: Array | None = None
 
 
-def _split(item: Any, index: int, with_targets: bool) -> tuple[Any, Any, Any]:
+def _split(item: Any, where: str, with_targets: bool) -> tuple[Any, Any, Any]:
     """``(x, y, lengths)`` of a loader item: ``(x, y)``, ``(x, y, lengths)`` or, without targets, ``x`` alone."""
     if isinstance(item, (tuple, list)) and len(item) in (2, 3):
         return item[0], item[1], item[2] if len(item) == 3 else None
     if not with_targets and not isinstance(item, (tuple, list)):
         return item, None, None
     raise TypeError(
-        f"batch {index}: expected an (x, y) pair or an (x, y, lengths) triple from the loader, "
+        f"{where}: expected an (x, y) pair or an (x, y, lengths) triple from the loader, "
         f"got {type(item).__name__}" + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "") + "; "
         "drop extra items (sample indices, metadata), e.g. in the DataLoader's collate_fn."
     )
@@ -91,6 +91,17 @@ def check_lengths(lengths: Any, steps: int, batch: int, where: str) -> np.ndarra
     return values.astype(np.int32)
 
 
+def _check_numeric(value: Any, where: str, what: str, fix: str) -> None:
+    """A ``TypeError`` naming the batch when ``value`` holds no numbers (strings, objects), before JAX sees it."""
+    dtype = np.dtype(value.dtype) if not isinstance(value, jax.Array) else value.dtype
+    if dtype.kind not in "biufc":
+        kind = " (str)" if dtype.kind in "US" else " (Python objects)" if dtype.kind == "O" else ""
+        raise TypeError(
+            f"{where}: {what} must be numbers, got an array of shape {value.shape} and dtype {dtype}{kind}; "
+            f"{fix}."
+        )
+
+
 def _pad(array: Any, axis: int, size: int) -> Any:
     """Repeat the last entry along ``axis`` up to ``size``; numpy stays numpy, JAX stays JAX."""
     missing = size - array.shape[axis]
@@ -123,7 +134,12 @@ def _mask(batch_size: int, size: int, cache: dict[tuple[int, int], Array], place
 
 
 def iterate_batches(
-    loader: Iterable[Any], *, time_first: bool, with_targets: bool = True, mesh: Mesh | None = None
+    loader: Iterable[Any],
+    *,
+    time_first: bool,
+    with_targets: bool = True,
+    mesh: Mesh | None = None,
+    caller: str = "",
 ) -> Iterator[Batch]:
     """Yield [`Batch`][]es from ``loader``; the first batch fixes the batch size.
 
@@ -142,61 +158,72 @@ def iterate_batches(
     the batch axis; with several processes, ``loader`` yields this process's part
     of each global batch (all processes the same number of batches and sizes), and
     ``Batch.size`` counts the global samples.
+
+    ``caller`` (e.g. ``"Trainer.evaluate: "``) starts every error message. A loader
+    that says it yields time-first batches (``yields_time_first``, as
+    ``interop.torch_loader`` does) is refused with ``time_first=False``.
     """
+    if not time_first and getattr(loader, "yields_time_first", False):
+        name = next(c.__name__ for c in type(loader).__mro__ if not c.__name__.startswith("_"))
+        raise ValueError(f"{caller}{name} already yields time-first [T, B, ...] batches; leave time_first=True.")
     batch_size = None
     has_lengths: bool | None = None
     masks: dict[tuple[int, int], Array] = {}
     place = _placer(mesh)
     processes = 1 if mesh is None else jax.process_count()
     for index, item in enumerate(loader):
-        x, y, lengths = _split(item, index, with_targets)
+        where = f"{caller}batch {index}"
+        x, y, lengths = _split(item, where, with_targets)
         if has_lengths is None:
             has_lengths = lengths is not None
         elif has_lengths != (lengths is not None):
             found = "an (x, y) pair without lengths" if has_lengths else "lengths"
             expected = "carried lengths" if has_lengths else "was an (x, y) pair"
             raise ValueError(
-                f"batch {index}: got {found} but the first batch {expected}; a loader yields (x, y, lengths) "
+                f"{where}: got {found} but the first batch {expected}; a loader yields (x, y, lengths) "
                 "for every batch, or (x, y) for every batch."
             )
         if not with_targets:
             y = None
         x = _as_batch_array(x)
+        _check_numeric(x, where, "inputs", "load the data (e.g. the files they name) into arrays in the loader")
         if x.dtype == np.float64 or x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
             x = x.astype(np.float32)
         if x.ndim < 3:
             raise ValueError(
-                f"batch {index}: inputs must be sequences with a time and a batch axis "
+                f"{where}: inputs must be sequences with a time and a batch axis "
                 f"({'[T, B, ...]' if time_first else '[B, T, ...]'}), got shape {x.shape}."
             )
         if 0 in x.shape[:2]:
             layout = "[T, B, ...]" if time_first else "[B, T, ...]"
             raise ValueError(
-                f"batch {index}: inputs {layout} of shape {x.shape} are empty; every batch needs at least "
+                f"{where}: inputs {layout} of shape {x.shape} are empty; every batch needs at least "
                 "one sample and one time step."
             )
         if not time_first:
             x = x.swapaxes(0, 1)
         size = x.shape[1]
+        if y is not None:
+            y = _as_batch_array(y)
+            _check_numeric(y, where, "targets", "map class names to integer class indices [0, C) in the loader")
+            if y.ndim == 0 or y.shape[0] != size:
+                raise ValueError(
+                    f"{where}: {size} inputs but targets of shape {y.shape}; targets are [B, ...]. "
+                    f"If the inputs are batch-first [B, T, ...], pass time_first=False."
+                )
         if batch_size is None:
             batch_size = size
             if mesh is not None:
-                check_divisible(batch_size * processes, mesh, where=f"batch {index}")
+                check_divisible(batch_size * processes, mesh, where=where)
         if size > batch_size:
             raise ValueError(
-                f"batch {index}: has {size} samples but the first batch had {batch_size}; only the last batch "
-                "may be smaller. Check time_first= (is axis 0 really time?)."
+                f"{where}: has {size} samples but the first batch had {batch_size}; no batch may be larger "
+                "than the first (smaller ones are padded and masked). Check time_first= (is axis 0 really time?)."
             )
         if y is not None:
-            y = _as_batch_array(y)
-            if y.ndim == 0 or y.shape[0] != size:
-                raise ValueError(
-                    f"batch {index}: {size} inputs but targets of shape {y.shape}; targets are [B, ...]. "
-                    f"If the inputs are batch-first [B, T, ...], pass time_first=False."
-                )
             y = _pad(y, 0, batch_size)
         if lengths is not None:
-            lengths = place(_pad(check_lengths(lengths, x.shape[0], size, f"batch {index}"), 0, batch_size), 0)
+            lengths = place(_pad(check_lengths(lengths, x.shape[0], size, where), 0, batch_size), 0)
         yield Batch(
             place(_pad(x, 1, batch_size), 1),
             None if y is None else place(y, 0),

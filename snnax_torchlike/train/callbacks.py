@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import tempfile
 from typing import TYPE_CHECKING, Any
 
-from .checkpoint import remove_stale_temporaries, save
+from .checkpoint import make_folder, remove_stale_temporaries, save
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -38,8 +39,15 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 3, mode: str = "min", min_delta: float = 0.0):
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}.")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}.")
+        if not isinstance(monitor, str):
+            raise TypeError(f"EarlyStopping: monitor must be the name of a logged value (a str), got {monitor!r}.")
+        # A negative min_delta would count a worse value as an improvement: training would never stop.
+        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not 0 <= min_delta < math.inf:
+            raise ValueError(f"EarlyStopping: min_delta must be a finite number >= 0, got {min_delta!r}.")
         self.monitor = monitor
-        self.patience = int(patience)
+        self.patience = patience
         self.mode = mode
         self.min_delta = float(min_delta)
         self.best = math.inf if mode == "min" else -math.inf
@@ -80,35 +88,94 @@ class ModelCheckpoint(Callback):
     written; temporary files of saves interrupted by a crash are removed. On a
     resumed run the best value of ``monitor`` is taken from the restored
     history, so ``best.safetensors`` is only replaced by a better epoch.
+
+    Before the first step, ``fit`` creates the folder and checks that it can
+    write there, and a new run (not resumed from a checkpoint) into a folder
+    holding another run's checkpoints raises `FileExistsError` instead of
+    overwriting and deleting them.
     """
 
     _EPOCH_FILE = re.compile(r"epoch-([0-9]{4,})\.safetensors")
 
-    def __init__(self, dirpath: str, *, keep_last: int = 1, monitor: str | None = None, mode: str = "min"):
+    def __init__(
+        self, dirpath: str | os.PathLike, *, keep_last: int = 1, monitor: str | None = None, mode: str = "min"
+    ):
+        if not isinstance(dirpath, (str, os.PathLike)):
+            raise TypeError(
+                f"ModelCheckpoint: dirpath must be a folder path (str or os.PathLike), got {dirpath!r} "
+                f"({type(dirpath).__name__})."
+            )
+        if isinstance(keep_last, bool) or not isinstance(keep_last, int):
+            raise TypeError(
+                f"ModelCheckpoint: keep_last must be an int >= 1, got {keep_last!r} ({type(keep_last).__name__})."
+            )
         if keep_last < 1:
-            raise ValueError(f"ModelCheckpoint: keep_last must be >= 1, got {keep_last}.")
+            raise ValueError(
+                f"ModelCheckpoint: keep_last must be an int >= 1 (the number of newest checkpoints kept), "
+                f"got {keep_last}."
+            )
+        if monitor is not None and not isinstance(monitor, str):
+            raise TypeError(f"ModelCheckpoint: monitor must be a logged name (str) or None, got {monitor!r}.")
         if mode not in ("min", "max"):
             raise ValueError(f"ModelCheckpoint: mode must be 'min' or 'max', got {mode!r}.")
+        if os.path.exists(dirpath) and not os.path.isdir(dirpath):
+            raise NotADirectoryError(
+                f"ModelCheckpoint: dirpath {str(dirpath)!r} is a file, not a folder; checkpoints are written "
+                "into a folder (created if missing)."
+            )
         self.dirpath = dirpath
         self.keep_last = int(keep_last)
         self.monitor = monitor
         self.mode = mode
         self.best = math.inf if mode == "min" else -math.inf
         self.saved: list[str] = []
+        self._written: set[str] = set()  # files this callback wrote: a later fit of the same run may replace them
 
     def _writes(self, name: str) -> bool:
-        """Whether this callback writes files named ``name``."""
-        return name == "best.safetensors" or self._EPOCH_FILE.fullmatch(name) is not None
+        """Whether this callback writes files named ``name`` (its write check's included)."""
+        return name in ("best.safetensors", "write-check") or self._EPOCH_FILE.fullmatch(name) is not None
 
     def _is_better(self, value: float) -> bool:
         return value < self.best if self.mode == "min" else value > self.best
 
+    def _check_writable(self) -> None:
+        """Create the folder and write a file there now, so a bad ``dirpath`` fails before the first step."""
+        make_folder(self.dirpath, "ModelCheckpoint")
+        try:
+            handle, probe = tempfile.mkstemp(dir=self.dirpath, prefix=".write-check.tmp-", suffix=".safetensors")
+        except OSError as error:
+            raise type(error)(
+                error.errno,
+                f"ModelCheckpoint: cannot write into dirpath {os.fspath(self.dirpath)!r} ({error.strerror}); "
+                "pass a writable folder",
+            ) from error
+        os.close(handle)
+        os.remove(probe)
+
+    def _refuse_another_runs_files(self, trainer: Trainer, found: list[str]) -> None:
+        """A new run would overwrite and delete another run's checkpoints: stop before it does."""
+        if trainer.history.epoch:
+            return  # resumed: the files are this run's own, from before the restart
+        best = os.path.join(self.dirpath, "best.safetensors")
+        theirs = [path for path in found + ([best] if os.path.exists(best) else []) if path not in self._written]
+        if theirs:
+            names = sorted(os.path.basename(path) for path in theirs)
+            newest = found[-1] if found else best
+            raise FileExistsError(
+                f"ModelCheckpoint: dirpath {os.fspath(self.dirpath)!r} already holds checkpoints of another run "
+                f"({', '.join(names[:4])}{', ...' if len(names) > 4 else ''}), which this new run would overwrite "
+                f"and delete. To continue that run, pass fit(..., ckpt_path={newest!r}); to start over, pass "
+                "another dirpath or delete those files first."
+            )
+
     def on_fit_start(self, trainer: Trainer) -> None:
+        self._check_writable()
         found = []
-        for name in os.listdir(self.dirpath) if os.path.isdir(self.dirpath) else ():
+        for name in os.listdir(self.dirpath):
             match = self._EPOCH_FILE.fullmatch(name)
             if match is not None:
                 found.append((int(match.group(1)), os.path.join(self.dirpath, name)))
+        self._refuse_another_runs_files(trainer, [path for _, path in sorted(found)])
         remove_stale_temporaries(self.dirpath, self._writes)
         self.saved = [path for _, path in sorted(found)]
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -120,6 +187,7 @@ class ModelCheckpoint(Callback):
     def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         path = os.path.join(self.dirpath, f"epoch-{epoch:04d}.safetensors")
         trainer.save_checkpoint(path)
+        self._written.add(path)
         if path in self.saved:  # rewritten after a resume: now the newest
             self.saved.remove(path)
         self.saved.append(path)
@@ -129,11 +197,20 @@ class ModelCheckpoint(Callback):
                 os.remove(old)
         if self.monitor is not None:
             if self.monitor not in logs:
-                raise KeyError(f"ModelCheckpoint: monitor {self.monitor!r} is not logged; available: {sorted(logs)}.")
+                hint = (
+                    " (val_ names are logged only with fit(..., val_loader=...))"
+                    if self.monitor.startswith("val_") and not any(name.startswith("val_") for name in logs)
+                    else ""
+                )
+                raise KeyError(
+                    f"ModelCheckpoint: monitor {self.monitor!r} is not logged{hint}; available: {sorted(logs)}."
+                )
             value = logs[self.monitor]
             if self._is_better(value):
                 self.best = value
-                save(trainer.model, os.path.join(self.dirpath, "best.safetensors"))
+                best = os.path.join(self.dirpath, "best.safetensors")
+                save(trainer.model, best)
+                self._written.add(best)
 
     @property
     def last_path(self) -> str | None:

@@ -22,11 +22,13 @@ carry no checksum and load unverified.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -53,6 +55,8 @@ class CheckpointError(ValueError):
 
 
 _SCOPE = "checksum_scope"
+_FINISHED = "epoch_finished"
+"""Whether the checkpoint's epoch had ended when it was written (absent in files written before it existed: yes)."""
 _SCOPE_ALL = "tensors+metadata"
 _LEGACY_KEYS = frozenset(("format", "kind", "epoch", "history", _CHECKSUM))
 """The metadata files written before the checksum covered it held (their checksum covers the tensors only)."""
@@ -124,20 +128,54 @@ def _umask() -> int:
     return mask
 
 
+def make_folder(directory: str | os.PathLike, who: str) -> None:
+    """Create ``directory`` (and its parents) unless it exists; name the file in the way if a parent is one."""
+    directory = os.path.abspath(os.fspath(directory))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:
+        # makedirs names only the path it failed on; the user needs the file that stands where a folder must be.
+        blocking = directory
+        while not os.path.exists(blocking) and os.path.dirname(blocking) != blocking:
+            blocking = os.path.dirname(blocking)
+        if os.path.isdir(blocking):
+            raise
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"{who}: cannot create the folder {directory!r}: {blocking!r} is a file, not a folder"
+        ) from error
+
+
 def _atomic_save(tensors: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, str]) -> None:
     path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Cannot save to {path!r}: it is a folder; pass a file name in it, e.g. "
+            f"{os.path.join(path, 'model.safetensors')!r}."
+        )
     tensors = {k: np.asarray(v, order="C") for k, v in tensors.items()}
     metadata = {**metadata, _SCOPE: _SCOPE_ALL}
     metadata[_CHECKSUM] = _checksum(tensors, metadata)
+    write_atomically(path, lambda temporary: save_file(tensors, temporary, metadata=metadata), f"Cannot save {path!r}")
+
+
+def write_atomically(path: str, write: Callable[[str], None], who: str) -> None:
+    """Write a file with ``write(temporary)`` and rename it onto ``path`` (an absolute file path).
+
+    The temporary lies beside ``path`` (hidden, named after it, removed by the next
+    write there if a crash left it), gets the usual file mode and is synced before
+    the rename, and the folder after: a write that fails halfway (a full disk, an
+    interrupt) leaves the file that was at ``path`` as it was. Missing folders are
+    created; ``who`` starts the error for a folder that cannot be.
+    """
     directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
+    make_folder(directory, who)
     remove_stale_temporaries(directory, os.path.basename(path).__eq__)
     prefix = f".{os.path.basename(path)}{_TEMPORARY}"  # hidden, and names its target (see _TEMPORARY_NAME)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".safetensors")
     os.close(handle)
     try:
-        save_file(tensors, temporary, metadata=metadata)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would make every checkpoint private
+        write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would make every file private
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
@@ -150,6 +188,11 @@ def _atomic_save(tensors: dict[str, np.ndarray], path: str | os.PathLike, metada
 
 def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     name = os.fspath(path)
+    if os.path.isdir(name):
+        raise CheckpointError(
+            f"{name}: a folder, not a checkpoint file; pass a file in it (in a ModelCheckpoint folder, the newest "
+            "epoch-XXXX.safetensors, which ModelCheckpoint.last_path names)."
+        )
     try:
         tensors = load_file(name)
         with safe_open(name, framework="numpy") as handle:
@@ -177,9 +220,49 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str
     return tensors, metadata
 
 
+def _flat_state_dict(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """``state``'s values as numpy arrays; a nested dict or a non-numeric value is named, not written as garbage."""
+    arrays = {}
+    for key, value in state.items():
+        if not isinstance(key, str):
+            raise TypeError(f"save: state dict keys must be strings (torch's names), got {key!r}.")
+        if isinstance(value, Mapping):
+            raise TypeError(
+                f"save: the value of {key!r} is a mapping ({type(value).__name__}), not an array or tensor; save "
+                "writes one flat state dict (save(net, path) or save(net.state_dict(), path)). For weights with the "
+                "optimizer state, epoch and history (torch's {'model': ..., 'optimizer': ..., 'epoch': ...}), use "
+                "Trainer.save_checkpoint(path) or ModelCheckpoint."
+            )
+        array = to_numpy(value)
+        if array.dtype.kind not in "biufc":
+            raise TypeError(
+                f"save: the value of {key!r} ({type(value).__name__}) is not a numeric array or tensor "
+                f"(dtype {array.dtype}); a state dict holds arrays only."
+            )
+        arrays[key] = array
+    return arrays
+
+
 def save(state: Module | Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Write a module's ``state_dict`` (or a state dict) to ``path`` in safetensors."""
-    state_dict = state.state_dict() if isinstance(state, Module) else {k: to_numpy(v) for k, v in state.items()}
+    """Write a module's ``state_dict`` (or a flat state dict of arrays) to ``path`` in safetensors.
+
+    Raises `TypeError` for anything else (a trainer, a list of parameters, a
+    torch-style nested ``{"model": ..., "epoch": ...}`` dict), before writing.
+    """
+    if isinstance(state, Module):
+        state_dict = state.state_dict()
+    elif isinstance(state, Mapping):
+        state_dict = _flat_state_dict(state)
+    else:
+        hint = (
+            " (for a Trainer: save(trainer.model, path) for the weights, trainer.save_checkpoint(path) to resume)"
+            if isinstance(getattr(state, "model", None), Module)
+            else ""
+        )
+        raise TypeError(
+            f"save: expected a Module or a state dict (a mapping of names to arrays), got {type(state).__name__}"
+            f"{hint}."
+        )
     _atomic_save(dict(state_dict), path, {"format": _FORMAT, "kind": "state_dict"})
 
 
@@ -204,7 +287,28 @@ def save_training_checkpoint(
     rng_state: np.ndarray,
     history: dict[str, list[float]],
 ) -> None:
-    """Everything ``fit`` needs to continue: weights, optimizer state, epoch, history, PRNG position."""
+    """Everything ``fit`` needs to continue: weights, optimizer state, epoch, history, PRNG position.
+
+    ``epoch`` is the epoch the run is in; ``history`` holds one value per
+    finished epoch. With ``epoch + 1`` values, epoch ``epoch`` is finished and a
+    resumed run starts with the next one; with ``epoch`` values (a save after
+    Ctrl-C or a [`NonFiniteError`][], from a batch callback, or before any
+    training) the epoch is marked unfinished and a resumed run starts it over.
+    """
+    lengths = {len(values) for values in history.values()}
+    if len(lengths) > 1:
+        counts = {name: len(values) for name, values in history.items()}
+        raise ValueError(
+            f"save_training_checkpoint: the history's names were logged in different numbers of epochs {counts}, "
+            "so the file could not be resumed. A run resumed with other logging than the run it continues does "
+            "that (a val_loader or metrics added or left out): resume with the same val_loader and metrics."
+        )
+    finished = bool(history) and lengths == {epoch + 1}
+    if not finished and (lengths != {epoch} if history else epoch != 0):
+        raise ValueError(
+            f"save_training_checkpoint: the history has {lengths.pop() if lengths else 0} entries per name; "
+            f"epoch {epoch} needs {epoch + 1} (finished) or {epoch} (in progress)."
+        )
     tensors = {_MODEL + name: value for name, value in model.state_dict().items()}
     for index, leaf in enumerate(jax.tree_util.tree_leaves(optimizer_state)):
         tensors[f"{_OPTIMIZER}{index}"] = np.asarray(leaf)
@@ -213,6 +317,7 @@ def save_training_checkpoint(
         "format": _FORMAT,
         "kind": "training",
         "epoch": str(int(epoch)),
+        _FINISHED: "true" if finished else "false",
         "history": json.dumps(history),
     }
     _atomic_save(tensors, path, metadata)
@@ -223,6 +328,14 @@ def _parse_epoch(name: str, metadata: Mapping[str, str]) -> int:
     if text is None or not text.isdigit() or not text.isascii():
         raise CheckpointError(f"{name}: metadata 'epoch' must be a non-negative integer, got {text!r}.")
     return int(text)
+
+
+def _parse_finished(name: str, metadata: Mapping[str, str]) -> bool:
+    """Whether the checkpoint's epoch had ended when it was written."""
+    finished = metadata.get(_FINISHED, "true")
+    if finished not in ("true", "false"):
+        raise CheckpointError(f"{name}: metadata {_FINISHED!r} must be 'true' or 'false', got {finished!r}.")
+    return finished == "true"
 
 
 def _parse_history(name: str, metadata: Mapping[str, str], epoch: int) -> dict[str, list[float]]:
@@ -274,7 +387,9 @@ def _parse_optimizer(name: str, tensors: Mapping[str, np.ndarray], optimizer_sta
     if len(saved) != len(leaves):
         raise CheckpointError(
             f"{name}: the optimizer state has {len(saved)} arrays, the current optimizer {len(leaves)}; "
-            "was it saved with another optimizer?"
+            "was it saved with another optimizer, or with other parameters trainable (requires_grad, "
+            "learn_beta, learn_threshold)? Resume with the optimizer type and trainable parameters it was "
+            "saved with."
         )
     restored = []
     for index, leaf in enumerate(leaves):
@@ -319,23 +434,45 @@ def load_training_checkpoint(
     network is named as such before its optimizer state is compared.
 
     **Returns:** a dict with ``model`` (state dict), ``optimizer_state`` (same
-    structure as the template), ``epoch``, ``rng_state`` and ``history`` (one
-    float per epoch ``0..epoch`` for every logged name).
+    structure as the template), ``epoch`` (the last finished epoch; ``-1`` when
+    none was), ``rng_state`` and ``history`` (one float per epoch ``0..epoch``
+    for every logged name). A file written mid-epoch warns that its epoch starts
+    over.
     Raises [`CheckpointError`][], naming the file and the problem, for a foreign,
     corrupted, modified or mismatched file.
     """
     name = os.fspath(path)
     tensors, metadata = _read(path)
     if metadata.get("format") != _FORMAT or metadata.get("kind") != "training":
-        raise CheckpointError(f"{name}: not an snnax-torchlike training checkpoint (metadata {metadata}).")
+        source = (
+            "it holds only a network's weights (written by snx.save or as ModelCheckpoint's best.safetensors)"
+            if metadata.get("format") == _FORMAT and metadata.get("kind") == "state_dict"
+            else f"it holds only tensors, without epoch, history or optimizer state (metadata {metadata})"
+        )
+        raise CheckpointError(
+            f"{name}: not an snnax-torchlike training checkpoint: {source}. Load weights with "
+            "net.load_state_dict(snx.load(path)); to resume, pass a file written by Trainer.save_checkpoint or "
+            "ModelCheckpoint (epoch-XXXX.safetensors)."
+        )
     epoch = _parse_epoch(name, metadata)
     if model_arrays is not None:
         _check_architecture(name, {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)},
                             model_arrays)  # fmt: skip
-    return {
+    last_finished = epoch if _parse_finished(name, metadata) else epoch - 1
+    checkpoint = {
         "model": {k[len(_MODEL) :]: v for k, v in tensors.items() if k.startswith(_MODEL)},
         "optimizer_state": _parse_optimizer(name, tensors, optimizer_state),
-        "epoch": epoch,
+        "epoch": last_finished,
         "rng_state": _parse_rng(name, tensors),
-        "history": _parse_history(name, metadata, epoch),
+        "history": _parse_history(name, metadata, last_finished),
     }
+    if last_finished < epoch:  # warned once the whole file has loaded
+        warnings.warn(
+            f"{name}: written before epoch {epoch} finished (after Ctrl-C or a NonFiniteError, from a batch "
+            f"callback, or before training): epoch {epoch} starts over from the parameters it had reached, so the "
+            "run will not equal an uninterrupted one. For that, resume from a checkpoint written at an epoch's end "
+            "(ModelCheckpoint's).",
+            UserWarning,
+            stacklevel=2,
+        )
+    return checkpoint

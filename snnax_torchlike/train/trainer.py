@@ -7,7 +7,7 @@ import inspect
 import itertools
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -19,8 +19,8 @@ from jaxtyping import Array
 from tqdm.auto import tqdm
 
 from ..imperative import pure_scope, unwrap
-from ..nn._time_loop import keeps_hidden_state, run_over_time
 from ..nn.module import Module, bind_parameters
+from ..nn.time_loop import keeps_hidden_state, run_over_time
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..random import get_rng_state, key_scope, manual_seed, next_key, set_rng_state
@@ -75,29 +75,175 @@ def _mask_time(output: Any, lengths: Array) -> Any:
     return jax.tree_util.tree_map(mask, output)
 
 
-def _per_sample(fn: Callable[..., Array], output: Array, targets: Array, lengths: Array | None = None) -> Array:
+def _per_sample(
+    fn: Callable[..., Array], output: Array, targets: Array, lengths: Array | None = None, role: str = "loss_fn"
+) -> Array:
     """``fn`` evaluated on each sample alone (batch of one), so padded samples can be masked out.
 
     With ``lengths`` (int ``[B]``) and a ``fn`` that takes them, each sample's
-    length is passed as ``lengths=[L_b]``.
+    length is passed as ``lengths=[L_b]``. ``role`` (``"loss_fn"``, ``"metric"``)
+    names ``fn`` in errors.
     """
-    if lengths is None or not _takes_lengths(fn):
-        return jax.vmap(lambda o, t: _one_value(fn, fn(o[:, None], t[None])), in_axes=(1, 0))(output, targets)
-    per_sample = jax.vmap(
-        lambda o, t, n: _one_value(fn, fn(o[:, None], t[None], lengths=n[None])), in_axes=(1, 0, 0)
-    )
-    return per_sample(output, targets, lengths)
+    try:
+        if lengths is None or not _takes_lengths(fn):
+            return jax.vmap(lambda o, t: _one_value(fn, role, o[:, None], t[None]), in_axes=(1, 0))(output, targets)
+        per_sample = jax.vmap(
+            lambda o, t, n: _one_value(fn, role, o[:, None], t[None], lengths=n[None]), in_axes=(1, 0, 0)
+        )
+        return per_sample(output, targets, lengths)
+    except (ValueError, TypeError) as error:
+        shapes = f"outputs [T, B, ...] {tuple(np.shape(_first_leaf(output)))}, targets {tuple(np.shape(targets))}"
+        if shapes in str(error):
+            raise
+        # The function saw one sample (B=1): say what the batch was, keeping its own message.
+        note = f"{error} [Trainer: {role} runs on each sample alone (a batch of one); the batch had {shapes}.]"
+        try:
+            clearer = type(error)(note)
+        except Exception:  # an error type with another constructor: its own message stands
+            raise error from None
+        raise clearer from error
 
 
-def _one_value(fn: Callable[..., Array], value: Any) -> Array:
-    """A loss or metric of one sample as a scalar: ``()``, or ``[1]`` (snnTorch's shape, ``reduction="none"``)."""
+def _first_leaf(tree: Any) -> Any:
+    return jax.tree_util.tree_leaves(tree)[0]
+
+
+def _one_value(fn: Callable[..., Array], role: str, *args: Any, **kwargs: Any) -> Array:
+    """``fn(*args, **kwargs)`` of one sample as a scalar: ``()``, or ``[1]`` (snnTorch's ``reduction="none"``)."""
+    where = f"Trainer: {role} {_metric_name(fn)}"
+    try:
+        value = fn(*args, **kwargs)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+            jax.errors.TracerIntegerConversionError) as error:  # fmt: skip
+        raise TypeError(
+            f"{where} turned a traced array into a Python or NumPy value (float(), int(), bool(), .item(), "
+            "np.asarray(), or an `if` on an array). It runs inside jax.jit: compute with jax.numpy only, and "
+            "log extra values with a metric."
+        ) from error
+    if isinstance(value, (tuple, list)):
+        raise ValueError(
+            f"{where} returned a {type(value).__name__} of {len(value)} values; a loss or metric must return one "
+            "value per sample (a scalar): return only the loss, and log other values with a metric."
+        )
     value = jnp.asarray(value)
     if value.size != 1:
         raise ValueError(
-            f"Trainer: {getattr(fn, '__name__', type(fn).__name__)} gave shape {tuple(value.shape)} for one "
-            "sample; a loss or metric must give one value per sample (a scalar)."
+            f"{where} gave shape {tuple(value.shape)} for one sample; a loss or metric must give one value per "
+            "sample (a scalar)."
         )
     return value.reshape(())
+
+
+# The hooks Trainer calls, with the arguments it passes.
+_HOOKS = {
+    "on_fit_start": ("trainer",),
+    "on_train_epoch_start": ("trainer", "epoch"),
+    "on_train_batch_end": ("trainer", "batch_index", "loss"),
+    "on_train_epoch_end": ("trainer", "epoch", "logs"),
+    "on_fit_end": ("trainer",),
+}
+_HOOK_LIST = ", ".join(f"{hook}({', '.join(arguments)})" for hook, arguments in _HOOKS.items())
+# Names the trainer logs itself: a metric of the same name would overwrite them.
+_LOGGED_NAMES = ("loss", "lr", "grad_norm")
+
+
+def _check_function(where: str, fn: Any, example: str) -> None:
+    """Refuse, when the Trainer is built, a loss or metric that cannot be called as ``fn(outputs, targets)``.
+
+    ``example`` is a suitable function, named in the error.
+    """
+    if isinstance(fn, type):
+        raise TypeError(
+            f"Trainer: {where} is the class {fn.__name__}, not a function; pass an instance: {fn.__name__}()."
+        )
+    if not callable(fn):
+        raise TypeError(
+            f"Trainer: {where} is the {type(fn).__name__} {fn!r}, not a function of (outputs, targets); pass a "
+            f"function such as {example}."
+        )
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read (some builtins): the first call tells
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise TypeError(
+            f"Trainer: {where} {_metric_name(fn)} must accept two arguments (outputs, targets), but its signature "
+            f"is {signature}."
+        ) from None
+
+
+def _checked_metrics(metrics: Any) -> list[Callable[[Array, Array], Array]]:
+    """``metrics`` as a list of functions with distinct log names, or a clear error."""
+    if isinstance(metrics, (str, bytes, Mapping)) or callable(metrics):
+        described = f"the {type(metrics).__name__} {metrics!r}" if not callable(metrics) else _metric_name(metrics)
+        raise TypeError(
+            f"Trainer: metrics must be a list of functions metric(spikes, targets), e.g. "
+            f"[functional.accuracy_rate], each logged under its __name__; got {described}."
+        )
+    metrics = list(metrics)
+    seen: dict[str, int] = {}
+    for index, metric in enumerate(metrics):
+        _check_function(f"metrics[{index}]", metric, "functional.accuracy_rate")
+        name = _metric_name(metric)
+        if name in _LOGGED_NAMES:
+            raise ValueError(
+                f"Trainer: metrics[{index}] is named {name!r}, which the trainer logs itself, so one would overwrite "
+                "the other; rename the metric function (or set its __name__)."
+            )
+        if name in seen:
+            raise ValueError(
+                f"Trainer: metrics[{seen[name]}] and metrics[{index}] have the same name {name!r}, so one would "
+                "overwrite the other in the logs; give them distinct names (def functions, or set __name__)."
+            )
+        seen[name] = index
+    return metrics
+
+
+def _checked_callbacks(callbacks: Any) -> list[Callback]:
+    """``callbacks`` as a list of [`Callback`][] objects whose hooks Trainer can call, or a clear error."""
+    if isinstance(callbacks, (Callback, type)):
+        name = callbacks.__name__ if isinstance(callbacks, type) else type(callbacks).__name__
+        raise TypeError(f"Trainer: callbacks must be a list of Callback objects, got one {name}; pass callbacks=[...].")
+    callbacks = list(callbacks)
+    for index, callback in enumerate(callbacks):
+        if isinstance(callback, type) and issubclass(callback, Callback):
+            raise TypeError(
+                f"Trainer: callbacks[{index}] is the class {callback.__name__}, not an instance; pass "
+                f"{callback.__name__}(...)."
+            )
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"Trainer: callbacks[{index}] is a {type(callback).__name__}, not a Callback; subclass "
+                "snnax_torchlike.Callback and override its on_* hooks."
+            )
+        _check_hooks(f"Trainer: callbacks[{index}] ({type(callback).__name__})", callback)
+    return callbacks
+
+
+def _check_hooks(where: str, callback: Callback) -> None:
+    """Refuse hooks Trainer would never call (Keras' and Lightning's other names) or call with the wrong arguments."""
+    own = [vars(cls) for cls in type(callback).__mro__ if cls not in (Callback, object)]
+    unknown = sorted({name for names in own for name in names if name.startswith("on_") and name not in _HOOKS})
+    if unknown:
+        raise TypeError(
+            f"{where} defines {unknown}, which Trainer never calls; its hooks are {_HOOK_LIST} (Keras' "
+            "on_epoch_end(epoch, logs) is on_train_epoch_end(trainer, epoch, logs))."
+        )
+    for hook, arguments in _HOOKS.items():
+        if not any(hook in names for names in own):
+            continue
+        try:
+            signature = inspect.signature(getattr(callback, hook))
+        except (TypeError, ValueError):
+            continue
+        try:
+            signature.bind(*arguments)
+        except TypeError:
+            raise TypeError(
+                f"{where}.{hook} must take ({', '.join(arguments)}), but its signature is {signature}."
+            ) from None
 
 
 class _Means:
@@ -184,6 +330,15 @@ def _warn_if_shuffle_not_resumable(loader: Iterable[Any]) -> None:
     )
 
 
+def _positive_int(caller: str, name: str, value: Any) -> int:
+    """``value`` if it is an int ``>= 1``, else a clear error (never rounded or clamped)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{caller}: {name} must be an int >= 1, got {value!r} ({type(value).__name__}).")
+    if value < 1:
+        raise ValueError(f"{caller}: {name} must be an int >= 1, got {value}.")
+    return int(value)
+
+
 class NonFiniteError(FloatingPointError):
     """A NaN or Inf (or an out-of-range class label) met by ``fit``, whose model then holds the parameters of
     the last good step, or in the data given to ``evaluate``/``predict``."""
@@ -206,6 +361,46 @@ def _raise_on_bad_batches(caller: str, checks: list[Array]) -> None:
             raise NonFiniteError(
                 f"{caller}: batch {index} (counting from 0) has class labels outside [0, number of outputs)."
             )
+
+
+def _resume_scheduler(scheduler: LRScheduler | None, start_epoch: int, train_loader: Iterable[Any]) -> None:
+    """Move a scheduler built fresh for a resumed run to where the interrupted run left its schedule.
+
+    The checkpoint holds the optimizer's learning rate but not the scheduler; a
+    fresh one would restart its schedule at the resumed epoch. A scheduler that
+    was already moved (``load_state_dict``, ``last_epoch``) is left as it is.
+    """
+    if scheduler is None or scheduler.last_epoch != 0 or start_epoch == 0:
+        return
+    if scheduler.interval == "epoch":
+        scheduler.last_epoch = start_epoch
+    elif hasattr(train_loader, "__len__"):
+        scheduler.last_epoch = start_epoch * len(train_loader)
+    else:
+        raise ValueError(
+            f"Trainer.fit: resuming at epoch {start_epoch + 1} with a fresh per-batch {type(scheduler).__name__}, "
+            "but the loader has no len() to tell how many batches the finished epochs had; restore the scheduler "
+            "first (scheduler.load_state_dict(...), or set scheduler.last_epoch to the batches already trained)."
+        )
+    scheduler._apply()
+
+
+def _check_scheduler_length(
+    scheduler: LRScheduler | None, train_loader: Iterable[Any], epochs: int, max_batches: int | None
+) -> None:
+    """Refuse, before any step, a per-batch schedule of ``total_steps`` that this fit would run past."""
+    total = getattr(scheduler, "total_steps", None)
+    if scheduler is None or scheduler.interval != "step" or total is None or not hasattr(train_loader, "__len__"):
+        return
+    per_epoch = len(train_loader) if max_batches is None else min(len(train_loader), max_batches)
+    needed = scheduler.last_epoch + epochs * per_epoch
+    if needed > total:
+        raise ValueError(
+            f"Trainer.fit: {type(scheduler).__name__} has total_steps={total}, but this fit steps it once per "
+            f"batch, {epochs} epoch(s) x {per_epoch} batches = {epochs * per_epoch} times"
+            + (f" after its {scheduler.last_epoch} earlier steps" if scheduler.last_epoch else "")
+            + f"; build it with total_steps={needed} (epochs * len(loader))."
+        )
 
 
 class Trainer:
@@ -277,10 +472,10 @@ class Trainer:
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
-        self.metrics = list(metrics)
-        self.callbacks = list(callbacks)
+        self.metrics = _checked_metrics(metrics)
+        self.callbacks = callbacks
         self.progress = progress
-        self.log_every_n_steps = max(1, int(log_every_n_steps))
+        self.log_every_n_steps = _positive_int("Trainer", "log_every_n_steps", log_every_n_steps)
         self.should_stop = False
         self.trace_count = 0
         """How many times the training step was traced (compiled); one per input shape."""
@@ -291,19 +486,34 @@ class Trainer:
         self._compiled_for: tuple | None = None
         self._compile_steps()
 
+    @property
+    def callbacks(self) -> list[Callback]:
+        """The [`Callback`][] objects ``fit`` calls; assigning a new list checks it."""
+        return self._callbacks
+
+    @callbacks.setter
+    def callbacks(self, callbacks: Sequence[Callback]) -> None:
+        self._callbacks = _checked_callbacks(callbacks)
+
     def _compile_steps(self) -> None:
         """(Re)make the jitted steps when what they read while tracing (loss, metrics, optimizer) changed.
 
         Those are closed over, not arguments: assigning ``trainer.loss_fn = ...`` after a
-        step would otherwise keep running the old one silently.
+        step would otherwise keep running the old one silently. A changed loss or
+        metric list is checked first.
         """
-        setting = (self.loss_fn, self.optimizer, *self.metrics)
         previous = self._compiled_for
+        if previous is None or previous[0] is not self.loss_fn or previous[2:] != tuple(self.metrics):
+            if self.loss_fn is not None:
+                _check_function("loss_fn", self.loss_fn, "functional.ce_rate_loss()")
+            self.metrics = _checked_metrics(self.metrics)
+        setting = (self.loss_fn, self.optimizer, *self.metrics)
         if previous is not None and len(previous) == len(setting) and all(a is b for a, b in zip(previous, setting)):
             return
         self._compiled_for = setting
         # Parameters and optimizer state are donated; the guard is not, since fit reads an earlier step's guard.
         self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(9, 10))
+        self._flush_step = jax.jit(self._pure_flush_step, donate_argnums=(0, 1))
         self._eval_step = jax.jit(self._pure_eval_step)
         self._predict_step = jax.jit(self._pure_predict_step)
 
@@ -326,13 +536,22 @@ class Trainer:
         return [] if self.optimizer is None else self.optimizer.params
 
     def _frozen_arrays(self) -> dict[str, Array]:
-        """Parameters the optimizer does not train, and buffers: inputs to the step, not constants."""
+        """Parameters the optimizer does not train, and buffers: inputs to the step, not constants.
+
+        A trained parameter reached under several names (a layer used twice, tied
+        weights) is left out under every one of them: binding any of its names to a
+        constant would cut its gradient.
+        """
         trained = {id(p) for p in self._trained()}
-        trained_names = {name for name, p in self.model.named_parameters() if id(p) in trained}
+        trained_names = {
+            name
+            for name, owner, attr, kind in self.model._state_slots()
+            if kind == "parameter" and id(owner._parameters[attr]) in trained
+        }
         return {name: array for name, array in self.model.named_arrays().items() if name not in trained_names}
 
     def _forward(self, trained: tuple[Array, ...], frozen: dict[str, Array], x: Array, key: Array) -> Any:
-        with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key), pure_scope():
+        with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key), pure_scope(differentiated=True):
             if keeps_hidden_state(self.model):
                 return run_over_time(self.model, x)
             return unwrap(self.model(x))
@@ -350,11 +569,11 @@ class Trainer:
         if lengths is not None:
             output = _mask_time(output, lengths)
         kind = getattr(self.loss_fn, "input_kind", "spikes")
-        losses = _per_sample(self.loss_fn, _select(output, kind), y, lengths)
+        losses = _per_sample(self.loss_fn, _select(output, kind), y, lengths, "loss_fn")
         spikes = _select(output, "spikes")
         sums = {"loss": jnp.sum(losses * mask)}
         for metric in self.metrics:
-            sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y, lengths) * mask)
+            sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y, lengths, "metric") * mask)
         return sums["loss"] / jnp.maximum(jnp.sum(mask), 1.0), sums
 
     def _pure_train_step(self, trained, opt_state, guard, frozen, x, y, mask, lengths, key, accumulate, options):
@@ -389,6 +608,21 @@ class Trainer:
         )
         return trained, opt_state, guard, loss, sums
 
+    def _pure_flush_step(self, trained: tuple[Array, ...], opt_state: optax.MultiStepsState) -> tuple[Any, Any]:
+        """Apply a group of accumulated gradients the epoch ended in the middle of (their mean), as Lightning
+        steps at the end of an epoch; nothing then carries over into the next epoch or a checkpoint."""
+        new_trained, new_inner = self.optimizer.update(trained, opt_state.inner_opt_state, opt_state.acc_grads)
+        pending = opt_state.mini_step > 0
+        trained, inner = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(pending, new, old), (new_trained, new_inner), (trained, opt_state.inner_opt_state)
+        )
+        return trained, opt_state._replace(
+            inner_opt_state=inner,
+            mini_step=jnp.zeros_like(opt_state.mini_step),
+            gradient_step=opt_state.gradient_step + pending.astype(opt_state.gradient_step.dtype),
+            acc_grads=jax.tree_util.tree_map(jnp.zeros_like, opt_state.acc_grads),
+        )
+
     def _pure_eval_step(self, trained, frozen, x, y, mask, lengths, key):
         self.eval_trace_count += 1
         output = self._forward(trained, frozen, x, key)
@@ -420,16 +654,26 @@ class Trainer:
         names = {id(p): name for name, p in self.model.named_parameters()}
         foreign = [index for index, p in enumerate(self.optimizer.params) if id(p) not in names]
         if foreign:
+            trained = {id(p) for p in self.optimizer.params}
+            untrained = [name for name, p in self.model.named_parameters() if p.requires_grad and id(p) not in trained]
             raise ValueError(
                 f"Trainer.fit: {len(foreign)} of the optimizer's {len(self.optimizer.params)} parameters are not in "
                 "the model (was the optimizer built for another network, or were the model's parameters replaced "
-                "after it was built?); build it from model.parameters()."
+                f"after it was built?), and it would not train the model's {untrained}; build it from "
+                "model.parameters()."
             )
         frozen = [names[id(p)] for p in self.optimizer.params if not p.requires_grad]
         if frozen:
             raise ValueError(
                 f"Trainer.fit: {frozen} have requires_grad=False but the optimizer was built while they were "
                 "trained; build the optimizer after freezing them."
+            )
+        unfrozen = [names[id(p)] for p in self.optimizer.unfrozen_since_built() if id(p) in names]
+        if unfrozen:
+            raise ValueError(
+                f"Trainer.fit: {unfrozen} had requires_grad=False when the optimizer was built, so it leaves them "
+                "out, and have been unfrozen since: they would not be trained (torch's optimizer would train "
+                "them). Build the optimizer after unfreezing them."
             )
         if scheduler is not None and scheduler.optimizer is not self.optimizer:
             raise ValueError("Trainer.fit: the scheduler was built for another optimizer than the trainer's.")
@@ -463,9 +707,9 @@ class Trainer:
         - ``train_loader``: any iterable of ``(x, y)`` batches (numpy, JAX, torch
           tensors, e.g. a torch ``DataLoader``), re-iterated every epoch; or of
           ``(x, y, lengths)`` batches of sequences padded in time, ``lengths`` int
-          ``[B]`` in ``[0, T]`` (see the class docstring: padded steps do not count).
+          ``[B]`` in ``[1, T]`` (see the class docstring: padded steps do not count).
           Lengths are checked on the host before each step: a shape other than
-          ``[B]``, a non-integer dtype or a value outside ``[0, T]`` raises.
+          ``[B]``, a non-integer dtype or a value outside ``[1, T]`` raises.
         - ``epochs``: the total number of passes (a resumed run counts the
           finished ones).
         - ``val_loader``: evaluated after every epoch; logged as ``val_...``.
@@ -500,10 +744,13 @@ class Trainer:
         """
         self._require(optimizer=True)
         self._compile_steps()
-        if epochs < 1:
-            raise ValueError(f"Trainer.fit: epochs must be >= 1, got {epochs}.")
-        if accumulate_grad_batches < 1:
-            raise ValueError(f"Trainer.fit: accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}.")
+        if not isinstance(epochs, (int, np.integer)) and hasattr(epochs, "__iter__"):
+            raise TypeError(
+                f"Trainer.fit: epochs must be an int >= 1, got a {type(epochs).__name__}; pass validation data by "
+                "keyword: fit(train_loader, epochs, val_loader=...)."
+            )
+        epochs = _positive_int("Trainer.fit", "epochs", epochs)
+        accumulate_grad_batches = _positive_int("Trainer.fit", "accumulate_grad_batches", accumulate_grad_batches)
         self._check_optimizer_fits_model(scheduler)
         max_batches = None if not fast_dev_run else int(fast_dev_run)
         if max_batches is not None:
@@ -518,7 +765,20 @@ class Trainer:
             ckpt_path = resume
         if ckpt_path is not None:
             start_epoch = self._restore(ckpt_path) + 1
+            if start_epoch >= epochs:
+                raise ValueError(
+                    f"Trainer.fit: the checkpoint finished {start_epoch} epoch(s) and epochs={epochs} counts them "
+                    f"too (it is the total), so nothing would train; pass epochs > {start_epoch}. The model "
+                    "holds the checkpoint's weights."
+                )
             _warn_if_shuffle_not_resumable(train_loader)
+            _resume_scheduler(scheduler, start_epoch, train_loader)
+        _check_scheduler_length(scheduler, train_loader, epochs - start_epoch, max_batches)
+        if isinstance(val_loader, Iterator) and epochs - start_epoch > 1:
+            raise ValueError(
+                "Trainer.fit: val_loader is a generator or iterator, which the first validation consumes, so "
+                "later epochs would validate on nothing; pass a re-iterable loader (a list, a DataLoader)."
+            )
         self.should_stop = False
         for callback in self.callbacks:
             callback.on_fit_start(self)
@@ -543,7 +803,7 @@ class Trainer:
                 self._sync_hyperparameters(opt_state, accumulate)
             means = _Means()
             batches = itertools.islice(
-                iterate_batches(train_loader, time_first=time_first, mesh=self.mesh), max_batches
+                iterate_batches(train_loader, time_first=time_first, mesh=self.mesh, caller="Trainer.fit: "), max_batches
             )
             try:
                 # The guard and the bar's loss are read one log interval late: by then their step has run,
@@ -575,6 +835,8 @@ class Trainer:
                     f"parameters, the history the {len(self.history.epoch)} finished epoch(s)."
                 )
                 break
+            if accumulate > 1:
+                trained, opt_state = self._flush_step(trained, opt_state)
             self._check_guard(guard, trained, opt_state, accumulate)
             empty = "Trainer.fit: the training loader yielded no batches."
             if epoch > start_epoch:
@@ -590,7 +852,7 @@ class Trainer:
                 scheduler.step()
             if val_loader is not None:
                 val_batches = val_loader if max_batches is None else list(itertools.islice(val_loader, max_batches))
-                val_logs = self.evaluate(val_batches, time_first=time_first)
+                val_logs = self._evaluate(val_batches, time_first, "Trainer.fit: val_loader ")
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
             self.history.append(epoch, logs)
             if self.progress:
@@ -671,13 +933,16 @@ class Trainer:
         ``loader`` yields ``(x, y)`` or ``(x, y, lengths)`` batches, as in ``fit``;
         with lengths, padded time steps do not count.
         """
+        return self._evaluate(loader, time_first, "Trainer.evaluate: ")
+
+    def _evaluate(self, loader: Iterable[Any], time_first: bool, caller: str) -> dict[str, float]:
         self._require(optimizer=False)
         self._compile_steps()
         trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
         means = _Means()
         checks = []
         with self._mode(False), self._bar(loader, "Evaluate") as bar:
-            for batch in iterate_batches(loader, time_first=time_first, mesh=self.mesh):
+            for batch in iterate_batches(loader, time_first=time_first, mesh=self.mesh, caller=caller):
                 sums, batch_checks = self._eval_step(
                     trained, frozen, batch.x, batch.y, batch.mask, batch.lengths, next_key()
                 )
@@ -702,7 +967,8 @@ class Trainer:
         pieces: list[Any] = []
         checks = []
         with self._mode(False), self._bar(loader, "Predict") as bar:
-            for batch in iterate_batches(loader, time_first=time_first, with_targets=False, mesh=self.mesh):
+            for batch in iterate_batches(loader, time_first=time_first, with_targets=False, mesh=self.mesh,
+                                         caller="Trainer.predict: "):  # fmt: skip
                 output, batch_checks = self._predict_step(trained, frozen, batch.x, batch.lengths, next_key())
                 checks.append(batch_checks)
                 if jax.process_count() > 1:

@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._concrete import concrete as _concrete
 from .._stateful import StatefulLayer
+from ..concrete import concrete
 from ..surrogate import SurrogateSpike, superspike
 
 ResetMode = Literal["subtract", "zero", "none"]
@@ -23,10 +23,22 @@ _DECAY_PARAMETERISATIONS = ("direct", "sigmoid")
 
 
 def as_float_array(value: ArrayLike, *, layer: str, name: str) -> Array:
-    """``value`` as a floating JAX array (float32 unless it already is floating)."""
+    """``value`` as a floating JAX array (float32 unless it already is floating).
+
+    A host value (Python number, list, numpy array) is checked here, where that
+    costs no device transfer: a non-numeric one raises ``TypeError``, a NaN
+    ``ValueError`` (a NaN decay or threshold silences every neuron).
+    """
     if not isinstance(value, jax.Array):
         # Through numpy so Python scalars become strongly typed float32, not weak types.
-        value = np.asarray(value)
+        given, value = value, np.asarray(value)
+        if value.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{layer}: {name} must be a real number or array, got {type(given).__name__} {given!r:.60}; "
+                "convert it, e.g. float(...)."
+            )
+        if value.dtype.kind == "f" and np.isnan(value).any():
+            raise ValueError(f"{layer}: {name} must not be NaN, got {value.tolist()!r:.80}.")
         if value.dtype == np.float64:
             value = value.astype(np.float32)
     array = jnp.asarray(value)
@@ -85,17 +97,17 @@ def encode_decay(value: ArrayLike, parameterisation: DecayParameterisation, *, l
     """
     check_decay_parameterisation(parameterisation, layer=layer)
     decay = as_float_array(value, layer=layer, name=name)
-    concrete = _concrete(decay)
+    values = concrete(decay)
     if parameterisation == "direct":
-        if concrete is not None and not np.all((concrete >= 0) & (concrete <= 1)):
+        if values is not None and not np.all((values >= 0) & (values <= 1)):
             raise ValueError(
-                f"{layer}: {name} must lie in [0, 1], got values in [{concrete.min():.4g}, {concrete.max():.4g}]."
+                f"{layer}: {name} must lie in [0, 1], got values in [{values.min():.4g}, {values.max():.4g}]."
             )
         return decay
-    if concrete is not None and not np.all((concrete > 0) & (concrete < 1)):
+    if values is not None and not np.all((values > 0) & (values < 1)):
         raise ValueError(
             f"{layer}: with decay_parameterisation='sigmoid', {name} must lie in (0, 1), "
-            f"got values in [{concrete.min():.4g}, {concrete.max():.4g}]."
+            f"got values in [{values.min():.4g}, {values.max():.4g}]."
         )
     return jnp.log(decay) - jnp.log1p(-decay)
 

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ._base import as_float_array, check_input, check_param_shapes, check_shape_argument
-from ._snntorch_fire import fire_and_reset, quantise
 from .leaky import Leaky
+from .snntorch_fire import fire_and_reset, quantise
 
 
 class AlphaState(NamedTuple):

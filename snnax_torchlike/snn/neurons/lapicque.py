@@ -20,8 +20,8 @@ from ._base import (
     check_shape_argument,
     check_spike_fn,
 )
-from ._snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, fire_and_reset
 from ._snntorch_reset import reset_from_previous_spike
+from .snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, fire_and_reset
 
 
 def lapicque_update(

@@ -22,8 +22,8 @@ from ._base import (
     check_spike_fn,
 )
 from ._leaky_sequence import leaky_sequence
-from ._snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, fire_and_reset
 from ._snntorch_reset import reset_from_previous_spike
+from .snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, fire_and_reset
 
 
 def leaky_update(
@@ -161,9 +161,8 @@ class Leaky(StatefulLayer):
         if self.inhibition or self.state_quant is not None:
             return None  # the kernel computes plain spikes
         if state.ndim != 1:
-            # Measured (docs/performance.md): W1's training step (256 and 20 neurons) 44-49 -> 34-35 ms. W2's
-            # (feature maps [12, 12, 12] and [64, 4, 4]) was slower at first (819 -> 1048 ms) and is level
-            # since the time-major kernels (884 against 887 ms), so feature maps keep stepping.
+            # Feature maps keep stepping: the whole-sequence kernel pays off for vectors of neurons, and on
+            # feature maps it measures level with stepping (docs/performance.md).
             return None
         check_input(xs[0], state.shape, layer="Leaky")
         return leaky_sequence(state, xs, beta=self.beta, threshold=self.threshold,

@@ -12,7 +12,7 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 from .._stateful import StatefulLayer
 from ..surrogate import SurrogateSpike, atan
 from ._base import as_float_array, as_hyperparameter, check_param_shapes, check_shape_argument, check_spike_fn
-from ._snntorch_fire import snntorch_fire
+from .snntorch_fire import snntorch_fire
 
 
 def _train_diagonal_only(weight_hh: Array) -> Array:

@@ -11,9 +11,9 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ..surrogate import SurrogateSpike
 from ._base import ResetMode, as_float_array, as_hyperparameter, check_input, check_param_shapes, check_shape_argument
-from ._snntorch_fire import StateQuant, fire_and_reset, quantise
 from ._snntorch_reset import reset_from_previous_spike
 from .leaky import Leaky
+from .snntorch_fire import StateQuant, fire_and_reset, quantise
 
 
 def recurrent_input(spk: Array, weight: Array | None, bias: Array | None, v: ArrayLike | None) -> Array:

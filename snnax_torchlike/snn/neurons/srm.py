@@ -14,13 +14,13 @@ from .._stateful import StatefulLayer
 from ..surrogate import SurrogateSpike
 from ._base import (
     DecayParameterisation,
-    _concrete,
     as_hyperparameter,
     check_decay_parameterisation,
     check_input,
     check_param_shapes,
     check_shape_argument,
     check_spike_fn,
+    concrete,
     decode_decay,
     encode_decay,
     resolve_decays,
@@ -89,7 +89,7 @@ class SRM(StatefulLayer):
         self.fast_decay = encode_decay(a, decay_parameterisation, layer="SRM", name="fast_decay")
         self.slow_decay = encode_decay(b, decay_parameterisation, layer="SRM", name="slow_decay")
         self.refractory_decay = encode_decay(c, decay_parameterisation, layer="SRM", name="refractory_decay")
-        fast, slow = _concrete(jnp.asarray(a)), _concrete(jnp.asarray(b))
+        fast, slow = concrete(jnp.asarray(a)), concrete(jnp.asarray(b))
         if fast is not None and slow is not None and fast.shape != slow.shape and fast.ndim and slow.ndim:
             raise ValueError(f"SRM: fast_decay has shape {fast.shape} but slow_decay has shape {slow.shape}.")
         if fast is not None and slow is not None and not np.all(fast < slow):  # traced values are not checked

@@ -11,9 +11,9 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from ..surrogate import SurrogateSpike
 from ._base import ResetMode, as_float_array, check_input, check_param_shapes
-from ._snntorch_fire import StateQuant, fire_and_reset, quantise
 from ._snntorch_reset import reset_from_previous_spike
 from .leaky import Leaky
+from .snntorch_fire import StateQuant, fire_and_reset, quantise
 
 
 class SynapticState(NamedTuple):

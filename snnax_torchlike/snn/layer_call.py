@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from ._stateful import State, StatefulLayer
+from .errors import LayerError, LayerTypeError
 
 
 def accepts_key(layer: Any) -> bool:
@@ -47,17 +48,15 @@ def _expected_input(layer: Any) -> str | None:
     return None
 
 
-def layer_name(layer: Any, index: int | None = None) -> str:
-    where = "" if index is None else f"layer {index} "
-    return f"{where}({type(layer).__name__})"
-
-
-def init_layer(layer: Any, in_shape: Any, key: PRNGKeyArray | None, *, name: str) -> tuple[State, jax.ShapeDtypeStruct]:
+def init_layer(
+    layer: Any, in_shape: Any, key: PRNGKeyArray | None, *, name: str, index: int | None = None
+) -> tuple[State, jax.ShapeDtypeStruct]:
     """The initial state of ``layer`` for inputs of ``in_shape`` and its output's shape.
 
     ``in_shape`` is a tuple of ints, or a tuple of such for a layer that takes a
     tuple of inputs. Shapes are inferred with ``jax.eval_shape``: no real compute.
-    Errors are re-raised naming the layer (``name``) and the shapes involved.
+    Errors are re-raised naming the layer (``name``) and the shapes involved; with
+    ``index`` (its position in a model) as a `LayerError` whose ``{0}`` is the layer.
     """
     # Only shapes are traced, so a stand-in key serves layers that demand one (Dropout).
     probe_key = jax.random.key(0) if key is None else key
@@ -70,10 +69,19 @@ def init_layer(layer: Any, in_shape: Any, key: PRNGKeyArray | None, *, name: str
         hint = f" It expects per-sample inputs of shape {expected}." if expected else ""
         # Our own layers raise precise types; JAX reports shape clashes as TypeError.
         error_type = type(error) if isinstance(layer, StatefulLayer) else ValueError
-        raise error_type(f"{name}: cannot take an input of shape {in_shape}.{hint} ({error})") from error
+        message = f"cannot take an input of shape {in_shape}.{hint} ({error})"
+        if index is not None:
+            structured = LayerTypeError if issubclass(error_type, TypeError) else LayerError
+            raise structured("{0}: " + _escaped(message), [index], [layer]) from error
+        raise error_type(f"{name}: {message}") from error
     if not isinstance(out, jax.ShapeDtypeStruct):
         raise TypeError(f"{name}: a layer must output one array per step, got {type(out).__name__}.")
     return state, out
+
+
+def _escaped(text: str) -> str:
+    """``text`` as a literal inside a ``str.format`` template."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _dummy_input(in_shape: Any) -> Any:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..imperative import Tensor, cached_zeros
-from ..snn.neurons._snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, snntorch_fire
+from ..snn.concrete import concrete
+from ..snn.neurons.snntorch_fire import StateQuant, check_inhibition_shape, check_state_quant, snntorch_fire
 from ..snn.surrogate import SurrogateSpike
 from ._instances import LiveInstances, instance_or_class_method
 from ._recorded_call import recorded_call
@@ -43,6 +46,13 @@ def resolve_spike_grad(layer: str, spike_grad: SurrogateSpike | None, surrogate_
         return _SURROGATE_DISABLED
     resolved = snn.surrogate.atan(2.0) if spike_grad is None else spike_grad
     if not isinstance(resolved, SurrogateSpike):
+        factory, module = getattr(spike_grad, "__name__", ""), getattr(spike_grad, "__module__", None) or ""
+        if callable(spike_grad) and module.startswith("snnax_torchlike.") and "surrogate" in module:
+            # surrogate.fast_sigmoid (the factory) where surrogate.fast_sigmoid() (its spike function) was meant.
+            raise TypeError(
+                f"{layer}: spike_grad=surrogate.{factory} is the factory of a surrogate, not the surrogate: call "
+                f"it, spike_grad=surrogate.{factory}() (or with its arguments, e.g. surrogate.fast_sigmoid(slope=25))."
+            )
         raise TypeError(
             f"{layer}: spike_grad must come from snnax_torchlike.surrogate (e.g. surrogate.fast_sigmoid(25)), "
             f"got {type(spike_grad).__name__}."
@@ -50,13 +60,42 @@ def resolve_spike_grad(layer: str, spike_grad: SurrogateSpike | None, surrogate_
     return resolved
 
 
+_DECAYS = ("beta", "alpha")
+
+
 def register_value(module: Module, name: str, value: ArrayLike, learn: bool) -> None:
-    """``value`` (as float32) as a trained ``Parameter`` of ``module`` when ``learn``, else as a buffer, as snnTorch."""
+    """``value`` (as float32) as a trained ``Parameter`` of ``module`` when ``learn``, else as a buffer, as snnTorch.
+
+    Raises ``ValueError`` for NaN or infinite values. Warns for a decay (``beta``,
+    ``alpha``) outside ``[0, 1]``: the forward pass clamps it into that range, as
+    snnTorch's does, so the value given is not the one used (and a learned one
+    outside gets no gradient).
+    """
+    if not hasattr(value, "__jax_array__") and np.asarray(value).dtype.kind not in "biuf":
+        raise TypeError(
+            f"{type(module).__name__}: {name} must be a real number or array, got {type(value).__name__} {value!r}."
+        )
     array = to_array(value).astype(jnp.float32)
+    values = concrete(array)
+    if values is not None:
+        _check_value(type(module).__name__, name, values, learn)
     if learn:
         setattr(module, name, Parameter(array))
     else:
         module.register_buffer(name, array)
+
+
+def _check_value(layer: str, name: str, values: np.ndarray, learn: bool) -> None:
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{layer}: {name} must be finite, got {values.tolist()}.")
+    if name in _DECAYS and not np.all((values >= 0) & (values <= 1)):
+        warnings.warn(
+            f"{layer}: {name}={values.tolist()} lies outside [0, 1]; every step clamps it into [0, 1] (as "
+            f"snnTorch does), so the decay used is {np.clip(values, 0, 1).tolist()}"
+            + (" and it gets no gradient while outside." if learn else "."),
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def array_of(module: Module, name: str) -> Array:
@@ -352,6 +391,16 @@ class SnnTorchNeuron(Module):
                 f"{type(self).__name__}: {name} has shape {tuple(state.shape)} but the input has shape "
                 f"{tuple(x.shape)}; pass the state returned by the previous step (or the init method's)."
             )
+        for value_name in ("beta", "alpha", "threshold", "graded_spikes_factor"):
+            if value_name not in self._parameters and value_name not in self._buffers:
+                continue
+            shape = tuple(self._value(value_name).shape)
+            if shape and (len(shape) > x.ndim or any(s not in (1, n) for s, n in zip(shape[::-1], x.shape[::-1]))):
+                raise ValueError(
+                    f"{type(self).__name__}: {value_name} has shape {shape}, which does not fit an input of shape "
+                    f"{tuple(x.shape)}; a per-neuron {value_name} needs one value per neuron (the input's last "
+                    f"axes), or a scalar."
+                )
 
     def extra_repr(self) -> str:
         return f"reset_mechanism={self.reset_mechanism!r}, reset_delay={self.reset_delay}"
