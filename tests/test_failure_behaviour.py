@@ -213,37 +213,55 @@ def test_training_checkpoint_with_a_valid_checksum_but_inconsistent_content_rais
         load_training_checkpoint(path, other.state)
 
 
+def _dropout_net():
+    snx.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 12), nn.Dropout(0.3), nn.Leaky(beta=0.9), nn.Linear(12, 3), nn.Leaky(beta=0.9))
+
+
+def _batches_with_a_short_last_one():
+    rng = np.random.default_rng(3)
+    return _batches(3) + [((rng.random((10, 3, 5)) < 0.5).astype(np.float32), rng.integers(0, 3, 3).astype(np.int32))]
+
+
 _KILLED_RUN = """
 import os, signal, sys
 import numpy as np
 import snnax_torchlike as snx
 from snnax_torchlike import nn, optim, functional as SF
 sys.path.insert(0, {tests!r})
-from test_failure_behaviour import _batches, _net
+from test_failure_behaviour import _batches_with_a_short_last_one, _dropout_net
 
-class KillMidEpoch(snx.Callback):
+class KillAt(snx.Callback):
     def on_train_batch_end(self, trainer, index, loss):
-        if trainer.current_epoch == 2 and index == 1:
+        if (trainer.current_epoch, index) == ({epoch}, {index}):
             os.kill(os.getpid(), signal.SIGKILL)
 
-net = _net()
-net.fit(_batches(4), epochs=4, optimizer=optim.Adam(net.parameters(), lr=1e-2), loss_fn=SF.ce_rate_loss(),
-        progress=False, seed=7, callbacks=[snx.ModelCheckpoint({ckpt!r}, keep_last=2), KillMidEpoch()])
+net = _dropout_net()
+net.fit(_batches_with_a_short_last_one(), epochs=4, optimizer=optim.Adam(net.parameters(), lr=1e-2),
+        loss_fn=SF.ce_rate_loss(), progress=False, seed=7,
+        callbacks=[snx.ModelCheckpoint({ckpt!r}, keep_last=3), KillAt()])
 """
 
 
-def test_sigkill_mid_epoch_then_resume_ends_at_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sigkill_at_a_random_step_then_resume_ends_at_the_uninterrupted_result(tmp_path, seed):
+    # A kill at a random step of epochs 1-3 (Dropout draws keys, the last batch is short and padded):
+    # every checkpoint on disk loads, and resuming from the newest ends where an uninterrupted run ends.
+    epoch, index = (int(v) for v in np.random.default_rng(seed).integers((1, 0), (4, 4)))
     ckpt = tmp_path / "ckpts"
-    script = textwrap.dedent(_KILLED_RUN.format(tests=str(ROOT / "tests"), ckpt=str(ckpt)))
+    script = textwrap.dedent(_KILLED_RUN.format(tests=str(ROOT / "tests"), ckpt=str(ckpt), epoch=epoch, index=index))
     result = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=str(ROOT)),
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == -9, result.stderr[-2000:]
-    assert sorted(p.name for p in ckpt.iterdir()) == ["epoch-0000.safetensors", "epoch-0001.safetensors"]
+    files = sorted(ckpt.iterdir())
+    assert [p.name for p in files] == [f"epoch-{e:04d}.safetensors" for e in range(max(0, epoch - 3), epoch)]
+    for path in files:  # every file a kill left behind is whole
+        assert set(snx.load(path)) >= set(_dropout_net().state_dict())
 
-    uninterrupted = _net()
-    _fit(uninterrupted, _batches(4), epochs=4, seed=7)
-    resumed = _net()
-    history = _fit(resumed, _batches(4), epochs=4, seed=7, resume=ckpt / "epoch-0001.safetensors")
+    uninterrupted = _dropout_net()
+    _fit(uninterrupted, _batches_with_a_short_last_one(), epochs=4, seed=7)
+    resumed = _dropout_net()
+    history = _fit(resumed, _batches_with_a_short_last_one(), epochs=4, seed=7, resume=files[-1])
     assert history.epoch == [0, 1, 2, 3]
     for key, value in _weights(uninterrupted).items():
         np.testing.assert_allclose(_weights(resumed)[key], value, atol=1e-6)
