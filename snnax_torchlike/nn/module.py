@@ -621,7 +621,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward().")
 
     is_neuron: ClassVar[bool] = False
-    """Whether the layer spikes (see [`FacadeLayer`][]): a container returns a last neuron's membrane too."""
+    """Whether the layer spikes (see `FacadeLayer`): a container returns a last neuron's membrane too."""
 
     needs_key: ClassVar[bool] = False
     """Whether a call draws random numbers (``Dropout``): a container passes a PRNG key."""
