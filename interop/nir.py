@@ -32,6 +32,7 @@ import numpy as np
 
 from snnax_torchlike import nn
 from snnax_torchlike.snn.discretisation import CONVENTIONS, DEFAULT_DT
+from snnax_torchlike.snn.graph import delay_free_cycle
 from snnax_torchlike.snn.layer_call import init_layer
 from snnax_torchlike.snn.surrogate import SurrogateSpike
 
@@ -334,42 +335,7 @@ def _delay_cycles(flat: _Flat) -> list[tuple[str, str, int]]:
     """
     edges = list(flat.edges)
     names = sorted(flat.inputs) + sorted(n for n in flat.nodes) + sorted(flat.outputs)
-
-    def find_cycle() -> list[int] | None:
-        out: dict[str, list[int]] = {n: [] for n in names}
-        for i, (s, _, k) in enumerate(edges):
-            if k == 0:
-                out[s].append(i)
-        state = dict.fromkeys(names, 0)
-        stack: list[str] = []
-        into: list[int | None] = []
-
-        def visit(node: str, via: int | None) -> list[int] | None:
-            state[node] = 1
-            stack.append(node)
-            into.append(via)
-            for i in out[node]:
-                nxt = edges[i][1]
-                if state[nxt] == 1:
-                    start = stack.index(nxt)
-                    return [e for e in into[start + 1 :] if e is not None] + [i]
-                if state[nxt] == 0:
-                    found = visit(nxt, i)
-                    if found is not None:
-                        return found
-            stack.pop()
-            into.pop()
-            state[node] = 2
-            return None
-
-        for root in names:
-            if state[root] == 0:
-                found = visit(root, None)
-                if found is not None:
-                    return found
-        return None
-
-    while (cycle := find_cycle()) is not None:
+    while (cycle := delay_free_cycle(names, edges)) is not None:
         chosen = next((i for i in reversed(cycle) if _kind(flat.nodes.get(edges[i][0])) in _NEURONS), cycle[-1])
         s, d, _ = edges[chosen]
         edges[chosen] = (s, d, 1)

@@ -215,27 +215,10 @@ class Graph(Module):
 
 def _check_cycles(nodes: list[str], edges: tuple[tuple[str, str, int], ...]) -> None:
     """Raise, naming the nodes, for a cycle whose edges all have delay 0."""
-    same_step: dict[str, list[str]] = {n: [] for n in nodes}
-    for src, dst, delay in edges:
-        if delay == 0 and src in same_step and dst in same_step:
-            same_step[src].append(dst)
-    state = dict.fromkeys(nodes, 0)  # 0: unvisited, 1: on the current path, 2: done
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        path.append(node)
-        for nxt in same_step[node]:
-            if state[nxt] == 1:
-                cycle = path[path.index(nxt) :] + [nxt]
-                raise ValueError(
-                    "Graph: the cycle " + " -> ".join(cycle) + " has no delay; give one of its edges a delay >= 1, "
-                    f"e.g. ({cycle[-2]!r}, {cycle[-1]!r}, 1): a recurrent edge reads the previous step."
-                )
-            if state[nxt] == 0:
-                visit(nxt, path)
-        path.pop()
-        state[node] = 2
-
-    for node in nodes:
-        if state[node] == 0:
-            visit(node, [])
+    cycle = snn.graph.delay_free_cycle(nodes, edges)
+    if cycle is not None:
+        names = snn.graph.cycle_nodes(edges, cycle)
+        raise ValueError(
+            "Graph: the cycle " + " -> ".join(names) + " has no delay; give one of its edges a delay >= 1, "
+            f"e.g. ({names[-2]!r}, {names[-1]!r}, 1): a recurrent edge reads the previous step."
+        )

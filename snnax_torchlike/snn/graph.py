@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Literal, NamedTuple
 
 import equinox as eqx
@@ -129,31 +129,77 @@ class GraphStructure(eqx.Module):
         return max((e.delay for incoming in self.input_connectivity for e in incoming if e.source == layer), default=0)
 
 
+def delay_free_cycle(nodes: Sequence[Hashable], edges: Sequence[tuple[Hashable, Hashable, int]]) -> list[int] | None:
+    """The first cycle whose edges all have delay 0, as indices into ``edges``, or None.
+
+    A depth-first search from ``nodes`` in their order, following each node's
+    delay-0 edges in their order, so the cycle found (and the edge that closes
+    it, the last index) is fixed by the order the caller gives.
+
+    **Arguments:** ``nodes``: every node; ``edges``: ``(source, target, delay)``
+    between them.
+
+    **Returns:** the edge indices along the cycle, from the node it is entered at
+    round to the edge back into it; None when every cycle has a delay.
+    """
+    out: dict[Hashable, list[int]] = {node: [] for node in nodes}
+    for index, (source, target, delay) in enumerate(edges):
+        if delay == 0 and source in out and target in out:
+            out[source].append(index)
+    state = dict.fromkeys(nodes, 0)  # 0: unvisited, 1: on the current path, 2: done
+    path: list[Hashable] = []
+    entered_by: list[int | None] = []
+
+    def visit(node: Hashable, via: int | None) -> list[int] | None:
+        state[node] = 1
+        path.append(node)
+        entered_by.append(via)
+        for index in out[node]:
+            target = edges[index][1]
+            if state[target] == 1:
+                start = path.index(target)
+                return [e for e in entered_by[start + 1 :] if e is not None] + [index]
+            if state[target] == 0 and (found := visit(target, index)) is not None:
+                return found
+        path.pop()
+        entered_by.pop()
+        state[node] = 2
+        return None
+
+    for root in nodes:
+        if state[root] == 0 and (found := visit(root, None)) is not None:
+            return found
+    return None
+
+
+def cycle_nodes(edges: Sequence[tuple[Hashable, Hashable, int]], cycle: list[int]) -> list[Hashable]:
+    """The nodes of a cycle from `delay_free_cycle`, the first repeated at the end (``a -> b -> a``)."""
+    return [edges[index][0] for index in cycle] + [edges[cycle[-1]][1]]
+
+
 def _topological_order(edges: tuple[tuple[Edge, ...], ...]) -> tuple[int, ...]:
     """Order layers so every delay-0 source comes before its target; refuse delay-0 cycles."""
     n = len(edges)
+    flat = [(e.source, target, e.delay) for target, incoming in enumerate(edges) for e in incoming]
+    cycle = delay_free_cycle(range(n), flat)
+    if cycle is not None:
+        raise ValueError(
+            "GraphStructure: the cycle " + " -> ".join(str(k) for k in cycle_nodes(flat, cycle))
+            + " has no delay; give one of its edges delay >= 1, e.g. (source, 1)."
+        )  # fmt: skip
     same_step = [sorted({e.source for e in incoming if e.delay == 0}) for incoming in edges]
     order: list[int] = []
-    mark = [0] * n  # 0: unvisited, 1: on the current path, 2: done
+    done = [False] * n
 
-    def visit(i: int, path: list[int]) -> None:
-        if mark[i] == 2:
-            return
-        if mark[i] == 1:
-            cycle = path[path.index(i) :] + [i]
-            raise ValueError(
-                "GraphStructure: the cycle "
-                + " -> ".join(str(k) for k in reversed(cycle))
-                + " has no delay; give one of its edges delay >= 1, e.g. (source, 1)."
-            )
-        mark[i] = 1
-        for j in same_step[i]:
-            visit(j, path + [i])
-        mark[i] = 2
-        order.append(i)
+    def visit(i: int) -> None:
+        if not done[i]:
+            done[i] = True
+            for j in same_step[i]:
+                visit(j)
+            order.append(i)
 
     for i in range(n):
-        visit(i, [])
+        visit(i)
     return tuple(order)
 
 
