@@ -11,11 +11,8 @@ from jaxtyping import Array
 from .. import snn
 
 
-def _membrane(state: Any) -> Any:
-    # Neurons with several state variables name their membrane `mem` (snnTorch) or `v` (Norse, NIR).
-    if type(state) is tuple:  # a compound layer's (LinearLeaky: Linear, then the neuron): its last member's
-        return _membrane(state[-1])
-    return getattr(state, "mem", getattr(state, "v", state))
+def _membrane(layer: Any, state: Any) -> Any:
+    return layer.membrane(state) if isinstance(layer, snn.StatefulLayer) else state
 
 
 @eqx.filter_jit
@@ -44,7 +41,7 @@ def run_time_first(
     state = core.init_state(in_shapes[0] if len(xs) == 1 else in_shapes)
     keys = None if key is None else jax.random.split(key, xs[0].shape[1])
     result = core.scan_batch(state, xs, keys, checkpoint_every=checkpoint_every, record_states=records)
-    return result[1], tuple(_membrane(result[2][i]) for i in records) if records else ()
+    return result[1], tuple(_membrane(core.layers[i], result[2][i]) for i in records) if records else ()
 
 
 def run_named(

@@ -59,3 +59,13 @@ class StatefulLayer(eqx.Module):
         default) to have the model step ``__call__`` in a ``lax.scan``.
         """
         return None
+
+    def membrane(self, state: State) -> Any:
+        """The membrane potential inside ``state`` (a container returns it beside a last neuron's spikes).
+
+        The core's neurons keep it as their whole state, or as the ``mem`` (snnTorch's
+        name) or ``v`` (NIR's and Norse's) field of a state tuple; a layer whose
+        state holds it elsewhere overrides this. Works on a state with leading
+        time and batch axes too.
+        """
+        return getattr(state, "mem", getattr(state, "v", state))

@@ -79,6 +79,11 @@ class CompoundLayer(StatefulLayer):
             shape = tuple(out.shape)
         return tuple(states)
 
+    def membrane(self, state: tuple[State, ...]) -> Any:
+        """The last member's membrane (``LinearLeaky``: a ``Linear``, then the neuron)."""
+        last = self.layers[-1]
+        return last.membrane(state[-1]) if isinstance(last, StatefulLayer) else state[-1]
+
     def _chain(self, state: tuple[State, ...], x: Any, key: PRNGKeyArray | None) -> tuple[tuple[State, ...], Array]:
         new_states = []
         for layer, s, k in zip(self.layers, state, _split(key, len(self.layers))):
