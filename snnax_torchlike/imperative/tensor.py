@@ -34,7 +34,7 @@ from . import _graph
 from ._foreign_leaf import foreign_leaf
 from ._indexing import build_index, split_index
 from ._state import in_pure_scope, is_grad_enabled
-from .convert import is_foreign_array, to_array
+from .convert import is_foreign_array, to_array, to_numpy
 
 
 class _Pending:
@@ -1222,7 +1222,7 @@ def known_values(value: Any) -> np.ndarray | None:
     if isinstance(value, jax.core.Tracer) or not (hasattr(value, "shape") or isinstance(value, (list, tuple, int))):
         return None
     try:
-        return np.asarray(value.detach().cpu() if is_foreign_array(value) and hasattr(value, "detach") else value)
+        return to_numpy(value)
     except (TypeError, ValueError, jax.errors.JAXTypeError):
         return None
 

@@ -77,11 +77,6 @@ class Parameter:
                 "Call optimizer.step() outside the compiled function, or compile the whole training step with "
                 "optimizer.step(closure)."
             )
-        self._set_data(value)
-
-    def _set_data(self, value: Any) -> None:
-        """``data = value`` for a value of the parameter's shape (a tracer too: ``bind_parameters`` binds them)."""
-        value = to_array(value)
         if tuple(value.shape) != tuple(self._data.shape):
             raise ValueError(
                 f"Parameter.data: got a value of shape {tuple(value.shape)} for a parameter of shape "

@@ -17,7 +17,7 @@ from ..snn.neurons.snntorch_fire import StateQuant, check_inhibition_shape, chec
 from ..snn.surrogate import SurrogateSpike
 from ._instances import LiveInstances, instance_or_class_method
 from ._recorded_call import recorded_call
-from .module import Module, Parameter, to_array
+from .module import Module, Parameter, to_array, to_numpy
 
 _RESET_CODES = {"subtract": 0, "zero": 1, "none": 2}
 _RESET_NAMES = {code: name for name, code in _RESET_CODES.items()}
@@ -71,7 +71,8 @@ def register_value(module: Module, name: str, value: ArrayLike, learn: bool) -> 
     snnTorch's does, so the value given is not the one used (and a learned one
     outside gets no gradient).
     """
-    if not hasattr(value, "__jax_array__") and np.asarray(value).dtype.kind not in "biuf":
+    dtype = value.dtype if isinstance(value, jax.Array) else to_numpy(value).dtype
+    if dtype.kind not in "biuf":
         raise TypeError(
             f"{type(module).__name__}: {name} must be a real number or array, got {type(value).__name__} {value!r}."
         )

@@ -60,6 +60,13 @@ def facade_leaky_beta_given_as_a_string():
     nn.Leaky(beta="0.9")  # read from a config file and never converted
 
 
+@probe(C)
+def facade_leaky_beta_given_as_a_torch_tensor_that_requires_grad():
+    import torch
+
+    return float(nn.Leaky(beta=torch.tensor(0.9, requires_grad=True)).beta) == np.float32(0.9)
+
+
 @probe(C, raises=ValueError, says=("Alpha", "alpha > beta"))
 def facade_alpha_with_alpha_below_beta():
     nn.Alpha(alpha=0.5, beta=0.9)
