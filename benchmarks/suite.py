@@ -265,14 +265,15 @@ class _Captured(Exception):
 def xla_step_memory(trainer: Any, batch: tuple, run: bool = True) -> dict[str, Any]:
     """``memory_analysis()`` of the compiled step that ``trainer.fit([batch])`` runs: temp and argument bytes.
 
-    Records the abstract arguments of the Trainer's jitted step (``trainer._train_step``, an internal name) during
+    Records the abstract arguments of the Trainer's jitted step (``trainer._steps.train``, an internal name) during
     one ``fit`` call, then lowers and compiles it ahead of time. ``run=False`` stops ``fit`` before the step runs.
     """
     import jax
 
-    original = getattr(trainer, "_train_step", None)
+    steps = trainer._compile_steps()
+    original = getattr(steps, "train", None)
     if original is None or not hasattr(original, "lower"):
-        return {"xla_memory_error": "Trainer._train_step is not a jitted function any more"}
+        return {"xla_memory_error": "Trainer._steps.train is not a jitted function any more"}
     captured: dict[str, Any] = {}
 
     def abstract(leaf: Any) -> Any:
@@ -288,13 +289,13 @@ def xla_step_memory(trainer: Any, batch: tuple, run: bool = True) -> dict[str, A
             raise _Captured
         return original(*args, **kwargs)
 
-    trainer._train_step = spy
+    steps.train = spy
     try:
         trainer.fit([batch])
     except _Captured:
         pass
     finally:
-        trainer._train_step = original
+        steps.train = original
     try:
         args, kwargs = captured["args"]
         analysis = original.lower(*args, **kwargs).compile().memory_analysis()

@@ -22,6 +22,7 @@ import jax
 import numpy as np
 
 from snnax_torchlike.nn.module import to_numpy
+from snnax_torchlike.train.batches import time_first_inputs
 
 __all__ = ["pad_time", "collate_padded", "torch_loader"]
 
@@ -102,13 +103,9 @@ def _convert(item: Any, index: int, time_first: bool, pad_time_to: int | None, k
     if x.ndim < 2:
         raise ValueError(f"torch_loader: inputs need a batch and a time axis, got shape {x.shape}.")
     _check_batch_axis(x, y, index, time_first)
-    time_axis = 0 if time_first else 1
     if pad_time_to is not None:
-        x = pad_time(x, pad_time_to, axis=time_axis)
-    if not time_first:
-        x = np.swapaxes(x, 0, 1)
-    if x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer) or x.dtype == np.float64:
-        x = x.astype(np.float32)
+        x = pad_time(x, pad_time_to, axis=0 if time_first else 1)
+    x = time_first_inputs(x, time_first, f"torch_loader: batch {index}")
     return tuple(jax.device_put(part) for part in (x, y, *rest))
 
 

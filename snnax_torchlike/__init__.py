@@ -7,21 +7,11 @@
 Nothing here imports torch; ``snnax_torchlike.interop`` bridges to it.
 """
 
-from . import functional, imperative, nn, optim, plot, random, snn, spikegen, surrogate, utils
+from . import functional, imperative, nn, optim, plot, random, snn, spikegen, surrogate, train, utils
 from .compile import compile
 from .imperative import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
-from .train import (
-    Callback,
-    CheckpointError,
-    EarlyStopping,
-    History,
-    ModelCheckpoint,
-    NonFiniteError,
-    Trainer,
-    load,
-    save,
-)
+from .train import *  # noqa: F403  (Trainer, callbacks, save/load: their list is train.__all__)
 
 __version__ = "0.1.0"
 
@@ -43,14 +33,6 @@ __all__ = [
     "plot",
     "manual_seed",
     "compile",
-    "Trainer",
-    "Callback",
-    "EarlyStopping",
-    "ModelCheckpoint",
-    "History",
-    "save",
-    "load",
-    "CheckpointError",
-    "NonFiniteError",
+    *train.__all__,
     "__version__",
 ]

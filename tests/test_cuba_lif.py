@@ -1,4 +1,4 @@
-"""The discretised ODE neuron (`snn.CubaLIF`), its conventions, and the NIR-named facade neurons."""
+"""The discretised ODE neuron (`snn.ODENeuron`), its conventions, and the NIR-named facade neurons."""
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +54,7 @@ def test_matches_reference_for_each_reset_and_synapse(reset, synapse):
         a_mem=np.linspace(0.8, 0.95, 6), a_syn=0.7 if synapse else None, g_in=0.9, g_mem=0.3,
         v_leak=0.2, threshold=1.1, v_reset=-0.3,
     )  # fmt: skip
-    layer = snn.CubaLIF(
+    layer = snn.ODENeuron(
         params["a_mem"], syn_decay=params["a_syn"], input_gain=params["g_in"], current_gain=params["g_mem"],
         v_leak=params["v_leak"], threshold=params["threshold"], v_reset=params["v_reset"], reset=reset,
     )  # fmt: skip
@@ -67,7 +67,7 @@ def test_matches_reference_for_each_reset_and_synapse(reset, synapse):
 
 
 def test_non_spiking_integrator_outputs_membrane():
-    layer = snn.CubaLIF(0.9, syn_decay=0.8, current_gain=0.1, v_leak=0.5, threshold=None)
+    layer = snn.ODENeuron(0.9, syn_decay=0.8, current_gain=0.1, v_leak=0.5, threshold=None)
     out, v = _run(layer, X)
     ref_out, _ = _reference(X.astype(np.float64), a_mem=0.9, a_syn=0.8, g_in=1.0, g_mem=0.1, v_leak=0.5,
                             threshold=None, v_reset=0.0)  # fmt: skip
@@ -77,7 +77,7 @@ def test_non_spiking_integrator_outputs_membrane():
 
 def test_recurrent_weight_feeds_back_last_spikes():
     w = RNG.normal(0, 0.5, (6, 6)).astype(np.float32)
-    layer = snn.CubaLIF(0.9, syn_decay=0.8, current_gain=0.1, recurrent_weight=w, stop_reset_grad=True)
+    layer = snn.ODENeuron(0.9, syn_decay=0.8, current_gain=0.1, recurrent_weight=w, stop_reset_grad=True)
     out, v = _run(layer, X)
     ref_out, ref_v = _reference(X.astype(np.float64), a_mem=0.9, a_syn=0.8, g_in=1.0, g_mem=0.1, v_leak=0.0,
                                 threshold=1.0, v_reset=0.0, w_rec=w.astype(np.float64))  # fmt: skip
@@ -91,7 +91,9 @@ def test_stop_reset_grad_changes_only_the_gradient():
         _, outs = model(model.init_state((6,)), jnp.asarray(X[:30]))
         return outs[-1].sum()
 
-    make = lambda stop: snn.CubaLIF(jnp.full(6, 0.9), syn_decay=0.8, current_gain=0.2, stop_reset_grad=stop)  # noqa: E731
+    def make(stop: bool) -> snn.ODENeuron:
+        return snn.ODENeuron(jnp.full(6, 0.9), syn_decay=0.8, current_gain=0.2, stop_reset_grad=stop)
+
     (g_free, g_stop) = (jax.grad(loss)(make(False)).mem_decay, jax.grad(loss)(make(True)).mem_decay)
     assert loss(make(False)) == loss(make(True))
     assert np.all(np.isfinite(g_free)) and np.all(np.isfinite(g_stop))
@@ -99,14 +101,14 @@ def test_stop_reset_grad_changes_only_the_gradient():
 
 
 def test_errors_name_the_layer_and_shapes():
-    with pytest.raises(ValueError, match=r"CubaLIF: mem_decay has shape \(5,\).*\(6,\)"):
-        snn.CubaLIF(jnp.full(5, 0.9)).init_state((6,))
-    with pytest.raises(ValueError, match="CubaLIF: reset must be one of"):
-        snn.CubaLIF(0.9, reset="zero")
+    with pytest.raises(ValueError, match=r"ODENeuron: mem_decay has shape \(5,\).*\(6,\)"):
+        snn.ODENeuron(jnp.full(5, 0.9)).init_state((6,))
+    with pytest.raises(ValueError, match="ODENeuron: reset must be one of"):
+        snn.ODENeuron(0.9, reset="zero")
     with pytest.raises(ValueError, match="needs a threshold"):
-        snn.CubaLIF(0.9, threshold=None, recurrent_weight=np.eye(3))
+        snn.ODENeuron(0.9, threshold=None, recurrent_weight=np.eye(3))
     with pytest.raises(ValueError, match=r"recurrent_weight needs a vector input \(N,\) and weights \(N, N\)"):
-        snn.CubaLIF(0.9, recurrent_weight=np.eye(3)).init_state((4,))
+        snn.ODENeuron(0.9, recurrent_weight=np.eye(3)).init_state((4,))
 
 
 @pytest.mark.parametrize("convention", ["euler", "norse", "exact"])

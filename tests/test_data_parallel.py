@@ -73,7 +73,7 @@ for label, devices in (("single", None), ("sharded", 8)):
     if devices:
         trainer = snx.Trainer(net, optim.Adam(net.parameters()), SF.ce_rate_loss(), progress=False, devices=8)
         x, y = global_batches(1)[0]
-        batch = next(__import__("snnax_torchlike.train._batches", fromlist=["x"]).iterate_batches(
+        batch = next(__import__("snnax_torchlike.train.batches", fromlist=["x"]).iterate_batches(
             [(x, y)], time_first=True, mesh=trainer.mesh))
         print("shard shapes", sorted({s.data.shape for s in batch.x.addressable_shards}))
         try:

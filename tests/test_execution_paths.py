@@ -13,7 +13,7 @@ KEYS = jax.random.split(jax.random.key(0), 8)
 
 def _mlp():
     return snn.Sequential(
-        eqx.nn.Linear(12, 16, key=KEYS[0]), snn.LIF([0.9, 0.8], threshold=0.5),
+        eqx.nn.Linear(12, 16, key=KEYS[0]), snn.CurrentBasedLIF([0.9, 0.8], threshold=0.5),
         eqx.nn.Linear(16, 5, key=KEYS[1]), snn.Leaky(0.85),
     ), (12,)  # fmt: skip
 
@@ -21,7 +21,7 @@ def _mlp():
 def _conv():
     return snn.Sequential(
         eqx.nn.Conv2d(2, 4, 3, padding=1, key=KEYS[2]), snn.SimpleLIF(0.9, threshold=0.3),
-        snn.SpikingMaxPool2d(2, 2), snn.Flatten(), eqx.nn.Linear(4 * 4 * 4, 3, key=KEYS[3]), snn.CubaLIF(0.9),
+        snn.SpikingMaxPool2d(2, 2), snn.Flatten(), eqx.nn.Linear(4 * 4 * 4, 3, key=KEYS[3]), snn.ODENeuron(0.9),
     ), (2, 8, 8)  # fmt: skip
 
 
@@ -170,8 +170,8 @@ def test_checkpointing_memory_grows_sublinearly_in_time(layerwise):
 def test_checkpointing_argument_errors():
     model, shape = _mlp()
     state = model.init_state(shape)
-    for bad in (0, -3, 2.5, True):
-        with pytest.raises(ValueError, match="checkpoint_every must be a positive int"):
+    for bad, error in ((0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match=f"StatefulModel: checkpoint_every must be an int >= 1, got {bad}"):
             model(state, _inputs(shape), checkpoint_every=bad)
     recurrent = snn.StatefulModel(
         snn.GraphStructure(2, [[0], []], [[(1, 1)], [0]]), [eqx.nn.Linear(3, 3, key=KEYS[0]), snn.Leaky(0.9)]
@@ -238,5 +238,5 @@ def test_scan_batch_argument_errors():
     state = model.init_state(shape)
     x = jnp.ones((20, 3, *shape))
     keys = jax.random.split(jax.random.key(9), 3)
-    with pytest.raises(ValueError, match="checkpoint_every must be a positive int"):
+    with pytest.raises(ValueError, match="checkpoint_every must be an int >= 1, got 0"):
         model.scan_batch(state, x, keys, checkpoint_every=0)

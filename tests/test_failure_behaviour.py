@@ -78,7 +78,7 @@ def test_nan_guard_stops_the_epoch_within_two_log_intervals():
      ([np.nan, 1.0], False), ([-3e38, np.nan], False)],
 )  # fmt: skip
 def test_input_check_is_exact_when_the_sum_overflows(values, finite):
-    from snnax_torchlike.train.trainer import _all_finite
+    from snnax_torchlike.train._steps import all_finite as _all_finite
 
     x = np.zeros((4, 3, 5), np.float32)
     x[1, 2, 3], x[2, 0, 1] = values  # a sum of 6e38 overflows to Inf although every element is finite

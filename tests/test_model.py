@@ -187,7 +187,7 @@ def _mlp(key):
     k1, k2 = jax.random.split(key)
     return snn.Sequential(
         eqx.nn.Linear(6, 16, key=k1),
-        snn.LIF([0.9, 0.8], reset="subtract"),
+        snn.CurrentBasedLIF([0.9, 0.8], reset="subtract"),
         eqx.nn.Linear(16, 3, key=k2),
         snn.SimpleLIF(0.95, threshold=0.5),
     )
@@ -265,10 +265,9 @@ def test_wrong_input_shapes_raise_with_names():
         model(state, jnp.ones((10, 6), dtype=jnp.int32))
     with pytest.raises(TypeError, match="init_state"):
         model([None], jnp.ones((10, 6)))
-    with pytest.raises(ValueError, match=r"LIF.*mem_decay has shape \(3,\).*\(16,\)"):
-        snn.Sequential(eqx.nn.Linear(6, 16, key=jax.random.PRNGKey(0)), snn.LIF([jnp.full(3, 0.9), 0.8])).init_state(
-            (6,)
-        )
+    with pytest.raises(ValueError, match=r"CurrentBasedLIF.*mem_decay has shape \(3,\).*\(16,\)"):
+        neuron = snn.CurrentBasedLIF([jnp.full(3, 0.9), 0.8])
+        snn.Sequential(eqx.nn.Linear(6, 16, key=jax.random.PRNGKey(0)), neuron).init_state((6,))
 
 
 def test_pooling_and_flatten():
@@ -289,7 +288,7 @@ def test_equinox_layers_compose_with_stateful_layers():
     norm = eqx.nn.LayerNorm((4, 6))
     linear = eqx.nn.Linear(24, 5, key=k2)
     model = snn.Sequential(
-        conv1d, norm, snn.SimpleLIF(0.9), eqx.nn.Dropout(0.2), snn.Flatten(), linear, snn.LIF([0.9, 0.8])
+        conv1d, norm, snn.SimpleLIF(0.9), eqx.nn.Dropout(0.2), snn.Flatten(), linear, snn.CurrentBasedLIF([0.9, 0.8])
     )
     x = jax.random.uniform(k3, (7, 2, 8)) * 3.0
     state = model.init_state((2, 8), k3)

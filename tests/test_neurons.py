@@ -213,10 +213,10 @@ def test_lif(layout, reset, scale_input):
     beta = _param(pshape, 0.3, 0.95, seed=1)
     alpha = _param(pshape, 0.1, 0.8, seed=2)
     xs = _inputs(shape, hi=4.0 if scale_input else 1.0)
-    states, outs = _run(snn.LIF([beta, alpha], reset=reset, scale_input=scale_input), xs)
+    states, outs = _run(snn.CurrentBasedLIF([beta, alpha], reset=reset, scale_input=scale_input), xs)
     vs, is_, ss = ref_lif(xs, beta, alpha, F(1), reset, scale_input)
     for t in range(STEPS):
-        assert isinstance(states[t], snn.LIFState)
+        assert isinstance(states[t], snn.CurrentBasedLIFState)
         _close(states[t].v, vs[t])
         _close(states[t].i, is_[t])
         np.testing.assert_array_equal(outs[t], ss[t])
@@ -229,7 +229,7 @@ def test_lif_soft_reset(layout):
     beta = _param(pshape, 0.3, 0.95, seed=3)
     alpha = _param(pshape, 0.1, 0.8, seed=4)
     xs = _inputs(shape, hi=1.0)
-    layer = snn.LIFSoftReset(mem_decay=beta, syn_decay=alpha, threshold=0.9)
+    layer = snn.CurrentBasedLIFSoftReset(mem_decay=beta, syn_decay=alpha, threshold=0.9)
     assert layer.reset == "subtract"
     states, outs = _run(layer, xs)
     vs, is_, ss = ref_lif(xs, beta, alpha, F(0.9), "subtract", False)
@@ -413,8 +413,8 @@ THRESHOLD_LAYERS = {
         lambda thr: snn.SimpleLIF(0.8, threshold=thr, reset="subtract"),
         lambda xs, thr: ref_simple_lif(xs, F(0.8), thr, "subtract", False)[-1],
     ),
-    "LIF": (
-        lambda thr: snn.LIF([0.8, 0.5], threshold=thr, reset="subtract"),
+    "CurrentBasedLIF": (
+        lambda thr: snn.CurrentBasedLIF([0.8, 0.5], threshold=thr, reset="subtract"),
         lambda xs, thr: ref_lif(xs, F(0.8), F(0.5), thr, "subtract", False)[-1],
     ),
     "AdaptiveLIF": (
@@ -504,7 +504,7 @@ def test_sigmoid_parameterisation_stores_the_logit_and_simulates_the_decay():
         np.testing.assert_array_equal(outs[t], ss[t])
     _assert_some_but_not_all_spike(outs)
 
-    layer = snn.LIF([beta, alpha], decay_parameterisation="sigmoid", scale_input=True)
+    layer = snn.CurrentBasedLIF([beta, alpha], decay_parameterisation="sigmoid", scale_input=True)
     np.testing.assert_allclose(np.asarray(layer.mem_decay), _logit(beta), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(layer.syn_decay), _logit(alpha), rtol=1e-5, atol=1e-6)
     xs_big = xs * F(4)
@@ -565,8 +565,8 @@ def test_sigmoid_parameterisation_needs_open_unit_interval(bad):
 
 
 def test_unknown_decay_parameterisation():
-    with pytest.raises(ValueError, match=r"LIF: decay_parameterisation must be one of"):
-        snn.LIF([0.9, 0.8], decay_parameterisation="exp")
+    with pytest.raises(ValueError, match=r"CurrentBasedLIF: decay_parameterisation must be one of"):
+        snn.CurrentBasedLIF([0.9, 0.8], decay_parameterisation="exp")
 
 
 # ---------------------------------------------------------------- gradients
@@ -625,13 +625,13 @@ def test_stop_reset_grad_irrelevant_without_a_spike_or_without_reset():
     "make",
     [
         lambda stop, reset: snn.SimpleLIF(0.8, reset=reset, stop_reset_grad=stop),
-        lambda stop, reset: snn.LIF([0.8, 0.5], reset=reset, stop_reset_grad=stop),
-        lambda stop, reset: snn.LIFSoftReset([0.8, 0.5], stop_reset_grad=stop),
+        lambda stop, reset: snn.CurrentBasedLIF([0.8, 0.5], reset=reset, stop_reset_grad=stop),
+        lambda stop, reset: snn.CurrentBasedLIFSoftReset([0.8, 0.5], stop_reset_grad=stop),
         lambda stop, reset: snn.AdaptiveLIF([0.8, 0.6], reset=reset, stop_reset_grad=stop),
         lambda stop, reset: snn.IAF(0.5, reset=reset, stop_reset_grad=stop),
         lambda stop, reset: snn.SimpleIAF(reset=reset, stop_reset_grad=stop),
     ],
-    ids=["SimpleLIF", "LIF", "LIFSoftReset", "AdaptiveLIF", "IAF", "SimpleIAF"],
+    ids=["SimpleLIF", "CurrentBasedLIF", "CurrentBasedLIFSoftReset", "AdaptiveLIF", "IAF", "SimpleIAF"],
 )
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 def test_stop_reset_grad_changes_input_gradient_when_spiking(make, reset):
@@ -659,8 +659,14 @@ def test_stop_reset_grad_changes_input_gradient_when_spiking(make, reset):
 # name -> (constructor, names of its decay fields)
 DECAY_LAYERS = {
     "SimpleLIF": (lambda p, **kw: snn.SimpleLIF(p[0], reset="subtract", **kw), ["decay"]),
-    "LIF": (lambda p, **kw: snn.LIF([p[0], p[1]], reset="subtract", **kw), ["mem_decay", "syn_decay"]),
-    "LIFSoftReset": (lambda p, **kw: snn.LIFSoftReset([p[0], p[1]], **kw), ["mem_decay", "syn_decay"]),
+    "CurrentBasedLIF": (
+        lambda p, **kw: snn.CurrentBasedLIF([p[0], p[1]], reset="subtract", **kw),
+        ["mem_decay", "syn_decay"],
+    ),
+    "CurrentBasedLIFSoftReset": (
+        lambda p, **kw: snn.CurrentBasedLIFSoftReset([p[0], p[1]], **kw),
+        ["mem_decay", "syn_decay"],
+    ),
     "AdaptiveLIF": (lambda p, **kw: snn.AdaptiveLIF([p[0], p[1]], coupling=0.2, **kw), ["mem_decay", "adapt_decay"]),
     "IAF": (lambda p, **kw: snn.IAF(p[1], **kw), ["syn_decay"]),
     "SimpleLI": (lambda p, **kw: snn.SimpleLI(p[0], **kw), ["decay"]),
@@ -731,19 +737,19 @@ def test_simple_li_decay_gradient_equals_analytic():
 
 
 def test_snnax_positional_list_order():
-    layer = snn.LIF([0.9, 0.8])
+    layer = snn.CurrentBasedLIF([0.9, 0.8])
     assert float(layer.mem_decay) == pytest.approx(0.9) and float(layer.syn_decay) == pytest.approx(0.8)
     assert layer.mem_decay.dtype == jnp.float32
     xs = _inputs((5,), seed=37)
     pos_states, pos_outs = _run(layer, xs)
-    named_states, named_outs = _run(snn.LIF(mem_decay=0.9, syn_decay=0.8), xs)
+    named_states, named_outs = _run(snn.CurrentBasedLIF(mem_decay=0.9, syn_decay=0.8), xs)
     np.testing.assert_array_equal(pos_outs, named_outs)
     _close(pos_states[-1].v, named_states[-1].v)
     vs, is_, ss = ref_lif(xs, F(0.9), F(0.8), F(1), "zero", False)
     _close(pos_states[-1].v, vs[-1])
     _close(pos_states[-1].i, is_[-1])
     # An array with a leading axis over the names means the same.
-    arr = snn.LIF(np.array([0.9, 0.8], F))
+    arr = snn.CurrentBasedLIF(np.array([0.9, 0.8], F))
     assert float(arr.mem_decay) == pytest.approx(0.9) and float(arr.syn_decay) == pytest.approx(0.8)
     # The other multi-decay neurons follow their documented order.
     alif = snn.AdaptiveLIF([0.9, 0.7])
@@ -757,8 +763,8 @@ def test_snnax_positional_list_order():
 
 def test_lif_soft_reset_equals_lif_subtract():
     xs = _inputs((5,), seed=38)
-    soft_states, soft_outs = _run(snn.LIFSoftReset([0.9, 0.8]), xs)
-    sub_states, sub_outs = _run(snn.LIF([0.9, 0.8], reset="subtract"), xs)
+    soft_states, soft_outs = _run(snn.CurrentBasedLIFSoftReset([0.9, 0.8]), xs)
+    sub_states, sub_outs = _run(snn.CurrentBasedLIF([0.9, 0.8], reset="subtract"), xs)
     np.testing.assert_array_equal(soft_outs, sub_outs)
     for a, b in zip(soft_states, sub_states):
         _close(a.v, b.v)
@@ -766,7 +772,7 @@ def test_lif_soft_reset_equals_lif_subtract():
 
 
 def test_vmap_over_a_batch_equals_per_sample_steps():
-    layer = snn.LIF([_param((5,), 0.4, 0.9, 39), 0.6], reset="subtract")
+    layer = snn.CurrentBasedLIF([_param((5,), 0.4, 0.9, 39), 0.6], reset="subtract")
     xs = _inputs((3, 5), seed=40)[:5]  # (time, batch, neurons)
     state = jax.vmap(lambda _: layer.init_state((5,)))(jnp.arange(3))
     outs = []
@@ -784,9 +790,9 @@ def test_vmap_over_a_batch_equals_per_sample_steps():
 # name -> (constructor with a given decay for one of its decays, that decay's name)
 WRONG_SHAPE = {
     "SimpleLIF": (lambda d: snn.SimpleLIF(d), "decay"),
-    "LIF": (lambda d: snn.LIF(mem_decay=d, syn_decay=0.5), "mem_decay"),
-    "LIF_syn": (lambda d: snn.LIF(mem_decay=0.5, syn_decay=d), "syn_decay"),
-    "LIFSoftReset": (lambda d: snn.LIFSoftReset([0.5, d]), "syn_decay"),
+    "CurrentBasedLIF": (lambda d: snn.CurrentBasedLIF(mem_decay=d, syn_decay=0.5), "mem_decay"),
+    "CurrentBasedLIF_syn": (lambda d: snn.CurrentBasedLIF(mem_decay=0.5, syn_decay=d), "syn_decay"),
+    "CurrentBasedLIFSoftReset": (lambda d: snn.CurrentBasedLIFSoftReset([0.5, d]), "syn_decay"),
     "AdaptiveLIF": (lambda d: snn.AdaptiveLIF(mem_decay=0.5, adapt_decay=d), "adapt_decay"),
     "IAF": (lambda d: snn.IAF(d), "syn_decay"),
     "SimpleLI": (lambda d: snn.SimpleLI(d), "decay"),
@@ -836,9 +842,9 @@ def test_wrong_threshold_or_leak_shape_raises_at_init_state(make):
 
 OUT_OF_RANGE = [
     ("SimpleLIF", "decay", lambda d: snn.SimpleLIF(d)),
-    ("LIF", "mem_decay", lambda d: snn.LIF([d, 0.5])),
-    ("LIF", "syn_decay", lambda d: snn.LIF(mem_decay=0.5, syn_decay=d)),
-    ("LIFSoftReset", "mem_decay", lambda d: snn.LIFSoftReset([d, 0.5])),
+    ("CurrentBasedLIF", "mem_decay", lambda d: snn.CurrentBasedLIF([d, 0.5])),
+    ("CurrentBasedLIF", "syn_decay", lambda d: snn.CurrentBasedLIF(mem_decay=0.5, syn_decay=d)),
+    ("CurrentBasedLIFSoftReset", "mem_decay", lambda d: snn.CurrentBasedLIFSoftReset([d, 0.5])),
     ("AdaptiveLIF", "adapt_decay", lambda d: snn.AdaptiveLIF([0.5, d])),
     ("IAF", "syn_decay", lambda d: snn.IAF(syn_decay=d)),
     ("SimpleLI", "decay", lambda d: snn.SimpleLI(d)),
@@ -857,8 +863,8 @@ def test_decay_outside_unit_interval_raises_at_construction(layer_name, field, m
 # name -> (layer, per-sample shape)
 ALL_LAYERS = {
     "SimpleLIF": lambda: snn.SimpleLIF(0.9),
-    "LIF": lambda: snn.LIF([0.9, 0.8]),
-    "LIFSoftReset": lambda: snn.LIFSoftReset([0.9, 0.8]),
+    "CurrentBasedLIF": lambda: snn.CurrentBasedLIF([0.9, 0.8]),
+    "CurrentBasedLIFSoftReset": lambda: snn.CurrentBasedLIFSoftReset([0.9, 0.8]),
     "AdaptiveLIF": lambda: snn.AdaptiveLIF([0.9, 0.8]),
     "IAF": lambda: snn.IAF(0.8),
     "SimpleIAF": lambda: snn.SimpleIAF(),
@@ -903,7 +909,7 @@ def test_non_float_input_raises_type_error(name):
     ("name", "make"),
     [
         ("SimpleLIF", lambda r: snn.SimpleLIF(0.9, reset=r)),
-        ("LIF", lambda r: snn.LIF([0.9, 0.8], reset=r)),
+        ("CurrentBasedLIF", lambda r: snn.CurrentBasedLIF([0.9, 0.8], reset=r)),
         ("AdaptiveLIF", lambda r: snn.AdaptiveLIF([0.9, 0.8], reset=r)),
         ("IAF", lambda r: snn.IAF(0.8, reset=r)),
         ("SimpleIAF", lambda r: snn.SimpleIAF(reset=r)),
@@ -918,9 +924,9 @@ def test_unknown_reset_mode_raises(name, make, bad):
 @pytest.mark.parametrize(
     ("name", "make"),
     [
-        ("LIF", lambda: snn.LIF([0.9, 0.8], mem_decay=0.9)),
-        ("LIF", lambda: snn.LIF([0.9, 0.8], syn_decay=0.8)),
-        ("LIFSoftReset", lambda: snn.LIFSoftReset([0.9, 0.8], mem_decay=0.9)),
+        ("CurrentBasedLIF", lambda: snn.CurrentBasedLIF([0.9, 0.8], mem_decay=0.9)),
+        ("CurrentBasedLIF", lambda: snn.CurrentBasedLIF([0.9, 0.8], syn_decay=0.8)),
+        ("CurrentBasedLIFSoftReset", lambda: snn.CurrentBasedLIFSoftReset([0.9, 0.8], mem_decay=0.9)),
         ("AdaptiveLIF", lambda: snn.AdaptiveLIF([0.9, 0.8], adapt_decay=0.8)),
         ("IAF", lambda: snn.IAF(0.8, syn_decay=0.8)),
         ("SRM", lambda: snn.SRM([0.2, 0.9, 0.8], fast_decay=0.2)),
@@ -932,10 +938,12 @@ def test_both_positional_and_named_decays_raise_type_error(name, make):
 
 
 def test_missing_or_miscounted_decays():
-    with pytest.raises(TypeError, match=r"LIF: missing decay constant\(s\) \['syn_decay'\]"):
-        snn.LIF(mem_decay=0.9)
-    with pytest.raises(ValueError, match=r"LIF: decay_constants must hold 2 entries \(mem_decay, syn_decay\), got 1"):
-        snn.LIF([0.9])
+    with pytest.raises(TypeError, match=r"CurrentBasedLIF: missing decay constant\(s\) \['syn_decay'\]"):
+        snn.CurrentBasedLIF(mem_decay=0.9)
+    with pytest.raises(
+        ValueError, match=r"CurrentBasedLIF: decay_constants must hold 2 entries \(mem_decay, syn_decay\), got 1"
+    ):
+        snn.CurrentBasedLIF([0.9])
     with pytest.raises(ValueError, match=r"SimpleLIF: decay_constants must hold 1 entry \(decay\), got 2"):
         snn.SimpleLIF([0.9, 0.8])
     with pytest.raises(ValueError, match=r"SRM: decay_constants must hold 3 entries"):
@@ -944,8 +952,8 @@ def test_missing_or_miscounted_decays():
 
 @pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
 def test_lif_soft_reset_rejects_reset(reset):
-    with pytest.raises(TypeError, match=r"LIFSoftReset: the reset is always 'subtract'"):
-        snn.LIFSoftReset([0.9, 0.8], reset=reset)
+    with pytest.raises(TypeError, match=r"CurrentBasedLIFSoftReset: the reset is always 'subtract'"):
+        snn.CurrentBasedLIFSoftReset([0.9, 0.8], reset=reset)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""SNNAX's documented usage ports by changing only the import.
+"""SNNAX's documented usage ports by changing the import (and the name of SNNAX's `LIF`, here `CurrentBasedLIF`).
 
 This is the flow of SNNAX's introduction tutorial: Conv2d -> LIF -> Flatten ->
 Linear -> LIF built with `snn.Sequential`, `model.init_state(in_shape, key)`, a
@@ -27,11 +27,11 @@ def test_seed_flow_trains():
 
     model = snn.Sequential(
         eqx.nn.Conv2d(2, 8, 3, 2, key=key1),
-        snn.LIF([0.95, 0.85]),
+        snn.CurrentBasedLIF([0.95, 0.85]),
         eqx.nn.Dropout(p=0.1),
         snn.Flatten(),
         eqx.nn.Linear(8 * 4 * 4, num_classes, key=key3),
-        snn.LIF([0.95, 0.9]),
+        snn.CurrentBasedLIF([0.95, 0.9]),
     )
     init_state = model.init_state((2, 10, 10), init_key)
 

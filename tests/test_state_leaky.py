@@ -183,7 +183,7 @@ def test_inside_sequential_matches_snntorch():
 def test_bad_arguments_raise_naming_the_layer():
     with pytest.raises(ValueError, match=r"StateLeaky: beta has shape \(3,\)"):
         snt.StateLeaky(beta=np.ones(3, np.float32) * 0.9, channels=C)
-    with pytest.raises(ValueError, match="kernel_truncation_steps must be None or an int >= 1"):
+    with pytest.raises(ValueError, match=r"StateLeaky: kernel_truncation_steps must be an int >= 1 \(or None: no truncation\), got 0"):
         snt.StateLeaky(beta=0.9, channels=C, kernel_truncation_steps=0)
     with pytest.raises(ValueError, match=r"StateLeaky: expected the whole sequence, time first \[T, B, 4\]"):
         snt.StateLeaky(beta=0.9, channels=C)(X[0])

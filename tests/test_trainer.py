@@ -227,3 +227,26 @@ def test_changing_the_loss_metrics_or_optimizer_after_a_step_takes_effect():
     trainer.fit([batch])
     for name, value in net.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_module_trainers_are_reused_by_equal_arguments_and_left_out_of_copies():
+    import copy
+    import pickle
+
+    batches = _digits_batches(limit=64)
+    net = _net()
+    optimizer = optim.Adam(net.parameters(), lr=1e-3)
+    net.fit(batches, optimizer=optimizer, loss_fn=SF.ce_rate_loss(), progress=False)
+    first = net._trainers[-1]
+    net.fit(batches, optimizer=optimizer, loss_fn=SF.ce_rate_loss(), progress=False)  # an equal loss: reused
+    assert net._trainers == [first] and first.trace_count == 1
+    net.fit(batches, optimizer=optimizer, loss_fn=SF.ce_count_loss(), progress=False)  # another loss: a new one
+    assert len(net._trainers) == 2 and net._trainers[0] is first
+    for loss in (SF.mse_count_loss(), SF.ce_max_membrane_loss(), SF.mse_count_loss(correct_rate=0.9)):
+        net.evaluate(batches, loss_fn=loss)
+    assert len(net._trainers) == 4 and first not in net._trainers  # the least recently used went first
+    twin = copy.deepcopy(net)
+    restored = pickle.loads(pickle.dumps(net))
+    assert twin._trainers == [] and restored._trainers == [] and len(net._trainers) == 4
+    x = batches[0][0]
+    np.testing.assert_array_equal(np.asarray(restored(x)[0]), np.asarray(net(x)[0]))

@@ -7,7 +7,7 @@
 # `lax.scan`, and you write the training loop with `jax.grad`/`eqx.filter_value_and_grad`
 # and optax, as for any Equinox model. This tutorial covers:
 #
-# 1. a model: `snn.Sequential` of `eqx.nn.Linear` and `snn.LIF` layers, `init_state`,
+# 1. a model: `snn.Sequential` of `eqx.nn.Linear` and `snn.CurrentBasedLIF` layers, `init_state`,
 #    one sample, and a batch with `jax.vmap`;
 # 2. a training loop on rate-coded digits with `eqx.filter_value_and_grad` and optax;
 # 3. reading every layer's state over time (membranes, currents) with `record_states=True`;
@@ -60,7 +60,7 @@ STEPS, BATCH = 25, 64
 #
 # `snn.Sequential` chains layers. Stateful layers (the neurons) carry state from
 # step to step; any other Equinox layer or callable is applied at every step.
-# `snn.LIF([mem_decay, syn_decay])` is a current-based leaky integrate-and-fire
+# `snn.CurrentBasedLIF([mem_decay, syn_decay])` is a current-based leaky integrate-and-fire
 # neuron; its surrogate gradient is set by `spike_fn`. Its decays are trained
 # with the weights; `decay_parameterisation="sigmoid"` trains their logits, so
 # they stay in (0, 1) (a decay above 1 would make the membrane grow without bound).
@@ -68,7 +68,7 @@ STEPS, BATCH = 25, 64
 
 # %%
 def lif():
-    return snn.LIF(
+    return snn.CurrentBasedLIF(
         [0.9, 0.5], spike_fn=snn.surrogate.fast_sigmoid(25.0), reset="subtract", decay_parameterisation="sigmoid"
     )
 
@@ -186,13 +186,14 @@ print(f"feed-forward test accuracy: {test_accuracy:.3f}")
 #
 # With `record_states=True` the model also returns every layer's state after
 # every step, with a leading time axis (under `jit`, traces nobody reads are not
-# computed). For `snn.LIF` the state is `LIFState(v, i)`: membrane and current.
+# computed). For `snn.CurrentBasedLIF` the state is `CurrentBasedLIFState(v, i)`:
+# membrane and current.
 
 # %%
 sample = 0
 spikes = encode(jax.random.key(3), test_x[sample : sample + 1])[0]  # [T, 64]
 _, outputs, layer_states = model(state, spikes, record_states=True)
-output_state = layer_states[3]  # the last LIF's LIFState, each field [T, 10]
+output_state = layer_states[3]  # the last neuron's CurrentBasedLIFState, each field [T, 10]
 print("recorded membrane:", output_state.v.shape, "current:", output_state.i.shape)
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))

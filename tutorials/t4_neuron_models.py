@@ -161,7 +161,7 @@ plot.save_figure(fig, FIGURES / "t4_lapicque.png")
 #
 # `neuron.coefficients()` shows what a step computes. Unlike snnTorch's neurons,
 # these are called Norse-style, `out, state = neuron(x, state)`, on a batch
-# `[B, ...]`; the state is a `CubaLIFState` with the membrane `v` and current `i`.
+# `[B, ...]`; the state is an `ODENeuronState` with the membrane `v` and current `i`.
 #
 # The membrane of `nn.LI(tau=20 ms)` driven by a constant input, for three time
 # steps: the exact convention lands on the ODE's solution $1 - e^{-t/\tau}$

@@ -16,6 +16,7 @@ from ..nn.loss import _check_class_weight_rank, _check_reduction, _class_weight,
 from ..nn.loss import _check_real as _real_option
 from ..nn.module import to_array
 from ..snn.concrete import concrete
+from .time_mask import mask_padding
 
 InputKind = Literal["spikes", "membrane"]
 Reduction = Literal["none", "mean", "sum"]
@@ -102,29 +103,6 @@ def _check_inputs(name: str, outputs: ArrayLike, targets: ArrayLike, classes: in
     return outputs, _check_targets(name, targets, batch, classes, tuple(outputs.shape))
 
 
-def _check_lengths(name: str, lengths: ArrayLike, steps: int, batch: int) -> Array:
-    """True lengths as int32 ``[B]`` in ``[0, T]`` (the range is checked when concrete).
-
-    **Arguments:** ``name``: the loss's name, for error messages; ``lengths``: as
-    passed by the user; ``steps``, ``batch``: ``T`` and ``B`` of the outputs ``[T, B, C]``.
-    """
-    lengths = to_array(lengths)
-    if tuple(lengths.shape) != (batch,):
-        raise ValueError(
-            f"{name}: expected lengths [B] with B={batch} (one true length per sample of the outputs "
-            f"[T, B, C] = [{steps}, {batch}, C]), got shape {tuple(lengths.shape)}."
-        )
-    if not jnp.issubdtype(lengths.dtype, jnp.integer):
-        raise TypeError(f"{name}: lengths must be integers (numbers of time steps), got dtype {lengths.dtype}.")
-    values = concrete(lengths)
-    if values is not None and values.size and (values.min() < 0 or values.max() > steps):
-        raise ValueError(
-            f"{name}: lengths must lie in [0, T] = [0, {steps}] for outputs of {steps} time steps, "
-            f"got values in [{values.min()!s}, {values.max()!s}]."
-        )
-    return lengths.astype(jnp.int32)
-
-
 def _check_real(name: str, argument: str, value: Any) -> float:
     """A Python float of a finite real scalar option, or a ``TypeError`` (not real) or ``ValueError`` (not finite).
 
@@ -144,24 +122,11 @@ def _check_flag(name: str, argument: str, value: Any) -> bool:
 
 
 # -- masks and NaN guards -----------------------------------------------------------------
-def _real_steps(lengths: Array, steps: int) -> Array:
-    """``[T, B]`` booleans: True at each sample's real steps ``t < lengths[b]``."""
-    return jnp.arange(steps)[:, None] < lengths[None, :]
-
-
-def _mask_padding(outputs: Array, lengths: Array | None, fill: float = 0.0) -> Array:
-    """``outputs`` ``[T, B, ...]`` with ``fill`` at each sample's padded steps ``t >= lengths[b]``."""
-    if lengths is None:
-        return outputs
-    real = _real_steps(lengths, outputs.shape[0])
-    return jnp.where(real.reshape(real.shape + (1,) * (outputs.ndim - 2)), outputs, fill)
-
-
 def _time_mean(values: Array, lengths: Array | None) -> Array:
     """``values`` ``[T, B, ...]`` averaged over time, per sample over its real steps (0 for length 0)."""
     if lengths is None:
         return jnp.mean(values, axis=0)
-    total = jnp.sum(_mask_padding(values, lengths), axis=0)
+    total = jnp.sum(mask_padding(values, lengths), axis=0)
     return total / jnp.maximum(lengths, 1).reshape((-1,) + (1,) * (values.ndim - 2))
 
 

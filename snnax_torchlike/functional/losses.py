@@ -61,16 +61,15 @@ from ._common import (
     Reduction,
     SnnTorchLoss,
     _check_inputs,
-    _check_lengths,
     _check_population,
     _check_real,
     _class_targets,
-    _mask_padding,
     _nan_unless_valid,
     _population_counts,
     _time_mean,
     compiled,
 )
+from .time_mask import check_lengths, mask_padding
 
 __all__ = ["ce_rate_loss", "ce_count_loss", "ce_max_membrane_loss", "mse_count_loss", "mse_membrane_loss"]
 
@@ -92,7 +91,7 @@ def _nll(logits: Array, targets: Array, weight: Array | None) -> Array:
 
 def _lengths(name: str, lengths: ArrayLike | None, outputs: Array) -> Array | None:
     """Checked ``lengths`` for outputs ``[T, B, C]``, or ``None``."""
-    return None if lengths is None else _check_lengths(name, lengths, outputs.shape[0], outputs.shape[1])
+    return None if lengths is None else check_lengths(name, lengths, outputs.shape[0], outputs.shape[1])
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,7 +198,7 @@ class ce_count_loss(SnnTorchLoss):
 
     def _compute(self, spk: Array, targets: Array, lengths: Array | None) -> Array:
         steps = spk.shape[0]
-        spk = _mask_padding(spk, lengths)
+        spk = mask_padding(spk, lengths)
         if self.population_code:
             counts = _population_counts(self.__name__, spk, self.num_classes)
         else:
@@ -243,7 +242,7 @@ class ce_max_membrane_loss(SnnTorchLoss):
     def _compute(self, mem: Array, targets: Array, lengths: Array | None) -> Array:
         steps, _, classes = mem.shape
         # finite, so a sample of length 0 keeps finite gradients
-        real = _mask_padding(mem, lengths, jnp.finfo(mem.dtype).min)
+        real = mask_padding(mem, lengths, jnp.finfo(mem.dtype).min)
         # torch.max's gradient goes to the first step of the maximum only (jnp.max would share it among ties)
         peak = jnp.take_along_axis(real, jnp.argmax(real, axis=0)[None], axis=0)[0]
         if lengths is not None:
@@ -319,7 +318,7 @@ class mse_count_loss(SnnTorchLoss):
 
     def _compute(self, spk: Array, targets: Array, lengths: Array | None) -> Array:
         steps, batch, outputs = spk.shape
-        spk = _mask_padding(spk, lengths)
+        spk = mask_padding(spk, lengths)
         if self.population_code:
             counts, scale = _population_counts(self.__name__, spk, self.num_classes), outputs / self.num_classes
         else:

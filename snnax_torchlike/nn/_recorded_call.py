@@ -94,10 +94,8 @@ def _frozen(module: Module) -> Module:
     an assigned option). The copies share the originals' parameter and buffer
     registries: a call binds the arrays it is given anyway.
     """
-    frozen = copy.copy(module)
+    frozen = copy.copy(module)  # without the caches (Module.__getstate__)
     frozen.__dict__["_modules"] = type(module._modules)((name, _frozen(child)) for name, child in module._modules.items())
-    for attr in ("_record_plan", "_key_cache"):
-        frozen.__dict__.pop(attr, None)
     return frozen
 
 

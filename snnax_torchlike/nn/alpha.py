@@ -9,12 +9,11 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .. import snn
-from ..snn.surrogate import SurrogateSpike
 from .module import to_array
-from .neuron import SnnTorchNeuron, initial_state, shared_options
+from .neuron import _TwoDecayNeuron, initial_state
 
 
-class Alpha(SnnTorchNeuron):
+class Alpha(_TwoDecayNeuron):
     r"""``snntorch.Alpha``: excitatory and inhibitory synaptic traces whose sum drives the membrane.
 
     Needs ``alpha > beta`` and ``beta != 1`` (checked). The reset defaults to
@@ -23,36 +22,25 @@ class Alpha(SnnTorchNeuron):
     ``syn_exc, syn_inh, mem = lif.init_alpha(); spk, syn_exc, syn_inh, mem = lif(x, syn_exc, syn_inh, mem)``.
     ``learn_alpha=True`` works here (it raises a TypeError in snnTorch 1.0).
     ``inhibition`` and ``state_quant`` (on ``syn_exc``, ``syn_inh`` and ``mem``) as in [`Leaky`][].
+
+    **Arguments:** ``alpha``, ``beta``, ``learn_alpha``, ``learn_beta``, then, by keyword,
+    the [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions] but the graded
+    spikes and ``reset_delay`` (snnTorch's Alpha has none).
     """
 
     _implemented_options = frozenset({"inhibition", "state_quant"})
+    _options_not_taken = frozenset({"graded_spikes_factor", "learn_graded_spikes_factor", "reset_delay"})
+    _changed_defaults = {"reset_mechanism": "zero"}
 
     _state_names = ("syn_exc", "syn_inh", "mem")
     _state_outputs = (1, 2, 3)
 
-    def __init__(
-        self,
-        alpha: ArrayLike,
-        beta: ArrayLike,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
-        learn_alpha: bool = False,
-        learn_beta: bool = False,
-        learn_threshold: bool = False,
-        reset_mechanism: str = "zero",
-        state_quant: Any = False,
-        output: bool = False,
-    ):
-        super().__init__(**shared_options(locals()))
+    def _checked_decays(self, alpha: ArrayLike, beta: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
         alpha = np.clip(np.asarray(alpha, np.float32), 0, 1)
         beta = np.asarray(beta, np.float32)
         if np.any(alpha <= beta) or np.any(beta == 1):
             raise ValueError(f"Alpha: needs alpha > beta and beta != 1, got alpha={alpha} and beta={beta}.")
-        self._register("beta", beta, learn_beta)
-        self._register("alpha", alpha, learn_alpha)
+        return alpha, beta
 
     def init_alpha(self) -> tuple[Array, Array, Array]:
         """Initial ``(syn_exc, syn_inh, mem)``: scalar zeros that broadcast on the first step."""
@@ -62,9 +50,8 @@ class Alpha(SnnTorchNeuron):
     reset_mem = init_alpha
 
     def _arguments(self) -> dict[str, Any]:
-        arguments = self._neuron_arguments()
-        del arguments["reset_delay"]
-        return {**arguments, **self._fire_options(), "alpha": self._value("alpha"), "beta": self._value("beta")}
+        return {**self._neuron_arguments(), **self._fire_options(), "alpha": self._value("alpha"),
+                "beta": self._value("beta")}  # fmt: skip
 
     def core_layer(self) -> snn.Alpha:
         arguments = self._arguments()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ._recorded_call import recorded_call
 from .leaky import Leaky
 from .module import to_array
+from .neuron import SpikingOptions
 
 
 def _as_delta_threshold(value: Any) -> float:
@@ -34,8 +35,8 @@ def _as_delta_threshold(value: Any) -> float:
 class DeltaLeaky(Leaky):
     r"""A leaky integrator that spikes when its membrane changes by more than ``delta_threshold``, as snnTorch 1.0's.
 
-    ``DeltaLeaky(delta_threshold=1.0, *args, **kwargs)``: every other argument is
-    [`Leaky`][]'s (``beta`` must then be a keyword, or the second positional
+    ``DeltaLeaky(delta_threshold=1.0, beta, ...)``: every other argument is
+    [`Leaky`][]'s (``beta``, required, a keyword or the second positional
     argument). Equations ([`snnax_torchlike.snn.delta_leaky_update`][]):
     $m_t = \beta m_{t-1} + x_t$ and $s_t = H(|m_t - m_{t-1}| - \delta)$. As in
     snnTorch, ``beta`` is not clamped, nothing resets the membrane, and
@@ -61,8 +62,20 @@ class DeltaLeaky(Leaky):
     forward_sequence = None
     """Leaky's whole-sequence kernel computes Leaky's dynamics, not these."""
 
-    def __init__(self, delta_threshold: float = 1.0, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        delta_threshold: float = 1.0,
+        beta: ArrayLike | None = None,
+        *,
+        learn_beta: bool = False,
+        **options: Unpack[SpikingOptions],
+    ):
+        if beta is None:
+            raise TypeError(
+                "DeltaLeaky: beta is required, as in snnTorch: DeltaLeaky(delta_threshold, beta) or "
+                "DeltaLeaky(beta=...)."
+            )
+        super().__init__(beta, learn_beta=learn_beta, **options)
         self.delta_threshold = _as_delta_threshold(delta_threshold)
 
     def reset_mem(self) -> tuple[None, None]:

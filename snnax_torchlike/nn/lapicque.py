@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .. import snn
-from ..snn.surrogate import SurrogateSpike
 from .module import to_array
-from .neuron import SnnTorchNeuron, initial_state, shared_options
+from .neuron import SnnTorchNeuron, SpikingOptions, initial_state
 
 
 def _positive(name: str, value: ArrayLike) -> np.ndarray:
@@ -30,12 +29,16 @@ class Lapicque(SnnTorchNeuron):
     ``beta`` with one of them. The update uses ``R``, ``C`` and ``time_step``, not
     ``beta`` ([`snnax_torchlike.snn.lapicque_update`][]): with ``beta = 0.9`` the
     effective decay is ``1 + ln 0.9 = 0.8946``, exactly as snnTorch computes it.
-    ``inhibition`` and ``state_quant`` as in [`Leaky`][].
+    ``inhibition`` and ``state_quant`` as in [`Leaky`][]. After ``beta``, ``R``, ``C``,
+    ``time_step`` and ``learn_beta``, it takes by keyword the
+    [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions] but the graded
+    spikes and ``reset_delay`` (snnTorch's Lapicque has none).
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta``, ``time_step``, ``R``, ``C``.
     """
 
     _implemented_options = frozenset({"inhibition", "state_quant"})
+    _options_not_taken = frozenset({"graded_spikes_factor", "learn_graded_spikes_factor", "reset_delay"})
 
     def __init__(
         self,
@@ -43,18 +46,11 @@ class Lapicque(SnnTorchNeuron):
         R: ArrayLike | bool = False,
         C: ArrayLike | bool = False,
         time_step: ArrayLike = 1,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
+        *,
         learn_beta: bool = False,
-        learn_threshold: bool = False,
-        reset_mechanism: str = "subtract",
-        state_quant: Any = False,
-        output: bool = False,
+        **options: Unpack[SpikingOptions],
     ):
-        super().__init__(**shared_options(locals()))
+        super().__init__(**options)
         given = {name: value is not False for name, value in (("beta", beta), ("R", R), ("C", C))}
         dt = _positive("time_step", time_step)
         if given["beta"]:
@@ -90,9 +86,7 @@ class Lapicque(SnnTorchNeuron):
     reset_mem = init_lapicque
 
     def _arguments(self) -> dict[str, Any]:
-        arguments = self._neuron_arguments()
-        del arguments["reset_delay"]
-        return {**arguments, **self._fire_options(), "R": self._value("R"), "C": self._value("C"),
+        return {**self._neuron_arguments(), **self._fire_options(), "R": self._value("R"), "C": self._value("C"),
                 "time_step": self._value("time_step")}  # fmt: skip
 
     def core_layer(self) -> snn.Lapicque:

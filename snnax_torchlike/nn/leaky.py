@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from jaxtyping import Array, ArrayLike
 
 from .. import snn
-from ..snn.surrogate import SurrogateSpike
 from .module import to_array
-from .neuron import SnnTorchNeuron, initial_state, shared_options
+from .neuron import SnnTorchNeuron, SpikingOptions, initial_state
 
 
 class Leaky(SnnTorchNeuron):
@@ -34,30 +33,19 @@ class Leaky(SnnTorchNeuron):
     spikes) and ``state_quant`` (a JAX function of the membrane, e.g.
     ``snnax_torchlike.functional.quant.state_quant(num_bits=4)``) work as in snnTorch.
 
+    **Arguments:** ``beta``, the membrane's decay per step (a scalar or one per
+    neuron); ``learn_beta``, train it; then, by keyword, the options ``threshold``,
+    ``spike_grad``, ``reset_mechanism``, ... of
+    [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions], as in snnTorch.
+
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta`` (snnTorch's names and order).
     """
 
     _implemented_options = frozenset({"inhibition", "state_quant"})
 
-    def __init__(
-        self,
-        beta: ArrayLike,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
-        learn_beta: bool = False,
-        learn_threshold: bool = False,
-        reset_mechanism: str = "subtract",
-        state_quant: Any = False,
-        output: bool = False,
-        graded_spikes_factor: ArrayLike = 1.0,
-        learn_graded_spikes_factor: bool = False,
-        reset_delay: bool = True,
-    ):
-        super().__init__(**shared_options(locals()))
+    def __init__(self, beta: ArrayLike, *, learn_beta: bool = False, **options: Unpack[SpikingOptions]):
+        super().__init__(**options)
         self._register("beta", beta, learn_beta)
 
     def init_leaky(self) -> Array:

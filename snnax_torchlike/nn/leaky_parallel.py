@@ -14,16 +14,11 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..random import next_key
+from ..snn.checks import positive_int
 from ..snn.neurons.snntorch_fire import snntorch_fire
 from ..snn.surrogate import SurrogateSpike
 from .module import Module, Parameter, to_array
 from .neuron import array_of, register_value, resolve_spike_grad
-
-
-def _check_size(layer: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{layer}: {name} must be an int >= 1, got {value!r}.")
-    return int(value)
 
 
 class _ReluRNN(Module):
@@ -143,8 +138,8 @@ class LeakyParallel(Module):
     ):
         super().__init__()
         name = type(self).__name__
-        input_size = _check_size(name, "input_size", input_size)
-        hidden_size = _check_size(name, "hidden_size", hidden_size)
+        input_size = positive_int(name, "input_size", input_size)
+        hidden_size = positive_int(name, "hidden_size", hidden_size)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}.")
         if dropout > 0:

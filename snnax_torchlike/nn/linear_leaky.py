@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from jaxtyping import ArrayLike
 
 from .. import snn
 from ..imperative import Tensor
-from ..snn.surrogate import SurrogateSpike
 from .linear import Linear
 from .module import to_array
+from .neuron import SpikingOptions
 from .state_leaky import StateLeaky
 
 
@@ -22,6 +22,7 @@ class LinearLeaky(StateLeaky):
     (``output=False``: ``mem``), with the graded spikes factor applied twice as in
     snnTorch. The projection is an [`Linear`][] (torch's initialisation) under
     ``linear``. ``device`` is accepted (JAX places arrays); ``dtype`` only as float32.
+    ``learn_beta``, ``kernel_truncation_steps`` and the options are [`StateLeaky`][]'s.
 
     ``state_dict``: StateLeaky's entries, then ``linear.weight``, ``linear.bias``.
     Inside ``nn.Sequential`` it runs over the whole sequence per sample, the
@@ -36,23 +37,13 @@ class LinearLeaky(StateLeaky):
         bias: bool = True,
         device: Any = None,
         dtype: Any = None,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
+        *,
         learn_beta: bool = False,
-        learn_threshold: bool = False,
-        state_quant: Any = False,
-        output: bool = True,
-        graded_spikes_factor: ArrayLike = 1.0,
-        learn_graded_spikes_factor: bool = False,
         kernel_truncation_steps: int | None = None,
+        **options: Unpack[SpikingOptions],
     ):
-        super().__init__(
-            beta, out_features, threshold=threshold, spike_grad=spike_grad, surrogate_disable=surrogate_disable,
-            learn_beta=learn_beta, learn_threshold=learn_threshold, state_quant=state_quant, output=output,
-            graded_spikes_factor=graded_spikes_factor, learn_graded_spikes_factor=learn_graded_spikes_factor,
-            kernel_truncation_steps=kernel_truncation_steps,
-        )  # fmt: skip
+        super().__init__(beta, out_features, learn_beta=learn_beta, kernel_truncation_steps=kernel_truncation_steps,
+                         **options)  # fmt: skip
         # Module.to accepts devices and refuses dtypes other than float32, as it does for any layer.
         self.linear = Linear(in_features, out_features, bias=bias).to(*(v for v in (device, dtype) if v is not None))
 

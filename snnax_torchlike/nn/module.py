@@ -248,6 +248,22 @@ class FacadeLayer(Protocol):
     def core_layer(self) -> Any: ...
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """Whether two losses or metrics compute the same: the same object, or equal objects of one type."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # an == that returns arrays or refuses: only identity counts
+        return False
+
+
+_CACHES = frozenset({"_trainers", "_record_plan", "_key_cache"})
+"""Attributes that hold compiled functions: dropped from copies and pickles."""
+
+
 class TrainingBackend(NamedTuple):
     """What ``Module.fit``/``evaluate``/``predict``/``save`` call: the training layer's ``Trainer`` and ``save``."""
 
@@ -313,6 +329,7 @@ class Module:
         object.__setattr__(self, "_hidden", {})
         object.__setattr__(self, "_version", 0)
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_trainers", [])
 
     # -- registration -------------------------------------------------------------
     def _registries(self) -> tuple[dict, dict, dict]:
@@ -673,23 +690,40 @@ class Module:
     def _trainer(
         self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool, devices: Any = None
     ) -> Any:
-        """A ``Trainer`` for these arguments, reused across calls so its compiled steps are too."""
-        metric_list = tuple(metrics) if isinstance(metrics, (list, tuple)) else (metrics,)
-        try:
-            key = (id(optimizer), loss_fn, metric_list)
-            hash(key)
-        except TypeError:  # an unhashable loss or metric: key it by identity
-            key = (id(optimizer), id(loss_fn), tuple(id(m) for m in metric_list))
-        cache = self.__dict__.setdefault("_trainers", {})
-        if key not in cache:
-            if len(cache) >= 4:  # a few (optimizer, loss) combinations at a time
-                cache.pop(next(iter(cache)))
-            cache[key] = _training_backend().Trainer(self, optimizer, loss_fn, metrics=metrics)
-        trainer = cache[key]
+        """A ``Trainer`` for these arguments, reused across calls so its compiled steps are too.
+
+        A trainer serves a call with the same optimizer (the same object) and equal
+        loss and metrics (``SF.ce_rate_loss()`` equals another ``SF.ce_rate_loss()``;
+        functions equal only themselves). The four most recently used are kept;
+        copies and pickles of the module leave them out.
+        """
+        metric_list = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+        trainers: list[Any] = self.__dict__["_trainers"]
+        for trainer in trainers:
+            if (
+                trainer.optimizer is optimizer
+                and _equal(trainer.loss_fn, loss_fn)
+                and len(trainer.metrics) == len(metric_list)
+                and all(_equal(a, b) for a, b in zip(trainer.metrics, metric_list))
+            ):
+                trainers.remove(trainer)
+                break
+        else:
+            trainer = _training_backend().Trainer(self, optimizer, loss_fn, metrics=metrics)
+            del trainers[:-3]
+        trainers.append(trainer)
         trainer.callbacks, trainer.progress = callbacks, progress  # the Trainer checks what it is given
         if devices is not trainer.devices:
             trainer.devices = devices
         return trainer
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The module's attributes for ``copy``/``pickle``, without its caches of compiled functions.
+
+        A copy or an unpickled module builds its own trainers and recorded-call plans when it needs them.
+        """
+        state = {name: value for name, value in self.__dict__.items() if name not in _CACHES}
+        return {**state, "_trainers": []}
 
     def fit(
         self,

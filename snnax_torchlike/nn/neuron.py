@@ -1,9 +1,12 @@
-"""What snnTorch-style facade neurons share: constructor checks, buffers vs parameters."""
+"""What snnTorch-style facade neurons share: one constructor, buffers vs parameters, the hidden state."""
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict, Unpack
 
 import jax
 import jax.numpy as jnp
@@ -127,7 +130,29 @@ def initial_state() -> Array:
     return cached_zeros(())
 
 
-_SHARED_OPTIONS = {
+class SpikingOptions(TypedDict, total=False):
+    """The keyword options snnTorch's neurons share, taken after each neuron's own parameters.
+
+    Each is described, with snnTorch's default, in
+    [`SnnTorchNeuron`][snnax_torchlike.nn.neuron.SnnTorchNeuron]; a neuron's
+    ``option_defaults()`` gives the ones it takes and their defaults.
+    """
+
+    threshold: ArrayLike
+    spike_grad: SurrogateSpike | None
+    surrogate_disable: bool
+    init_hidden: bool
+    inhibition: bool
+    learn_threshold: bool
+    reset_mechanism: str
+    state_quant: Any
+    output: bool
+    graded_spikes_factor: ArrayLike
+    learn_graded_spikes_factor: bool
+    reset_delay: bool
+
+
+_OPTION_DEFAULTS: dict[str, Any] = {
     "threshold": 1.0,
     "spike_grad": None,
     "surrogate_disable": False,
@@ -141,15 +166,60 @@ _SHARED_OPTIONS = {
     "learn_graded_spikes_factor": False,
     "reset_delay": True,
 }
+"""snnTorch's default of each of ``SpikingOptions``, in snnTorch's order."""
 
 
-def shared_options(arguments: dict[str, Any]) -> dict[str, Any]:
-    """The constructor arguments every snnTorch neuron shares, picked from a subclass's ``locals()``.
+@functools.cache
+def _constructor(cls: type[SnnTorchNeuron]) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    """``cls``'s positional parameters, whether it takes ``*args``, and the parameters its constructors name.
 
-    Neurons whose snnTorch constructor lacks one (``Synaptic`` has no graded spikes)
-    get snnTorch's fixed value for it.
+    The names come from every ``__init__`` between ``cls`` and ``SnnTorchNeuron``, so a
+    subclass that passes ``**kwargs`` on to its parent's constructor still knows them.
     """
-    return {name: arguments.get(name, default) for name, default in _SHARED_OPTIONS.items()}
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    positional = tuple(p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    takes_args = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    own: dict[str, None] = {}
+    for owner in cls.__mro__[: cls.__mro__.index(SnnTorchNeuron)]:
+        if "__init__" in owner.__dict__:
+            for p in inspect.signature(owner.__dict__["__init__"]).parameters.values():
+                if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                    own.setdefault(p.name)
+    return positional, takes_args, tuple(own)
+
+
+def _check_constructor_call(cls: type[SnnTorchNeuron], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """A clear ``TypeError`` for a call of ``cls`` with an option by position or an unknown keyword."""
+    positional, takes_args, own = _constructor(cls)
+    name = cls.__name__
+    if len(args) > len(positional) and not takes_args:
+        first = next(iter(cls.option_defaults()))
+        leading = ", ".join(positional)
+        takes = f"takes {len(positional)} positional argument{'s' * (len(positional) != 1)} ({leading})"
+        raise TypeError(
+            f"{name}: {takes if positional else 'takes no positional arguments'}, got {len(args)}; pass {first} "
+            f"and the options after it by keyword, e.g. {name}({leading + ', ' if positional else ''}{first}=...)."
+        )
+    options = cls.option_defaults()
+    unknown = [key for key in kwargs if key not in own and key not in options]
+    if unknown:
+        raise _unknown_options(cls, unknown)
+
+
+def _unknown_options(cls: type[SnnTorchNeuron], unknown: list[str]) -> TypeError:
+    """The error for keywords ``unknown`` that ``cls`` does not take: each with difflib's closest known name."""
+    own, options = _constructor(cls)[2], tuple(cls.option_defaults())
+    problems = []
+    for key in unknown:
+        if key in _OPTION_DEFAULTS:  # another neuron's option
+            problems.append(f"{key!r} (snnTorch's {cls.__name__} has no such option)")
+            continue
+        match = difflib.get_close_matches(key, own + options, n=1)
+        problems.append(f"{key!r}" + (f" (did you mean {match[0]!r}?)" if match else ""))
+    return TypeError(
+        f"{cls.__name__}: unknown option{'s' * (len(unknown) > 1)} {', '.join(problems)}; it takes "
+        f"{', '.join(own) + ' and ' if own else ''}the options {', '.join(options)}."
+    )
 
 
 class SnnTorchNeuron(Module):
@@ -159,6 +229,42 @@ class SnnTorchNeuron(Module):
     int buffer ``reset_mechanism_val`` (0 subtract, 1 zero, 2 none); subclasses add
     their decays with ``_register``. A value is a trained ``Parameter`` when its
     ``learn_*`` flag is set and a buffer otherwise, as in snnTorch.
+
+    **Options.** Every neuron takes its own parameters (``Leaky``: ``beta``,
+    ``learn_beta``), then these [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions],
+    by keyword, with snnTorch's defaults:
+
+    - ``threshold=1.0``: the membrane value above which the neuron spikes (a scalar,
+      or one value per neuron).
+    - ``spike_grad=None``: the spike function with its surrogate gradient, from
+      ``snnax_torchlike.surrogate`` (e.g. ``surrogate.fast_sigmoid(slope=25)``);
+      None is snnTorch's ``atan(alpha=2)``.
+    - ``surrogate_disable=False``: spike with no gradient (giving ``spike_grad`` too raises).
+    - ``init_hidden=False``: keep the states in the neuron (see below).
+    - ``inhibition=False``: inputs ``[B, N]``; only each sample's largest membrane
+      may spike.
+    - ``learn_threshold=False``: train ``threshold``.
+    - ``reset_mechanism="subtract"`` (``Alpha``: ``"zero"``; ``SLSTM``,
+      ``SConv2dLSTM``: ``"none"``): after a spike, subtract the threshold, set the
+      membrane to zero, or do nothing.
+    - ``state_quant=False``: a JAX-traceable function applied to the states, e.g.
+      ``snnax_torchlike.functional.quant.state_quant(num_bits=8)``; a torch
+      function raises.
+    - ``output=False``: with ``init_hidden=True``, also return the states
+      (``StateLeaky``, ``LinearLeaky``: ``True``, return the spikes with the membrane).
+    - ``graded_spikes_factor=1.0``: the size of a spike.
+    - ``learn_graded_spikes_factor=False``: train ``graded_spikes_factor``.
+    - ``reset_delay=True``: reset from the previous step's spike; False resets
+      in the step that spikes.
+
+    A neuron takes those of these options that its snnTorch constructor takes
+    (``option_defaults()`` lists them): ``Synaptic``, for one, has no graded spikes.
+    As in snnTorch, another keyword raises a ``TypeError``; this one names the
+    neuron, its options and the closest match of a misspelt one. The neuron's own
+    leading parameters may be passed by position, in snnTorch's order; an option
+    passed by position raises a ``TypeError`` saying to pass it by keyword.
+    ``inhibition`` and ``state_quant`` work in the neurons that declare them in
+    ``_implemented_options``; the others refuse them with a ``ValueError``.
 
     **Hidden state, as in snnTorch.** The neuron keeps its state variables
     (``_state_names``: ``mem``, ``syn``, ...) as attributes (``lif.mem``), never
@@ -170,12 +276,6 @@ class SnnTorchNeuron(Module):
     ``reset_hidden()`` zeroes it, ``detach_hidden()`` cuts it from the graph
     (truncated BPTT); ``snnax_torchlike.utils.reset(net)`` resets every neuron of
     one network.
-
-    **Options.** ``inhibition=True`` (inputs ``[B, N]``: only each sample's largest
-    membrane may spike) and ``state_quant`` (a JAX-traceable function of a state,
-    e.g. ``snnax_torchlike.functional.quant.state_quant(num_bits=8)``; a torch
-    function raises) work in the neurons that declare them in
-    ``_implemented_options``; the others refuse them with a ``ValueError``.
     """
 
     is_neuron = True
@@ -185,6 +285,10 @@ class SnnTorchNeuron(Module):
     Read from the class that defines the ``forward`` that runs, so a subclass with a
     step of its own (``DeltaLeaky`` of ``Leaky``) refuses them until it declares them.
     """
+    _options_not_taken: ClassVar[frozenset[str]] = frozenset()
+    """The ``SpikingOptions`` that snnTorch's constructor of this neuron lacks: refused, the default used."""
+    _changed_defaults: ClassVar[dict[str, Any]] = {}
+    """This neuron's defaults where snnTorch's differ from the shared ones (``Alpha``: ``reset_mechanism="zero"``)."""
     instances: ClassVar[Any] = LiveInstances()
     """Where every new neuron is appended: by default the neurons alive now (weak references), so
     nothing is kept alive by it; snnTorch's own list keeps every neuron ever built (its issue #328).
@@ -194,43 +298,53 @@ class SnnTorchNeuron(Module):
     _state_outputs: ClassVar[tuple[int, ...]] = (1,)
     """Where each state's new value is in what ``forward`` returns."""
 
-    def __init__(
-        self,
-        *,
-        threshold: ArrayLike,
-        spike_grad: SurrogateSpike | None,
-        surrogate_disable: bool,
-        init_hidden: bool,
-        inhibition: bool,
-        learn_threshold: bool,
-        reset_mechanism: str,
-        state_quant: Any,
-        output: bool,
-        graded_spikes_factor: ArrayLike,
-        learn_graded_spikes_factor: bool,
-        reset_delay: bool,
-    ):
+    def __new__(cls, *args: Any, **kwargs: Any) -> SnnTorchNeuron:
+        # Before Python binds the call to __init__, so a wrong call gets an error that names the neuron.
+        _check_constructor_call(cls, args, kwargs)
+        return super().__new__(cls)
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        """The ``SpikingOptions`` this neuron takes, each with its default (snnTorch's), in snnTorch's order."""
+        return {
+            name: cls._changed_defaults.get(name, default)
+            for name, default in _OPTION_DEFAULTS.items()
+            if name not in cls._options_not_taken
+        }
+
+    @classmethod
+    def _with_defaults(cls, options: SpikingOptions) -> dict[str, Any]:
+        """``options`` completed with the neuron's defaults; one it does not take raises a ``TypeError``."""
+        defaults = cls.option_defaults()
+        unknown = [name for name in options if name not in defaults]
+        if unknown:
+            raise _unknown_options(cls, unknown)
+        return {**defaults, **options}
+
+    def __init__(self, **options: Unpack[SpikingOptions]):
         super().__init__()
         name = type(self).__name__
+        settings = {**_OPTION_DEFAULTS, **self._with_defaults(options)}  # with the options it does not take
         forward_owner = next(cls for cls in type(self).__mro__ if "forward" in cls.__dict__)
         implemented = forward_owner.__dict__.get("_implemented_options", frozenset())
-        requested = {"inhibition": inhibition, "state_quant": state_quant is not False and state_quant is not None}
+        quantised = settings["state_quant"] is not False and settings["state_quant"] is not None
+        requested = {"inhibition": settings["inhibition"], "state_quant": quantised}
         chosen = [option for option, value in requested.items() if value and option not in implemented]
         if chosen:
             raise ValueError(f"{name}: {', '.join(chosen)} is not supported.")
-        self.inhibition = bool(inhibition)
-        self.state_quant = _state_quant_option(name, state_quant)
-        self.spike_grad = resolve_spike_grad(name, spike_grad, surrogate_disable)
-        self.surrogate_disable = bool(surrogate_disable)
-        self.reset_delay = bool(reset_delay)
-        self.output = bool(output)
-        self.init_hidden = bool(init_hidden)
+        self.inhibition = bool(settings["inhibition"])
+        self.state_quant = _state_quant_option(name, settings["state_quant"])
+        self.spike_grad = resolve_spike_grad(name, settings["spike_grad"], settings["surrogate_disable"])
+        self.surrogate_disable = bool(settings["surrogate_disable"])
+        self.reset_delay = bool(settings["reset_delay"])
+        self.output = bool(settings["output"])
+        self.init_hidden = bool(settings["init_hidden"])
         for state in self._state_names:
             self.register_hidden(state)
-        self._register("threshold", threshold, learn_threshold)
-        self._register("graded_spikes_factor", graded_spikes_factor, learn_graded_spikes_factor)
+        self._register("threshold", settings["threshold"], settings["learn_threshold"])
+        self._register("graded_spikes_factor", settings["graded_spikes_factor"], settings["learn_graded_spikes_factor"])
         self.register_buffer("reset_mechanism_val", jnp.asarray(0, dtype=jnp.int32))
-        self.reset_mechanism = reset_mechanism
+        self.reset_mechanism = settings["reset_mechanism"]
         # A list the user assigned (snnTorch's `SpikingNeuron.instances = []`) gets the neuron itself.
         SnnTorchNeuron.instances.append(self)
 
@@ -373,14 +487,16 @@ class SnnTorchNeuron(Module):
         return array_of(self, name)
 
     def _neuron_arguments(self) -> dict[str, Any]:
-        """Keyword arguments shared by the core update functions."""
-        return dict(
+        """Keyword arguments shared by the core update functions (``reset_delay`` where the neuron takes it)."""
+        arguments = dict(
             threshold=self._value("threshold"),
             graded_spikes_factor=self._value("graded_spikes_factor"),
             spike_fn=self.spike_grad,
             reset_mechanism=self.reset_mechanism,
-            reset_delay=self.reset_delay,
         )
+        if "reset_delay" not in self._options_not_taken:
+            arguments["reset_delay"] = self.reset_delay
+        return arguments
 
     def _fire_options(self) -> dict[str, Any]:
         """``inhibition`` and ``state_quant`` (None when off), as the core update functions take them."""
@@ -405,3 +521,30 @@ class SnnTorchNeuron(Module):
 
     def extra_repr(self) -> str:
         return f"reset_mechanism={self.reset_mechanism!r}, reset_delay={self.reset_delay}"
+
+
+class _TwoDecayNeuron(SnnTorchNeuron):
+    """Base of snnTorch's neurons with a synaptic decay ``alpha`` and a membrane decay ``beta``.
+
+    **Arguments:** ``alpha``, ``beta`` (scalars or one per neuron); ``learn_alpha``,
+    ``learn_beta``: train them; then the options. They are registered after the
+    shared entries, ``beta`` first (snnTorch's order).
+    """
+
+    def __init__(
+        self,
+        alpha: ArrayLike,
+        beta: ArrayLike,
+        *,
+        learn_alpha: bool = False,
+        learn_beta: bool = False,
+        **options: Unpack[SpikingOptions],
+    ):
+        super().__init__(**options)
+        alpha, beta = self._checked_decays(alpha, beta)
+        self._register("beta", beta, learn_beta)
+        self._register("alpha", alpha, learn_alpha)
+
+    def _checked_decays(self, alpha: ArrayLike, beta: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+        """``(alpha, beta)`` as registered: a subclass checks or converts them here."""
+        return alpha, beta

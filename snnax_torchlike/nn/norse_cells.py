@@ -46,7 +46,7 @@ from jaxtyping import Array, ArrayLike, PRNGKeyArray
 from .. import snn
 from ..random import next_key
 from ..snn.discretisation import Coefficients, check_convention
-from ..snn.neurons.cuba_lif import CubaLIFState
+from ..snn.neurons.ode_neuron import ODENeuronState
 from ..snn.surrogate import SurrogateSpike
 from .module import Parameter, to_array, to_numpy
 from .ode_neurons import NamedParameterModule, ODENeuron, batched_step, register_named_parameters
@@ -327,7 +327,7 @@ def _signature(cls: type[_NorseCell]) -> inspect.Signature | None:
 class _EulerCell(_NorseCell, ODENeuron):
     """A Norse cell that is an [`ODENeuron`][snnax_torchlike.nn.ODENeuron] with convention ``"norse"``.
 
-    Its step is one [`snnax_torchlike.snn.CubaLIF`][] core layer with Norse's
+    Its step is one [`snnax_torchlike.snn.ODENeuron`][] core layer with Norse's
     forward-Euler coefficients (``dt * tau_inv`` factors), and it exports to NIR as
     Norse HEAD does: ``nir_node`` with ``tau = 1/tau_inv`` and ``r = 1`` (and
     ``w_in = 1`` with a synaptic current).
@@ -400,7 +400,7 @@ class LIFCell(_EulerCell, defaults=_LIF):
     v \leftarrow (1 - z) v' + z v_\text{reset}$$
 
     ``cell(x, state) -> (z, state)`` with ``x`` of shape ``[B, ...]``; the state is a
-    [`CubaLIFState`][snnax_torchlike.snn.CubaLIFState] (``state.v``, ``state.i``, as
+    [`ODENeuronState`][snnax_torchlike.snn.ODENeuronState] (``state.v``, ``state.i``, as
     Norse's ``LIFFeedForwardState``). NIR: ``CubaLIF``.
 
     Fields (Norse's ``LIFParameters``), as keywords or in ``p``: ``tau_syn_inv``
@@ -473,9 +473,9 @@ class _InputProjection(snn.StatefulLayer):
     """``cell(state, x @ weight.T)``: a recurrent core cell fed through input weights ``[H, I]``."""
 
     weight: Array
-    cell: snn.CubaLIF
+    cell: snn.ODENeuron
 
-    def init_state(self, shape: tuple[int, ...], key: PRNGKeyArray | None = None) -> CubaLIFState:
+    def init_state(self, shape: tuple[int, ...], key: PRNGKeyArray | None = None) -> ODENeuronState:
         hidden, features = self.weight.shape
         if tuple(shape) != (features,):
             raise ValueError(
@@ -483,7 +483,9 @@ class _InputProjection(snn.StatefulLayer):
             )
         return self.cell.init_state((hidden,), key)
 
-    def __call__(self, state: CubaLIFState, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[CubaLIFState, Array]:
+    def __call__(
+        self, state: ODENeuronState, x: Array, *, key: PRNGKeyArray | None = None
+    ) -> tuple[ODENeuronState, Array]:
         return self.cell(state, x @ self.weight.T, key=key)
 
 
@@ -545,7 +547,7 @@ class LIFRecurrentCell(_EulerCell, defaults=_LIF):
             self.recurrent_weights.data = self.recurrent_weights.data * (1.0 - jnp.eye(self.hidden_size))
 
     def core_layer(self) -> _InputProjection:
-        """The cell as a pure core layer: input weights, then a recurrent ``snn.CubaLIF``."""
+        """The cell as a pure core layer: input weights, then a recurrent ``snn.ODENeuron``."""
         recurrent = self.recurrent_weights.data
         if not self.autapses:  # the diagonal is used as it is but trains no further (Norse's hook)
             recurrent = jnp.where(jnp.eye(self.hidden_size, dtype=bool), jax.lax.stop_gradient(recurrent), recurrent)
@@ -553,7 +555,7 @@ class LIFRecurrentCell(_EulerCell, defaults=_LIF):
         cell = eqx.tree_at(lambda c: c.recurrent_weight, super().core_layer(), recurrent, is_leaf=lambda x: x is None)
         return _InputProjection(self.input_weights.data, cell)
 
-    def forward(self, input_: Any, state: CubaLIFState | None = None) -> tuple[Array, CubaLIFState]:
+    def forward(self, input_: Any, state: ODENeuronState | None = None) -> tuple[Array, ODENeuronState]:
         """One step: ``z, state = cell(x, state)`` with ``x`` of shape ``[B, input_size]``."""
         x = to_array(input_)
         name = type(self).__name__

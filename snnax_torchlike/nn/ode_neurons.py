@@ -4,7 +4,7 @@
 parameters of NIR's node of the same name (time constants in seconds) and
 simulate it with ``dt`` under a ``convention`` (see
 [`snnax_torchlike.snn.discretisation`][]). Each runs as one
-[`snnax_torchlike.snn.CubaLIF`][] core layer. NIR's ``LIF`` is a first-order
+[`snnax_torchlike.snn.ODENeuron`][] core layer. NIR's ``LIF`` is a first-order
 neuron (no synaptic current): it is not Norse's time-looped ``LIF`` module, whose
 counterpart here is ``LIFCell`` inside ``nn.Sequential``.
 """
@@ -12,7 +12,7 @@ counterpart here is ``LIFCell`` inside ``nn.Sequential``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +21,7 @@ from jaxtyping import Array, ArrayLike
 
 from .. import snn
 from ..snn.discretisation import Coefficients, Convention, check_convention, discretise
-from ..snn.neurons.cuba_lif import CubaLIFState, ValueReset
+from ..snn.neurons.ode_neuron import ODENeuronState, ValueReset
 from ..snn.surrogate import SurrogateSpike
 from .module import Module, Parameter, to_array
 
@@ -81,6 +81,17 @@ class NamedParameterModule(Module):
         return ", ".join(f"{n}={tuple(self.value(n).shape)}" for n in self.parameter_names)
 
 
+class ODEOptions(TypedDict, total=False):
+    """The keyword options of the NIR-node neurons, after their NIR parameters; described in ``ODENeuron``."""
+
+    dt: float | None
+    convention: Convention
+    reset: ValueReset
+    spike_grad: SurrogateSpike | None
+    stop_reset_grad: bool
+    learn: bool | Sequence[str]
+
+
 class ODENeuron(NamedParameterModule):
     """Base of the NIR-node neurons: parameters as buffers or ``Parameter``s, a time step, a convention.
 
@@ -89,6 +100,13 @@ class ODENeuron(NamedParameterModule):
     ``coefficients()``. ``forward(x, state=None) -> (out, state)`` runs one step on
     a batch ``x`` of shape ``[B, ...]``, Norse-style; ``nn.Sequential`` runs whole
     sequences.
+
+    **Options** (``ODEOptions``), by keyword after a neuron's NIR parameters:
+    ``dt=None``, the time step in seconds; ``convention="euler"``, how the ODE is
+    discretised (see [`snnax_torchlike.snn.discretisation`][]); ``reset="value"``
+    (to ``v_reset``), ``"subtract"`` or ``"none"``; ``spike_grad=None``, the surrogate
+    (None: SuperSpike); ``stop_reset_grad=False``, detach the spike in the reset;
+    ``learn=False``, True or the names of the parameters to train.
     """
 
     is_neuron = True
@@ -98,8 +116,8 @@ class ODENeuron(NamedParameterModule):
         self,
         values: dict[str, ArrayLike],
         *,
-        dt: float | None,
-        convention: Convention,
+        dt: float | None = None,
+        convention: Convention = "euler",
         reset: ValueReset = "value",
         spike_grad: SurrogateSpike | None = None,
         stop_reset_grad: bool = False,
@@ -138,20 +156,20 @@ class ODENeuron(NamedParameterModule):
     def _v_reset(self) -> Array:
         return self.value("v_reset") if "v_reset" in self.parameter_names else jnp.zeros(())
 
-    def core_layer(self) -> snn.CubaLIF:
+    def core_layer(self) -> snn.ODENeuron:
         """The neuron as a pure core layer over the current arrays."""
         c = self.coefficients()
-        return snn.CubaLIF(
+        return snn.ODENeuron(
             c.mem_decay, syn_decay=c.syn_decay, input_gain=c.input_gain, current_gain=c.current_gain,
             v_leak=self._v_leak(), threshold=self._threshold(), v_reset=self._v_reset(), reset=self.reset,
             stop_reset_grad=self.stop_reset_grad, spike_fn=self.spike_grad,
         )  # fmt: skip
 
-    def forward(self, input_: Any, state: CubaLIFState | None = None) -> tuple[Array, CubaLIFState]:
+    def forward(self, input_: Any, state: ODENeuronState | None = None) -> tuple[Array, ODENeuronState]:
         """One step on a batch: ``out, state = neuron(x, state)``; ``x`` is ``[B, ...]``.
 
         ``out`` is the spikes (the membrane for non-spiking neurons); ``state`` a
-        [`CubaLIFState`][snnax_torchlike.snn.CubaLIFState] with a leading batch axis.
+        [`ODENeuronState`][snnax_torchlike.snn.ODENeuronState] with a leading batch axis.
         """
         return batched_step(type(self).__name__, self.core_layer(), input_, state)
 
@@ -179,13 +197,10 @@ class CubaLIF(ODENeuron):
         v_threshold: ArrayLike = 1.0,
         v_reset: ArrayLike = 0.0,
         w_in: ArrayLike = 1.0,
-        *,
-        dt: float | None = None,
-        convention: Convention = "euler",
-        **options: Any,
+        **options: Unpack[ODEOptions],
     ):
         values = dict(tau_syn=tau_syn, tau_mem=tau_mem, r=r, v_leak=v_leak, v_threshold=v_threshold)
-        super().__init__({**values, "v_reset": v_reset, "w_in": w_in}, dt=dt, convention=convention, **options)
+        super().__init__({**values, "v_reset": v_reset, "w_in": w_in}, **options)
 
     def coefficients(self) -> Coefficients:
         v = self.value
@@ -207,13 +222,10 @@ class CubaLI(CubaLIF):
         r: ArrayLike = 1.0,
         v_leak: ArrayLike = 0.0,
         w_in: ArrayLike = 1.0,
-        *,
-        dt: float | None = None,
-        convention: Convention = "euler",
-        **options: Any,
+        **options: Unpack[ODEOptions],
     ):
         values = dict(tau_syn=tau_syn, tau_mem=tau_mem, r=r, v_leak=v_leak, w_in=w_in)
-        ODENeuron.__init__(self, values, dt=dt, convention=convention, **options)
+        ODENeuron.__init__(self, values, **options)
 
 
 class LIF(ODENeuron):
@@ -228,13 +240,10 @@ class LIF(ODENeuron):
         v_leak: ArrayLike = 0.0,
         v_threshold: ArrayLike = 1.0,
         v_reset: ArrayLike = 0.0,
-        *,
-        dt: float | None = None,
-        convention: Convention = "euler",
-        **options: Any,
+        **options: Unpack[ODEOptions],
     ):
         values = dict(tau=tau, r=r, v_leak=v_leak, v_threshold=v_threshold, v_reset=v_reset)
-        super().__init__(values, dt=dt, convention=convention, **options)
+        super().__init__(values, **options)
 
     def coefficients(self) -> Coefficients:
         return discretise(self.convention, self.dt, tau_mem=self.value("tau"), r=self.value("r"))
@@ -251,12 +260,9 @@ class LI(LIF):
         tau: ArrayLike,
         r: ArrayLike = 1.0,
         v_leak: ArrayLike = 0.0,
-        *,
-        dt: float | None = None,
-        convention: Convention = "euler",
-        **options: Any,
+        **options: Unpack[ODEOptions],
     ):
-        ODENeuron.__init__(self, dict(tau=tau, r=r, v_leak=v_leak), dt=dt, convention=convention, **options)
+        ODENeuron.__init__(self, dict(tau=tau, r=r, v_leak=v_leak), **options)
 
 
 class IF(ODENeuron):
@@ -272,13 +278,10 @@ class IF(ODENeuron):
         r: ArrayLike = 1.0,
         v_threshold: ArrayLike = 1.0,
         v_reset: ArrayLike = 0.0,
-        *,
-        dt: float | None = None,
-        convention: Convention = "euler",
-        **options: Any,
+        **options: Unpack[ODEOptions],
     ):
         values = dict(r=r, v_threshold=v_threshold, v_reset=v_reset)
-        super().__init__(values, dt=dt, convention=convention, **options)
+        super().__init__(values, **options)
 
     def coefficients(self) -> Coefficients:
         return discretise(self.convention, self.dt, tau_mem=None, r=self.value("r"))
@@ -294,8 +297,8 @@ class Integrator(IF):
     is_neuron = False
     parameter_names = ("r",)
 
-    def __init__(self, r: ArrayLike = 1.0, *, dt: float | None = None, convention: Convention = "euler", **options):
-        ODENeuron.__init__(self, dict(r=r), dt=dt, convention=convention, **options)
+    def __init__(self, r: ArrayLike = 1.0, **options: Unpack[ODEOptions]):
+        ODENeuron.__init__(self, dict(r=r), **options)
 
     def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
         return "I", {"r": np.array(self.value("r"))}

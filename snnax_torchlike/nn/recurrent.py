@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
 from .. import snn
-from ..snn.surrogate import SurrogateSpike
 from .conv import Conv2d, _tuple
 from .linear import Linear
 from .module import Module, Parameter, to_array
-from .neuron import SnnTorchNeuron, initial_state, shared_options
+from .neuron import SnnTorchNeuron, SpikingOptions, initial_state
 
 
 class _OneToOne(Module):
@@ -44,11 +43,16 @@ class RLeaky(SnnTorchNeuron):
     Equations: [`snnax_torchlike.snn.rleaky_update`][], with ``reset_delay``,
     ``inhibition`` (inputs ``[B, N]``, so not with a convolution) and ``state_quant``
     as in [`Leaky`][]. Step by step: ``spk, mem = lif.init_rleaky(); spk, mem = lif(x, spk, mem)``.
+    After its own parameters (``beta`` to ``kernel_size`` by position, ``learn_beta``
+    and ``learn_recurrent`` by keyword) it takes by keyword the
+    [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions] but the graded
+    spikes (snnTorch's RLeaky has none).
     """
 
     _state_names = ("spk", "mem")
     _state_outputs = (0, 1)
     _implemented_options = frozenset({"inhibition", "state_quant"})
+    _options_not_taken = frozenset({"graded_spikes_factor", "learn_graded_spikes_factor"})
 
     def __init__(
         self,
@@ -58,21 +62,14 @@ class RLeaky(SnnTorchNeuron):
         linear_features: int | None = None,
         conv2d_channels: int | None = None,
         kernel_size: int | tuple[int, int] | None = None,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
+        *,
         learn_beta: bool = False,
-        learn_threshold: bool = False,
         learn_recurrent: bool = True,
-        reset_mechanism: str = "subtract",
-        state_quant: Any = False,
-        output: bool = False,
-        reset_delay: bool = True,
+        **options: Unpack[SpikingOptions],
     ):
+        inhibition = options.get("inhibition", False)
         self._check_recurrence_options(all_to_all, linear_features, conv2d_channels, kernel_size, inhibition)
-        super().__init__(**shared_options(locals()))
+        super().__init__(**options)
         self._register("beta", beta, learn_beta)
         if all_to_all and _is_given(linear_features):
             self.recurrent = Linear(linear_features, linear_features)
@@ -210,29 +207,20 @@ class RSynaptic(RLeaky):
         linear_features: int | None = None,
         conv2d_channels: int | None = None,
         kernel_size: int | tuple[int, int] | None = None,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
+        *,
         learn_alpha: bool = False,
         learn_beta: bool = False,
-        learn_threshold: bool = False,
         learn_recurrent: bool = True,
-        reset_mechanism: str = "subtract",
-        state_quant: Any = False,
-        output: bool = False,
-        reset_delay: bool = True,
+        **options: Unpack[SpikingOptions],
     ):
-        if not reset_delay:
+        if not options.get("reset_delay", True):
             raise ValueError(
                 "RSynaptic: reset_delay=False is not supported: snnTorch 1.0's RSynaptic applies it to its local "
                 "arguments (a TypeError when spk is not passed, no effect otherwise). Use RLeaky or Synaptic for a "
                 "same-step reset."
             )
-        super().__init__(beta, V, all_to_all, linear_features, conv2d_channels, kernel_size, threshold, spike_grad,
-                         surrogate_disable, init_hidden, inhibition, learn_beta, learn_threshold, learn_recurrent,
-                         reset_mechanism, state_quant, output, reset_delay)  # fmt: skip
+        super().__init__(beta, V, all_to_all, linear_features, conv2d_channels, kernel_size, learn_beta=learn_beta,
+                         learn_recurrent=learn_recurrent, **options)  # fmt: skip
         self._register("alpha", alpha, learn_alpha)
 
     def init_rsynaptic(self) -> tuple[Array, Array, Array]:

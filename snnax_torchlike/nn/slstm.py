@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array
 
 from .. import snn
-from ..snn.surrogate import SurrogateSpike
 from .conv import Conv2d, _tuple
 from .lstm import LSTMCell
 from .module import to_array
-from .neuron import SnnTorchNeuron, initial_state, shared_options
+from .neuron import SnnTorchNeuron, SpikingOptions, initial_state
 from .pooling import AvgPool2d, MaxPool2d
 
 
@@ -24,6 +23,8 @@ class _SpikingLSTM(SnnTorchNeuron):
 
     _state_names = ("syn", "mem")
     _state_outputs = (1, 2)
+    _options_not_taken = frozenset({"graded_spikes_factor", "learn_graded_spikes_factor", "reset_delay"})
+    _changed_defaults = {"reset_mechanism": "none"}
 
     def _state_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """The shape of ``syn`` and ``mem`` for inputs of ``input_shape``, or a clear error for a wrong input."""
@@ -42,8 +43,7 @@ class _SpikingLSTM(SnnTorchNeuron):
         return super()._initial_state(state, self._state_shape(shape), stored)
 
     def _spike_arguments(self) -> dict[str, Any]:
-        arguments = self._neuron_arguments()
-        del arguments["reset_delay"]  # snnTorch's LSTMs always reset from the previous step's spike
+        arguments = self._neuron_arguments()  # no reset_delay: snnTorch's LSTMs reset from the previous spike
         return {**arguments, "threshold": to_array(arguments["threshold"]),
                 "graded_spikes_factor": to_array(arguments["graded_spikes_factor"])}  # fmt: skip
 
@@ -94,24 +94,14 @@ class SLSTM(_SpikingLSTM):
 
     **Differs:** a passed state of the wrong shape raises (snnTorch silently zeroes it);
     input must be ``[B, input_size]``. Not supported: ``inhibition``, ``state_quant``.
+
+    **Arguments:** ``input_size``, ``hidden_size``, ``bias``, then, by keyword, the
+    [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions] but the graded spikes
+    and ``reset_delay`` (snnTorch's SLSTM has none).
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
-        learn_threshold: bool = False,
-        reset_mechanism: str = "none",
-        state_quant: Any = False,
-        output: bool = False,
-    ):
-        super().__init__(**shared_options(locals()))
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, **options: Unpack[SpikingOptions]):
+        super().__init__(**options)
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self.bias = bool(bias)
@@ -165,6 +155,10 @@ class SConv2dLSTM(_SpikingLSTM):
     grows the gates by a pixel and fails at the first step); a passed state of the wrong
     shape raises (snnTorch silently zeroes it). Not supported: ``inhibition``,
     ``state_quant``.
+
+    **Arguments:** ``in_channels`` to ``avg_pool`` as above, then, by keyword, the
+    [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions] but the graded spikes
+    and ``reset_delay`` (snnTorch's SConv2dLSTM has none).
     """
 
     def __init__(
@@ -175,17 +169,9 @@ class SConv2dLSTM(_SpikingLSTM):
         bias: bool = True,
         max_pool: int | Sequence[int] = 0,
         avg_pool: int | Sequence[int] = 0,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
-        learn_threshold: bool = False,
-        reset_mechanism: str = "none",
-        state_quant: Any = False,
-        output: bool = False,
+        **options: Unpack[SpikingOptions],
     ):
-        super().__init__(**shared_options(locals()))
+        super().__init__(**options)
         if max_pool and avg_pool:
             raise ValueError(
                 f"SConv2dLSTM: give max_pool or avg_pool, not both (got max_pool={max_pool}, avg_pool={avg_pool})."

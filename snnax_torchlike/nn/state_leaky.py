@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Unpack
 
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +14,7 @@ from ..imperative import Tensor
 from ..snn.neurons.state_leaky import check_truncation
 from ..snn.surrogate import SurrogateSpike
 from .module import to_array, to_numpy
-from .neuron import SnnTorchNeuron, shared_options
+from .neuron import SnnTorchNeuron, SpikingOptions
 
 
 def _inert_spike_options(arguments: dict[str, Any]) -> list[str]:
@@ -50,6 +50,12 @@ class StateLeaky(SnnTorchNeuron):
     ``learn_beta=True`` it starts with ``beta, tau``, both ``Parameter``s of which only
     ``tau`` is trained. The attribute ``beta`` reads ``(tau - 1) / tau``.
 
+    **Arguments:** ``beta``, ``channels`` (by position or keyword),
+    ``learn_beta``, ``kernel_truncation_steps``, then, by keyword, the
+    [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions] snnTorch's
+    StateLeaky takes: all but ``init_hidden``, ``inhibition``, ``reset_mechanism``
+    and ``reset_delay``; ``output`` defaults to True.
+
     Options that only shape spikes (``spike_grad``, ``surrogate_disable``,
     ``learn_threshold``, ``graded_spikes_factor``, ``learn_graded_spikes_factor``)
     warn with ``output=False``, which emits none; ``spike_grad`` is then stored
@@ -64,24 +70,20 @@ class StateLeaky(SnnTorchNeuron):
 
     _state_names = ()
     _state_outputs = ()
+    _options_not_taken = frozenset({"init_hidden", "inhibition", "reset_mechanism", "reset_delay"})
+    _changed_defaults = {"output": True}
 
     def __init__(
         self,
         beta: ArrayLike,
         channels: int,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
+        *,
         learn_beta: bool = False,
-        learn_threshold: bool = False,
-        state_quant: Any = False,
-        output: bool = True,
-        graded_spikes_factor: ArrayLike = 1.0,
-        learn_graded_spikes_factor: bool = False,
         kernel_truncation_steps: int | None = None,
+        **options: Unpack[SpikingOptions],
     ):
         name = type(self).__name__
-        options = shared_options(locals())
+        settings = self._with_defaults(options)
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
             raise ValueError(f"{name}: channels must be an int >= 1, got {channels!r}.")
         truncation = check_truncation(kernel_truncation_steps, layer=name)
@@ -90,8 +92,9 @@ class StateLeaky(SnnTorchNeuron):
             raise ValueError(
                 f"{name}: beta has shape {tuple(beta.shape)}; expected a scalar, (1,) or (channels,) = ({channels},)."
             )
-        if not output:
-            inert = _inert_spike_options(options)
+        spike_grad = settings["spike_grad"]
+        if not settings["output"]:
+            inert = _inert_spike_options(settings)
             if inert:
                 warnings.warn(
                     f"{name}: {', '.join(inert)} only affect spikes, which output=False never emits.",
@@ -99,9 +102,9 @@ class StateLeaky(SnnTorchNeuron):
                     stacklevel=2,
                 )
             if not isinstance(spike_grad, SurrogateSpike):
-                options["spike_grad"] = None  # never called without spikes, so not checked either
-        super().__init__(**options)
-        if options["spike_grad"] is not spike_grad:
+                settings["spike_grad"] = None  # never called without spikes, so not checked either
+        super().__init__(**settings)
+        if settings["spike_grad"] is not spike_grad:
             self.spike_grad = spike_grad
         self.channels = int(channels)
         self.kernel_truncation_steps = truncation

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array
 
 from .. import snn
-from ..snn.surrogate import SurrogateSpike
 from .module import to_array
-from .neuron import SnnTorchNeuron, initial_state, shared_options
+from .neuron import _TwoDecayNeuron, initial_state
 
 
-class Synaptic(SnnTorchNeuron):
+class Synaptic(_TwoDecayNeuron):
     r"""Second-order (current-based) LIF neuron with snnTorch 1.0's semantics.
 
     Same constructor and numerics as ``snntorch.Synaptic`` (equations:
@@ -23,37 +22,21 @@ class Synaptic(SnnTorchNeuron):
         syn, mem = lif.init_synaptic()
         spk, syn, mem = lif(cur, syn, mem)
 
-    ``inhibition`` and ``state_quant`` (applied to ``mem`` and ``syn``) as in [`Leaky`][].
+    **Arguments:** ``alpha``, the synaptic current's decay; ``beta``, the
+    membrane's; ``learn_alpha``, ``learn_beta``; then, by keyword, the
+    [`SpikingOptions`][snnax_torchlike.nn.neuron.SpikingOptions] but the graded
+    spikes (snnTorch's Synaptic has none). ``inhibition`` and ``state_quant``
+    (applied to ``mem`` and ``syn``) as in [`Leaky`][].
 
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``beta``, ``alpha`` (parameters first when ``learn_*`` is set, as torch).
     """
 
     _implemented_options = frozenset({"inhibition", "state_quant"})
+    _options_not_taken = frozenset({"graded_spikes_factor", "learn_graded_spikes_factor"})
 
     _state_names = ("syn", "mem")
     _state_outputs = (1, 2)
-
-    def __init__(
-        self,
-        alpha: ArrayLike,
-        beta: ArrayLike,
-        threshold: ArrayLike = 1.0,
-        spike_grad: SurrogateSpike | None = None,
-        surrogate_disable: bool = False,
-        init_hidden: bool = False,
-        inhibition: bool = False,
-        learn_alpha: bool = False,
-        learn_beta: bool = False,
-        learn_threshold: bool = False,
-        reset_mechanism: str = "subtract",
-        state_quant: Any = False,
-        output: bool = False,
-        reset_delay: bool = True,
-    ):
-        super().__init__(**shared_options(locals()))
-        self._register("beta", beta, learn_beta)
-        self._register("alpha", alpha, learn_alpha)
 
     def init_synaptic(self) -> tuple[Array, Array]:
         """Initial ``(syn, mem)``: scalar zeros that broadcast on the first step."""

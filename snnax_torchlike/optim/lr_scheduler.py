@@ -12,20 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
+from ..snn.checks import positive_int
 from .optimizer import Optimizer, _checked_number
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR"]
-
-
-def _checked_int(scheduler: str, name: str, value: Any) -> int:
-    """``value`` if it is an int ``>= 1``, else a clear error (never truncated: ``2.5`` is not ``2``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{scheduler}: {name} must be an int >= 1, got {value!r} ({type(value).__name__}).")
-    if value < 1:
-        raise ValueError(f"{scheduler}: {name} must be >= 1, got {value}.")
-    return int(value)
 
 
 class LRScheduler:
@@ -86,7 +76,7 @@ class StepLR(LRScheduler):
     """``lr = base_lr * gamma ** (epoch // step_size)``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        self.step_size = _checked_int("StepLR", "step_size", step_size)
+        self.step_size = positive_int("StepLR", "step_size", step_size)
         self.gamma = _checked_number("StepLR", "gamma", gamma)
         super().__init__(optimizer)
 
@@ -109,7 +99,7 @@ class CosineAnnealingLR(LRScheduler):
     """``lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2`` (torch's closed form)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
-        self.T_max = _checked_int("CosineAnnealingLR", "T_max", T_max)
+        self.T_max = positive_int("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = _checked_number("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer)
 
@@ -147,10 +137,10 @@ class OneCycleLR(LRScheduler):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch.")
-            total_steps = _checked_int("OneCycleLR", "epochs", epochs) * _checked_int(
+            total_steps = positive_int("OneCycleLR", "epochs", epochs) * positive_int(
                 "OneCycleLR", "steps_per_epoch", steps_per_epoch
             )
-        if _checked_int("OneCycleLR", "total_steps", total_steps) < 2:
+        if positive_int("OneCycleLR", "total_steps", total_steps) < 2:
             raise ValueError(f"OneCycleLR: total_steps must be >= 2, got {total_steps}.")
         max_lr = _checked_number("OneCycleLR", "max_lr", max_lr)
         for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):

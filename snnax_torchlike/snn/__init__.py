@@ -4,6 +4,7 @@ Port SNNAX code by changing its import to ``import snnax_torchlike.snn as snn``.
 """
 
 from . import discretisation, neurons, surrogate
+from ._deprecated import deprecated_getattr
 from ._stateful import State, StatefulLayer
 from .composed import CompoundLayer, Parallel, Residual, Sequential
 from .errors import LayerError, LayerTypeError
@@ -33,3 +34,5 @@ __all__ = [
     "Residual",
     *neurons.__all__,  # every neuron, its state and update function
 ]
+
+__getattr__ = deprecated_getattr("snn", globals())

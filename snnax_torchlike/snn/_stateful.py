@@ -18,6 +18,13 @@ class StatefulLayer(eqx.Module):
     A stateful layer is a pure function of ``(state, x)``: it never mutates itself.
     Shapes are per sample; batch with ``jax.vmap``. Time steps are driven by a
     model (``StatefulModel``/``Sequential``) inside one ``jax.lax.scan``.
+
+    The call takes ``(state, x)`` and returns ``(state, y)``, the order of a
+    ``jax.lax.scan`` body ``f(carry, x) -> (carry, y)``, so a layer steps inside the
+    model's scan (or is one itself) with no adapter. Equinox's own stateful layers
+    (``eqx.nn.BatchNorm``, with an ``eqx.nn.State``) keep Equinox's order
+    ``layer(x, state) -> (y, state)``; models take them too and call each kind in
+    its own order (``snn.layer_call.step_layer``).
     """
 
     @abc.abstractmethod

@@ -11,7 +11,7 @@ from jaxtyping import Array, PRNGKeyArray
 from ._stateful import State, StatefulLayer
 from .errors import layer_name
 from .graph import gen_feed_forward_struct
-from .layer_call import accepts_key, init_layer, step_layer
+from .layer_call import accepts_key, init_layer, is_equinox_stateful, step_layer
 from .model import StatefulModel
 
 
@@ -19,8 +19,8 @@ class Sequential(StatefulModel):
     """A chain of layers; layer ``i-1`` feeds layer ``i`` in the same step.
 
     ```python
-    model = snn.Sequential(eqx.nn.Linear(64, 128, key=k1), snn.LIF([0.9, 0.8]),
-                           eqx.nn.Linear(128, 10, key=k2), snn.LIF([0.9, 0.8]))
+    model = snn.Sequential(eqx.nn.Linear(64, 128, key=k1), snn.CurrentBasedLIF([0.9, 0.8]),
+                           eqx.nn.Linear(128, 10, key=k2), snn.CurrentBasedLIF([0.9, 0.8]))
     state = model.init_state((64,), key)
     state, outs = model(state, x, key)   # x: [T, 64]; outs[-1]: [T, 10]
     ```
@@ -29,7 +29,8 @@ class Sequential(StatefulModel):
     def __init__(self, *layers: Any, output_layer_ids: Sequence[int] | None = None):
         """**Arguments:**
 
-        - ``*layers``: stateful layers and plain Equinox layers, in order.
+        - ``*layers``: stateful layers (the core's, or Equinox's with an ``eqx.nn.State``)
+          and plain Equinox layers, in order.
         - ``output_layer_ids``: which layers' outputs to return (default the last),
           e.g. ``range(len(layers))`` to record every layer.
         """
@@ -103,7 +104,8 @@ class CompoundLayer(StatefulLayer):
         stateful ones take their own ``scan_sequence`` (a whole-sequence neuron such as ``StateLeaky``).
 
         None, so the model steps the chain, for subclasses with their own step, plain
-        members that take a ``key`` and stateful members without a sequence path.
+        members that take a ``key``, Equinox stateful members (``eqx.nn.BatchNorm``) and
+        stateful members without a sequence path.
         """
         if type(self).__call__ is not CompoundLayer.__call__:
             return None
@@ -114,7 +116,7 @@ class CompoundLayer(StatefulLayer):
                 if whole is None:
                     return None
                 final, xs, states = whole
-            elif accepts_key(layer):
+            elif is_equinox_stateful(layer) or accepts_key(layer):
                 return None
             else:
                 final, xs, states = None, jax.vmap(layer)(xs), None

@@ -4,7 +4,7 @@ NIR (and Norse's and snnTorch's NIR files) describe neurons by ODEs with time
 constants in seconds and fix no time step. A simulator picks ``dt`` and a
 scheme; the same file then means different discrete networks. This module makes
 that choice explicit: a *convention* plus ``dt`` turn the ODE parameters into the
-coefficients of [`CubaLIF`][snnax_torchlike.snn.CubaLIF]:
+coefficients of [`ODENeuron`][snnax_torchlike.snn.ODENeuron]:
 
 $$i_t = i_{t-1}^{+} + g_\text{in}\, x_t,\qquad
 v' = a_\text{mem}\, v_{t-1} + (1 - a_\text{mem})\, v_\text{leak} + g_\text{mem}\, i_t,\qquad

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -12,9 +12,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from ._stateful import State, StatefulLayer
+from .checks import positive_int
 from .errors import LayerError, layer_name
 from .graph import GraphStructure
-from .layer_call import init_layer, step_layer
+from .layer_call import carries_state, init_layer, step_layer
 
 Shape = tuple[int, ...]
 
@@ -65,11 +66,29 @@ def _merge(inputs: list[Any], mode: str, *, where: str) -> Any:
     return sum(inputs[1:], inputs[0])
 
 
-def _check_checkpoint_every(checkpoint_every: Any) -> None:
-    if checkpoint_every is not None and (
-        isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1
-    ):
-        raise ValueError(f"StatefulModel: checkpoint_every must be a positive int, got {checkpoint_every!r}.")
+class _Run(NamedTuple):
+    """How an execution path runs a sequence.
+
+    - ``start``: the index of its first step (keys are folded with it; may be traced).
+    - ``record_states``: the layers whose state after every step is returned too.
+    - ``checkpoint_every``: gradient checkpointing in chunks of this many steps, or None.
+    - ``batched``: the inputs are ``[T, B, ...]``, and the state and key have a batch axis.
+    """
+
+    start: Any
+    record_states: frozenset[int]
+    checkpoint_every: int | None = None
+    batched: bool = False
+
+
+def _as_inputs(x: Array | Sequence[Array]) -> tuple[Array, ...]:
+    """The external inputs as a tuple of arrays (one array: a graph with one input)."""
+    return tuple(jnp.asarray(a) for a in (x if isinstance(x, (tuple, list)) else (x,)))
+
+
+def _results(final: ModelState, recorded: Any, recorded_layers: frozenset[int]) -> tuple[Any, ...]:
+    """``(final_state, outputs)``, or ``(final_state, outputs, layer_states)`` when states were recorded."""
+    return (final, *recorded) if recorded_layers else (final, recorded)
 
 
 def _checkpointed_chunks(
@@ -100,7 +119,9 @@ class StatefulModel(eqx.Module):
     Each step evaluates layers in topological order: an edge with delay 0 carries
     the source's output of the *same* step (an impulse crosses a feed-forward
     stack in one step), an edge with delay ``d`` its output of ``d`` steps ago.
-    Any layer works: a [`StatefulLayer`][] or a plain Equinox layer / callable.
+    Any layer works: a [`StatefulLayer`][], an Equinox stateful layer
+    (``eqx.nn.BatchNorm``: its ``eqx.nn.State`` is carried like any state) or a
+    plain Equinox layer / callable.
 
     Shapes are per sample; batch with ``jax.vmap`` (``in_axes=(None, 0, 0)`` for
     ``(state, x, key)`` shares the initial state across the batch).
@@ -291,16 +312,10 @@ class StatefulModel(eqx.Module):
         return new_state, [outs[i] for i in graph.output_layer_ids]
 
     def _scan(
-        self,
-        state: ModelState,
-        xs: tuple[Array, ...],
-        key: PRNGKeyArray | None,
-        start: int,
-        record_states: frozenset[int],
-        checkpoint_every: int | None = None,
-        batched: bool = False,
+        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, run: _Run
     ) -> tuple[ModelState, Any]:
-        """The step-wise scan; ``batched``: ``xs`` are ``[T, B, ...]``, ``state`` and ``key`` have a batch axis."""
+        """The step-wise scan over ``xs`` (time-first), as ``run`` says."""
+        start, record_states, batched = run.start, run.record_states, run.batched
         steps = xs[0].shape[0]
         times = jnp.arange(start, start + steps)
         fold = jax.vmap(jax.random.fold_in, in_axes=(0, None)) if batched else jax.random.fold_in
@@ -315,7 +330,7 @@ class StatefulModel(eqx.Module):
                 return new_state, outs
             return new_state, (outs, tuple(s if i in record_states else None for i, s in enumerate(new_state.layers)))
 
-        if checkpoint_every is None or checkpoint_every >= steps:
+        if run.checkpoint_every is None or run.checkpoint_every >= steps:
             return jax.lax.scan(body, state, (xs, times))
 
         # Steps read the input by index: slicing or reshaping it into chunks would
@@ -327,16 +342,10 @@ class StatefulModel(eqx.Module):
         def steps_from(carry: ModelState, first: Any, length: int) -> tuple[ModelState, Any]:
             return jax.lax.scan(indexed, carry, first + jnp.arange(length))
 
-        return _checkpointed_chunks(steps_from, state, steps, checkpoint_every)
+        return _checkpointed_chunks(steps_from, state, steps, run.checkpoint_every)
 
     def _layerwise(
-        self,
-        state: ModelState,
-        xs: tuple[Array, ...],
-        key: PRNGKeyArray | None,
-        start: int,
-        record_states: frozenset[int],
-        batched: bool = False,
+        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, run: _Run
     ) -> tuple[ModelState, Any]:
         """[`_scan`][]'s results for a graph without delayed edges, one layer at a time.
 
@@ -344,10 +353,12 @@ class StatefulModel(eqx.Module):
         stateless layer maps all ``T`` steps in one batched call (one matmul or
         convolution over every frame), a stateful one runs its own ``lax.scan``.
         Keys are the step-wise path's (``fold_in(key, t)`` split per layer), so the
-        outputs are the same. ``batched``: as in [`_scan`][]; every sequence stays
-        time-first ``[T, B, ...]`` (a ``vmap`` over the whole graph would lay the
-        layers' sequences out batch-first and transpose them around each scan).
+        outputs are the same. Batched, every sequence stays time-first ``[T, B, ...]``
+        (a ``vmap`` over the whole graph would lay the layers' sequences out
+        batch-first and transpose them around each scan). ``run.checkpoint_every``
+        is not read here (see [`_layerwise_checkpointed`][]).
         """
+        start, record_states, batched = run.start, run.record_states, run.batched
         graph = self.graph_structure
         n = graph.num_layers
         times = start + jnp.arange(xs[0].shape[0])  # `start` may be traced (a checkpointed chunk's)
@@ -389,7 +400,7 @@ class StatefulModel(eqx.Module):
             if whole is not None:  # the layer's own sequence path (e.g. a hand-written backward pass)
                 new_states[i], (sequences[i], states) = whole[0], time_first(whole[1:])
                 recorded[i] = states if i in record_states else None
-            elif isinstance(layer, StatefulLayer):
+            elif carries_state(layer):
                 step = per_sample(functools.partial(step_layer, layer), (0, 0, None if layer_key is None else 0))
 
                 def body(carry: State, inputs: tuple[Any, Any], step: Any = step, i: int = i) -> tuple[State, Any]:
@@ -407,14 +418,7 @@ class StatefulModel(eqx.Module):
         return final, ((outs, tuple(recorded)) if record_states else outs)
 
     def _layerwise_checkpointed(
-        self,
-        state: ModelState,
-        xs: tuple[Array, ...],
-        key: PRNGKeyArray | None,
-        start: int,
-        record_states: frozenset[int],
-        checkpoint_every: int | None = None,
-        batched: bool = False,
+        self, state: ModelState, xs: tuple[Array, ...], key: PRNGKeyArray | None, run: _Run
     ) -> tuple[ModelState, Any]:
         """[`_layerwise`][]'s results, run in chunks of ``checkpoint_every`` steps under ``jax.checkpoint``.
 
@@ -423,20 +427,17 @@ class StatefulModel(eqx.Module):
         the backward pass keeps only the states at chunk boundaries and recomputes
         each chunk. Chunks slice the input inside the checkpointed function, so no
         copy of the whole input is saved. ``checkpoint_every=None`` (or at least ``T``):
-        one plain layer-wise run. ``batched``: as in [`_scan`][].
+        one plain layer-wise run.
         """
-        steps = xs[0].shape[0]
-
-        def run(carry: ModelState, inputs: tuple[Array, ...], first: Any) -> tuple[ModelState, Any]:
-            return self._layerwise(carry, inputs, key, first, record_states, batched)
-
-        if checkpoint_every is None or checkpoint_every >= steps:
-            return run(state, xs, start)
+        steps, every = xs[0].shape[0], run.checkpoint_every
+        if every is None or every >= steps:
+            return self._layerwise(state, xs, key, run)
 
         def steps_from(carry: ModelState, first: Any, length: int) -> tuple[ModelState, Any]:
-            return run(carry, tuple(jax.lax.dynamic_slice_in_dim(a, first, length) for a in xs), start + first)
+            chunk = tuple(jax.lax.dynamic_slice_in_dim(a, first, length) for a in xs)
+            return self._layerwise(carry, chunk, key, run._replace(start=run.start + first))
 
-        return _checkpointed_chunks(steps_from, state, steps, checkpoint_every)
+        return _checkpointed_chunks(steps_from, state, steps, every)
 
     def scan_batch(
         self,
@@ -463,34 +464,35 @@ class StatefulModel(eqx.Module):
         **Returns:** as ``__call__``, with a batch axis after time (final states:
         batch first).
         """
-        xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
-        xs = tuple(jnp.asarray(a) for a in xs)
-        batch = xs[0].shape[1]
+        xs = _as_inputs(x)
         self._check_inputs(state, tuple(a[:, 0] for a in xs))
-        _check_checkpoint_every(checkpoint_every)
-        states = jax.tree.map(lambda a: jnp.broadcast_to(a, (batch, *a.shape)), state)
-        recorded_layers = frozenset(range(len(self.layers)) if record_states is True else (record_states or ()))
-        run = self._layerwise_checkpointed if self._resolve_layerwise(layerwise) else self._scan
-        final, recorded = run(states, xs, keys, 0, recorded_layers, checkpoint_every, batched=True)
-        if recorded_layers:
-            outs, layer_states = recorded
-            return final, outs, layer_states
-        return final, recorded
+        path, run = self._path(layerwise, checkpoint_every, record_states)
+        states = jax.tree.map(lambda a: jnp.broadcast_to(a, (xs[0].shape[1], *a.shape)), state)
+        return _results(*path(states, xs, keys, run._replace(batched=True)), run.record_states)
 
     def can_run_layerwise(self) -> bool:
         """Whether every edge has delay 0, so layers can run one after another over all steps."""
         return all(e.delay == 0 for incoming in self.graph_structure.input_connectivity for e in incoming)
 
-    def _resolve_layerwise(self, layerwise: bool | None) -> bool:
-        """``layerwise`` as given, or [`can_run_layerwise`][] for None; True on a graph with delays raises."""
-        if layerwise is None:
-            return self.can_run_layerwise()
+    def _path(
+        self, layerwise: bool | None, checkpoint_every: int | None, record_states: bool | Sequence[int]
+    ) -> tuple[Callable[..., tuple[ModelState, Any]], _Run]:
+        """The execution path for these options, and its [`_Run`][] settings (from step 0, per sample).
+
+        ``layerwise=None`` runs layer by layer where [`can_run_layerwise`][]; ``True``
+        on a graph with delays raises.
+        """
+        if checkpoint_every is not None:
+            positive_int("StatefulModel", "checkpoint_every", checkpoint_every)
         if layerwise and not self.can_run_layerwise():
             raise ValueError(
                 "StatefulModel: layerwise=True needs a graph without delayed edges; this one has feedback or "
                 "delays, which only the step-wise scan can run (pass layerwise=None or False)."
             )
-        return bool(layerwise)
+        by_layer = self.can_run_layerwise() if layerwise is None else bool(layerwise)
+        path = self._layerwise_checkpointed if by_layer else self._scan
+        recorded = frozenset(range(len(self.layers)) if record_states is True else (record_states or ()))
+        return path, _Run(start=0, record_states=recorded, checkpoint_every=checkpoint_every)
 
     def __call__(
         self,
@@ -537,21 +539,13 @@ class StatefulModel(eqx.Module):
         ``i``'s state with a leading time axis (e.g. membrane traces). Under
         ``jit``, traces nobody reads are never computed.
         """
-        xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
-        xs = tuple(jnp.asarray(a) for a in xs)
+        xs = _as_inputs(x)
         steps = self._check_inputs(state, xs)
         if not 0 <= burn_in < steps:
             raise ValueError(f"StatefulModel: burn_in must lie in [0, T) with T={steps}, got {burn_in}.")
-        _check_checkpoint_every(checkpoint_every)
-        path = self._layerwise_checkpointed if self._resolve_layerwise(layerwise) else self._scan
-        run = functools.partial(path, checkpoint_every=checkpoint_every)
+        path, run = self._path(layerwise, checkpoint_every, record_states)
         if burn_in:
-            state, _ = run(state, tuple(a[:burn_in] for a in xs), key, 0, frozenset())
+            state, _ = path(state, tuple(a[:burn_in] for a in xs), key, run._replace(record_states=frozenset()))
             state = jax.lax.stop_gradient(state)
             xs = tuple(a[burn_in:] for a in xs)
-        recorded_layers = frozenset(range(len(self.layers)) if record_states is True else (record_states or ()))
-        final, recorded = run(state, xs, key, burn_in, recorded_layers)
-        if record_states:
-            outs, layer_states = recorded
-            return final, outs, layer_states
-        return final, recorded
+        return _results(*path(state, xs, key, run._replace(start=burn_in)), run.record_states)

@@ -8,6 +8,7 @@ import re
 import tempfile
 from typing import TYPE_CHECKING, Any
 
+from ..snn.checks import positive_int
 from .checkpoint import make_folder, remove_stale_temporaries, save
 
 if TYPE_CHECKING:
@@ -105,15 +106,9 @@ class ModelCheckpoint(Callback):
                 f"ModelCheckpoint: dirpath must be a folder path (str or os.PathLike), got {dirpath!r} "
                 f"({type(dirpath).__name__})."
             )
-        if isinstance(keep_last, bool) or not isinstance(keep_last, int):
-            raise TypeError(
-                f"ModelCheckpoint: keep_last must be an int >= 1, got {keep_last!r} ({type(keep_last).__name__})."
-            )
-        if keep_last < 1:
-            raise ValueError(
-                f"ModelCheckpoint: keep_last must be an int >= 1 (the number of newest checkpoints kept), "
-                f"got {keep_last}."
-            )
+        keep_last = positive_int(
+            "ModelCheckpoint", "keep_last", keep_last, meaning="the number of newest checkpoints kept"
+        )
         if monitor is not None and not isinstance(monitor, str):
             raise TypeError(f"ModelCheckpoint: monitor must be a logged name (str) or None, got {monitor!r}.")
         if mode not in ("min", "max"):

@@ -1,249 +1,42 @@
-"""`Trainer`: fit / evaluate / predict, with every step one pure jitted function."""
+"""`Trainer`: fit / evaluate / predict, with every step one pure jitted function.
+
+``fit`` is three loops a reader can follow: over epochs (`Trainer.fit`), over one
+epoch's batches (`Trainer._train_epoch`), and the end of an epoch: pending
+accumulated gradients, the NaN guard, write-back, scheduler, validation, logs
+(`Trainer._end_epoch`). The pure steps live in `_steps`, the checks of what the
+Trainer is given in `_validation`, resumption in `_resume`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import inspect
+import dataclasses
 import itertools
 import os
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.experimental import multihost_utils
 from jaxtyping import Array
 from tqdm.auto import tqdm
 
-from ..imperative import pure_scope, unwrap
-from ..nn.module import Module, bind_parameters
-from ..nn.time_loop import keeps_hidden_state, run_over_time
+from ..nn.module import Module
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
-from ..random import get_rng_state, key_scope, manual_seed, next_key, set_rng_state
-from ._batches import iterate_batches
+from ..random import get_rng_state, manual_seed, next_key, set_rng_state
+from ..snn.checks import positive_int
+from ._accumulation import GradientAccumulation
+from ._resume import check_scheduler_length, resume_scheduler, warn_if_shuffle_not_resumable
 from ._sharding import data_parallel_mesh, replicated
+from ._steps import Guard, StepOptions, Steps
+from ._validation import check_function, checked_callbacks, checked_metrics
+from .batches import iterate_batches
 from .callbacks import Callback
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
-
-
-def _metric_name(metric: Callable[..., Any]) -> str:
-    return getattr(metric, "__name__", type(metric).__name__)
-
-
-def _select(output: Any, kind: str) -> Array:
-    """The network output a loss reads: spikes (first of ``(spk, mem)``) or membrane (second)."""
-    if isinstance(output, tuple):
-        return output[1] if kind == "membrane" else output[0]
-    if kind == "membrane":
-        raise ValueError("Trainer: a membrane loss needs a network that returns (spk, mem).")
-    return output
-
-
-def _takes_lengths(fn: Callable[..., Any]) -> bool:
-    """Whether ``fn`` accepts a ``lengths=`` keyword (every ``functional`` loss does)."""
-    try:
-        parameter = inspect.signature(fn).parameters.get("lengths")
-    except (TypeError, ValueError):  # no signature to read (some builtins)
-        return False
-    return parameter is not None and parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-
-
-def _mask_time(output: Any, lengths: Array) -> Any:
-    """Zero every time-first output ``[T, B, ...]`` at the padded steps ``t >= lengths[b]``.
-
-    **Arguments:** ``output``: an array or a tuple of arrays, each ``[T, B, ...]``;
-    ``lengths``: int ``[B]``.
-
-    **Returns:** the same structure, zero wherever ``t >= lengths[b]``.
-    """
-
-    def mask(leaf: Array) -> Array:
-        batch = lengths.shape[0]
-        if leaf.ndim < 2 or leaf.shape[1] != batch:
-            raise ValueError(
-                f"Trainer: with per-sample lengths every network output must be time-first [T, B, ...] with "
-                f"B={batch}, got shape {tuple(leaf.shape)}."
-            )
-        real = jnp.arange(leaf.shape[0])[:, None] < lengths[None, :]  # [T, B]
-        return jnp.where(real.reshape(real.shape + (1,) * (leaf.ndim - 2)), leaf, jnp.zeros((), leaf.dtype))
-
-    return jax.tree_util.tree_map(mask, output)
-
-
-def _per_sample(
-    fn: Callable[..., Array], output: Array, targets: Array, lengths: Array | None = None, role: str = "loss_fn"
-) -> Array:
-    """``fn`` evaluated on each sample alone (batch of one), so padded samples can be masked out.
-
-    With ``lengths`` (int ``[B]``) and a ``fn`` that takes them, each sample's
-    length is passed as ``lengths=[L_b]``. ``role`` (``"loss_fn"``, ``"metric"``)
-    names ``fn`` in errors.
-    """
-    try:
-        if lengths is None or not _takes_lengths(fn):
-            return jax.vmap(lambda o, t: _one_value(fn, role, o[:, None], t[None]), in_axes=(1, 0))(output, targets)
-        per_sample = jax.vmap(
-            lambda o, t, n: _one_value(fn, role, o[:, None], t[None], lengths=n[None]), in_axes=(1, 0, 0)
-        )
-        return per_sample(output, targets, lengths)
-    except (ValueError, TypeError) as error:
-        shapes = f"outputs [T, B, ...] {tuple(np.shape(_first_leaf(output)))}, targets {tuple(np.shape(targets))}"
-        if shapes in str(error):
-            raise
-        # The function saw one sample (B=1): say what the batch was, keeping its own message.
-        note = f"{error} [Trainer: {role} runs on each sample alone (a batch of one); the batch had {shapes}.]"
-        try:
-            clearer = type(error)(note)
-        except Exception:  # an error type with another constructor: its own message stands
-            raise error from None
-        raise clearer from error
-
-
-def _first_leaf(tree: Any) -> Any:
-    return jax.tree_util.tree_leaves(tree)[0]
-
-
-def _one_value(fn: Callable[..., Array], role: str, *args: Any, **kwargs: Any) -> Array:
-    """``fn(*args, **kwargs)`` of one sample as a scalar: ``()``, or ``[1]`` (snnTorch's ``reduction="none"``)."""
-    where = f"Trainer: {role} {_metric_name(fn)}"
-    try:
-        value = fn(*args, **kwargs)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-            jax.errors.TracerIntegerConversionError) as error:  # fmt: skip
-        raise TypeError(
-            f"{where} turned a traced array into a Python or NumPy value (float(), int(), bool(), .item(), "
-            "np.asarray(), or an `if` on an array). It runs inside jax.jit: compute with jax.numpy only, and "
-            "log extra values with a metric."
-        ) from error
-    if isinstance(value, (tuple, list)):
-        raise ValueError(
-            f"{where} returned a {type(value).__name__} of {len(value)} values; a loss or metric must return one "
-            "value per sample (a scalar): return only the loss, and log other values with a metric."
-        )
-    value = jnp.asarray(value)
-    if value.size != 1:
-        raise ValueError(
-            f"{where} gave shape {tuple(value.shape)} for one sample; a loss or metric must give one value per "
-            "sample (a scalar)."
-        )
-    return value.reshape(())
-
-
-# The hooks Trainer calls, with the arguments it passes.
-_HOOKS = {
-    "on_fit_start": ("trainer",),
-    "on_train_epoch_start": ("trainer", "epoch"),
-    "on_train_batch_end": ("trainer", "batch_index", "loss"),
-    "on_train_epoch_end": ("trainer", "epoch", "logs"),
-    "on_fit_end": ("trainer",),
-}
-_HOOK_LIST = ", ".join(f"{hook}({', '.join(arguments)})" for hook, arguments in _HOOKS.items())
-# Names the trainer logs itself: a metric of the same name would overwrite them.
-_LOGGED_NAMES = ("loss", "lr", "grad_norm")
-
-
-def _check_function(where: str, fn: Any, example: str) -> None:
-    """Refuse, when the Trainer is built, a loss or metric that cannot be called as ``fn(outputs, targets)``.
-
-    ``example`` is a suitable function, named in the error.
-    """
-    if isinstance(fn, type):
-        raise TypeError(
-            f"Trainer: {where} is the class {fn.__name__}, not a function; pass an instance: {fn.__name__}()."
-        )
-    if not callable(fn):
-        raise TypeError(
-            f"Trainer: {where} is the {type(fn).__name__} {fn!r}, not a function of (outputs, targets); pass a "
-            f"function such as {example}."
-        )
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # no signature to read (some builtins): the first call tells
-        return
-    try:
-        signature.bind(None, None)
-    except TypeError:
-        raise TypeError(
-            f"Trainer: {where} {_metric_name(fn)} must accept two arguments (outputs, targets), but its signature "
-            f"is {signature}."
-        ) from None
-
-
-def _checked_metrics(metrics: Any) -> list[Callable[[Array, Array], Array]]:
-    """``metrics`` as a list of functions with distinct log names, or a clear error."""
-    if isinstance(metrics, (str, bytes, Mapping)) or callable(metrics):
-        described = f"the {type(metrics).__name__} {metrics!r}" if not callable(metrics) else _metric_name(metrics)
-        raise TypeError(
-            f"Trainer: metrics must be a list of functions metric(spikes, targets), e.g. "
-            f"[functional.accuracy_rate], each logged under its __name__; got {described}."
-        )
-    metrics = list(metrics)
-    seen: dict[str, int] = {}
-    for index, metric in enumerate(metrics):
-        _check_function(f"metrics[{index}]", metric, "functional.accuracy_rate")
-        name = _metric_name(metric)
-        if name in _LOGGED_NAMES:
-            raise ValueError(
-                f"Trainer: metrics[{index}] is named {name!r}, which the trainer logs itself, so one would overwrite "
-                "the other; rename the metric function (or set its __name__)."
-            )
-        if name in seen:
-            raise ValueError(
-                f"Trainer: metrics[{seen[name]}] and metrics[{index}] have the same name {name!r}, so one would "
-                "overwrite the other in the logs; give them distinct names (def functions, or set __name__)."
-            )
-        seen[name] = index
-    return metrics
-
-
-def _checked_callbacks(callbacks: Any) -> list[Callback]:
-    """``callbacks`` as a list of [`Callback`][] objects whose hooks Trainer can call, or a clear error."""
-    if isinstance(callbacks, (Callback, type)):
-        name = callbacks.__name__ if isinstance(callbacks, type) else type(callbacks).__name__
-        raise TypeError(f"Trainer: callbacks must be a list of Callback objects, got one {name}; pass callbacks=[...].")
-    callbacks = list(callbacks)
-    for index, callback in enumerate(callbacks):
-        if isinstance(callback, type) and issubclass(callback, Callback):
-            raise TypeError(
-                f"Trainer: callbacks[{index}] is the class {callback.__name__}, not an instance; pass "
-                f"{callback.__name__}(...)."
-            )
-        if not isinstance(callback, Callback):
-            raise TypeError(
-                f"Trainer: callbacks[{index}] is a {type(callback).__name__}, not a Callback; subclass "
-                "snnax_torchlike.Callback and override its on_* hooks."
-            )
-        _check_hooks(f"Trainer: callbacks[{index}] ({type(callback).__name__})", callback)
-    return callbacks
-
-
-def _check_hooks(where: str, callback: Callback) -> None:
-    """Refuse hooks Trainer would never call (Keras' and Lightning's other names) or call with the wrong arguments."""
-    own = [vars(cls) for cls in type(callback).__mro__ if cls not in (Callback, object)]
-    unknown = sorted({name for names in own for name in names if name.startswith("on_") and name not in _HOOKS})
-    if unknown:
-        raise TypeError(
-            f"{where} defines {unknown}, which Trainer never calls; its hooks are {_HOOK_LIST} (Keras' "
-            "on_epoch_end(epoch, logs) is on_train_epoch_end(trainer, epoch, logs))."
-        )
-    for hook, arguments in _HOOKS.items():
-        if not any(hook in names for names in own):
-            continue
-        try:
-            signature = inspect.signature(getattr(callback, hook))
-        except (TypeError, ValueError):
-            continue
-        try:
-            signature.bind(*arguments)
-        except TypeError:
-            raise TypeError(
-                f"{where}.{hook} must take ({', '.join(arguments)}), but its signature is {signature}."
-            ) from None
 
 
 class _Means:
@@ -261,82 +54,6 @@ class _Means:
         if self.count == 0:
             raise ValueError(empty_message)
         return {name: float(total) / self.count for name, total in self.sums.items()}
-
-
-class _Guard(NamedTuple):
-    """The NaN guard's device-side record: steps run, the first failed step (-1: none) and what was finite then."""
-
-    step: Array
-    step_failed: Array
-    finite: Array
-
-    @classmethod
-    def start(cls, leaves: int) -> _Guard:
-        return cls(jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32), jnp.ones(leaves + 3, bool))
-
-
-def _labels_in_range(output: Any, y: Array, mask: Array) -> Array:
-    """Whether integer class labels ``[B]`` of the real samples lie in ``[0, classes)`` (True for other targets)."""
-    if y is None or y.ndim != 1 or not jnp.issubdtype(y.dtype, jnp.integer):
-        return jnp.asarray(True)
-    classes = _select(output, "spikes").shape[-1]
-    return jnp.all(((y >= 0) & (y < classes)) | (mask == 0))
-
-
-def _all_finite(x: Array) -> Array:
-    """Whether ``x`` holds no NaN or Inf, as a boolean scalar.
-
-    A finite sum proves it (NaN and Inf propagate through sums); only when the
-    sum is not finite, which a huge but finite input can also cause, does the
-    exact test run. XLA's CPU sum is several times faster than an elementwise
-    test, which takes ~5% of a small MLP's training step. The exact test is a
-    logical AND, not ``isfinite(max(abs(x)))``: on a batch-sharded ``x`` the
-    cross-device max (an all-reduce) drops NaN, so a NaN outside the first shard
-    would pass.
-    """
-    return jax.lax.cond(jnp.isfinite(jnp.sum(x)), lambda: jnp.asarray(True), lambda: jnp.all(jnp.isfinite(x)))
-
-
-def _private_copies(tree: Any) -> Any:
-    """Copies of every array in ``tree``, for the training step to donate: arrays the user holds stay valid."""
-    return jax.tree_util.tree_map(jnp.copy, tree)
-
-
-def _warn_if_shuffle_not_resumable(loader: Iterable[Any]) -> None:
-    """Warn that resuming with a shuffling torch ``DataLoader`` does not repeat the uninterrupted run's batches.
-
-    The checkpoint holds this library's PRNG, not torch's: a ``RandomSampler``
-    draws each epoch's order from torch's global RNG (no ``generator``) or from its
-    own generator, and either restarts where the new process seeds it, not where
-    the interrupted run left it. Recognised by duck typing (torch is not imported).
-    """
-    sampler = getattr(loader, "sampler", None)
-    if type(sampler).__name__ != "RandomSampler" or not hasattr(sampler, "generator"):
-        return
-    source = (
-        "torch's global RNG (no generator= was given)"
-        if sampler.generator is None
-        else "its generator, which the checkpoint does not hold (seeding it once is not enough: it restarts "
-        "at its seed, not at the epoch the run stopped in)"
-    )
-    warnings.warn(
-        f"Trainer.fit: resuming with a shuffling DataLoader (RandomSampler) whose order comes from {source}, "
-        "so the resumed epochs see other batches than the uninterrupted run and the result differs. For exact "
-        "resumption, pass DataLoader(..., generator=torch.Generator()) and seed it at the start of every epoch "
-        "from a callback: on_train_epoch_start(trainer, epoch) calls loader.generator.manual_seed(s + epoch). "
-        "If you do that already, filter this warning.",
-        UserWarning,
-        stacklevel=3,
-    )
-
-
-def _positive_int(caller: str, name: str, value: Any) -> int:
-    """``value`` if it is an int ``>= 1``, else a clear error (never rounded or clamped)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{caller}: {name} must be an int >= 1, got {value!r} ({type(value).__name__}).")
-    if value < 1:
-        raise ValueError(f"{caller}: {name} must be an int >= 1, got {value}.")
-    return int(value)
 
 
 class NonFiniteError(FloatingPointError):
@@ -363,44 +80,38 @@ def _raise_on_bad_batches(caller: str, checks: list[Array]) -> None:
             )
 
 
-def _resume_scheduler(scheduler: LRScheduler | None, start_epoch: int, train_loader: Iterable[Any]) -> None:
-    """Move a scheduler built fresh for a resumed run to where the interrupted run left its schedule.
+def _private_copies(tree: Any) -> Any:
+    """Copies of every array in ``tree``, for the training step to donate: arrays the user holds stay valid."""
+    return jax.tree_util.tree_map(jnp.copy, tree)
 
-    The checkpoint holds the optimizer's learning rate but not the scheduler; a
-    fresh one would restart its schedule at the resumed epoch. A scheduler that
-    was already moved (``load_state_dict``, ``last_epoch``) is left as it is.
+
+@dataclasses.dataclass
+class _FitRun:
+    """What one ``fit`` call carries from batch to batch and from epoch to epoch.
+
+    ``params`` and ``opt_state`` are the step's private arrays (it donates them);
+    ``opt_state`` is the accumulation's state around the optimizer's.
     """
-    if scheduler is None or scheduler.last_epoch != 0 or start_epoch == 0:
-        return
-    if scheduler.interval == "epoch":
-        scheduler.last_epoch = start_epoch
-    elif hasattr(train_loader, "__len__"):
-        scheduler.last_epoch = start_epoch * len(train_loader)
-    else:
-        raise ValueError(
-            f"Trainer.fit: resuming at epoch {start_epoch + 1} with a fresh per-batch {type(scheduler).__name__}, "
-            "but the loader has no len() to tell how many batches the finished epochs had; restore the scheduler "
-            "first (scheduler.load_state_dict(...), or set scheduler.last_epoch to the batches already trained)."
-        )
-    scheduler._apply()
+
+    params: tuple[Array, ...]
+    opt_state: Any
+    guard: Guard
+    frozen: dict[str, Array]
+    options: StepOptions
+    scheduler: LRScheduler | None
+    first_epoch: int
+    epochs: int
+    max_batches: int | None
+    time_first: bool
 
 
-def _check_scheduler_length(
-    scheduler: LRScheduler | None, train_loader: Iterable[Any], epochs: int, max_batches: int | None
-) -> None:
-    """Refuse, before any step, a per-batch schedule of ``total_steps`` that this fit would run past."""
-    total = getattr(scheduler, "total_steps", None)
-    if scheduler is None or scheduler.interval != "step" or total is None or not hasattr(train_loader, "__len__"):
-        return
-    per_epoch = len(train_loader) if max_batches is None else min(len(train_loader), max_batches)
-    needed = scheduler.last_epoch + epochs * per_epoch
-    if needed > total:
-        raise ValueError(
-            f"Trainer.fit: {type(scheduler).__name__} has total_steps={total}, but this fit steps it once per "
-            f"batch, {epochs} epoch(s) x {per_epoch} batches = {epochs * per_epoch} times"
-            + (f" after its {scheduler.last_epoch} earlier steps" if scheduler.last_epoch else "")
-            + f"; build it with total_steps={needed} (epochs * len(loader))."
-        )
+def _one_checkpoint_path(ckpt_path: str | os.PathLike | None, resume: str | os.PathLike | None) -> Any:
+    """The checkpoint to resume from, given as ``ckpt_path`` or as its Keras-style alias ``resume``."""
+    if resume is None:
+        return ckpt_path
+    if ckpt_path is not None and os.fspath(ckpt_path) != os.fspath(resume):
+        raise ValueError("Trainer.fit: pass the checkpoint as ckpt_path= or resume=, not two different paths.")
+    return resume
 
 
 class Trainer:
@@ -472,10 +183,10 @@ class Trainer:
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
-        self.metrics = _checked_metrics(metrics)
+        self.metrics = checked_metrics(metrics)
         self.callbacks = callbacks
         self.progress = progress
-        self.log_every_n_steps = _positive_int("Trainer", "log_every_n_steps", log_every_n_steps)
+        self.log_every_n_steps = positive_int("Trainer", "log_every_n_steps", log_every_n_steps)
         self.should_stop = False
         self.trace_count = 0
         """How many times the training step was traced (compiled); one per input shape."""
@@ -483,7 +194,7 @@ class Trainer:
         self.history = History()
         self.current_epoch = 0
         self.devices = devices
-        self._compiled_for: tuple | None = None
+        self._steps: Steps | None = None
         self._compile_steps()
 
     @property
@@ -493,29 +204,34 @@ class Trainer:
 
     @callbacks.setter
     def callbacks(self, callbacks: Sequence[Callback]) -> None:
-        self._callbacks = _checked_callbacks(callbacks)
+        self._callbacks = checked_callbacks(callbacks)
 
-    def _compile_steps(self) -> None:
-        """(Re)make the jitted steps when what they read while tracing (loss, metrics, optimizer) changed.
+    def _count_trace(self, kind: str) -> None:
+        if kind == "train":
+            self.trace_count += 1
+        else:
+            self.eval_trace_count += 1
+
+    def _compile_steps(self) -> Steps:
+        """The jitted steps, remade when what they read while tracing (loss, metrics, optimizer) changed.
 
         Those are closed over, not arguments: assigning ``trainer.loss_fn = ...`` after a
         step would otherwise keep running the old one silently. A changed loss or
         metric list is checked first.
         """
-        previous = self._compiled_for
-        if previous is None or previous[0] is not self.loss_fn or previous[2:] != tuple(self.metrics):
-            if self.loss_fn is not None:
-                _check_function("loss_fn", self.loss_fn, "functional.ce_rate_loss()")
-            self.metrics = _checked_metrics(self.metrics)
+        steps = self._steps
         setting = (self.loss_fn, self.optimizer, *self.metrics)
-        if previous is not None and len(previous) == len(setting) and all(a is b for a, b in zip(previous, setting)):
-            return
-        self._compiled_for = setting
-        # Parameters and optimizer state are donated; the guard is not, since fit reads an earlier step's guard.
-        self._train_step = jax.jit(self._pure_train_step, donate_argnums=(0, 1), static_argnums=(9, 10))
-        self._flush_step = jax.jit(self._pure_flush_step, donate_argnums=(0, 1))
-        self._eval_step = jax.jit(self._pure_eval_step)
-        self._predict_step = jax.jit(self._pure_predict_step)
+        if (
+            steps is not None
+            and len(setting) == 2 + len(steps.metrics)
+            and all(a is b for a, b in zip(setting, (steps.loss_fn, steps.optimizer, *steps.metrics)))
+        ):
+            return steps
+        if self.loss_fn is not None:
+            check_function("loss_fn", self.loss_fn, "functional.ce_rate_loss()")
+        self.metrics = checked_metrics(self.metrics)
+        self._steps = Steps(self.model, self.optimizer, self.loss_fn, self.metrics, self._count_trace)
+        return self._steps
 
     @property
     def devices(self) -> int | Sequence[Any] | str | None:
@@ -531,10 +247,6 @@ class Trainer:
         """Copies of ``tree`` on every device of the mesh (as is without one)."""
         return tree if self.mesh is None else jax.device_put(tree, replicated(self.mesh))
 
-    # -- pure functions (traced once per input shape) --------------------------------
-    def _trained(self) -> list:
-        return [] if self.optimizer is None else self.optimizer.params
-
     def _frozen_arrays(self) -> dict[str, Array]:
         """Parameters the optimizer does not train, and buffers: inputs to the step, not constants.
 
@@ -542,147 +254,13 @@ class Trainer:
         weights) is left out under every one of them: binding any of its names to a
         constant would cut its gradient.
         """
-        trained = {id(p) for p in self._trained()}
+        trained = {id(p) for p in ([] if self.optimizer is None else self.optimizer.params)}
         trained_names = {
             name
             for name, owner, attr, kind in self.model._state_slots()
             if kind == "parameter" and id(owner._parameters[attr]) in trained
         }
         return {name: array for name, array in self.model.named_arrays().items() if name not in trained_names}
-
-    def _forward(self, trained: tuple[Array, ...], frozen: dict[str, Array], x: Array, key: Array) -> Any:
-        with bind_parameters(self._trained(), trained), self.model.bind(frozen), key_scope(key), pure_scope(differentiated=True):
-            if keeps_hidden_state(self.model):
-                return run_over_time(self.model, x)
-            return unwrap(self.model(x))
-
-    def _loss_and_metric_sums(
-        self, output: Any, y: Array, mask: Array, lengths: Array | None
-    ) -> tuple[Array, dict[str, Array]]:
-        """The batch's mean loss and the per-sample sums of loss and metrics over the real samples.
-
-        **Arguments:** ``output``: time-first network outputs ``[T, B, ...]``;
-        ``y``: targets ``[B, ...]``; ``mask``: ``[B]``, 1 for real samples;
-        ``lengths``: int ``[B]`` true lengths (outputs at ``t >= lengths[b]`` are
-        zeroed first), or None.
-        """
-        if lengths is not None:
-            output = _mask_time(output, lengths)
-        kind = getattr(self.loss_fn, "input_kind", "spikes")
-        losses = _per_sample(self.loss_fn, _select(output, kind), y, lengths, "loss_fn")
-        spikes = _select(output, "spikes")
-        sums = {"loss": jnp.sum(losses * mask)}
-        for metric in self.metrics:
-            sums[_metric_name(metric)] = jnp.sum(_per_sample(metric, spikes, y, lengths, "metric") * mask)
-        return sums["loss"] / jnp.maximum(jnp.sum(mask), 1.0), sums
-
-    def _pure_train_step(self, trained, opt_state, guard, frozen, x, y, mask, lengths, key, accumulate, options):
-        self.trace_count += 1  # runs only while tracing: counts compilations
-
-        def objective(params):
-            output = self._forward(params, frozen, x, key)
-            loss, sums = self._loss_and_metric_sums(output, y, mask, lengths)
-            return loss, (sums, _labels_in_range(output, y, mask))
-
-        (loss, (sums, labels_ok)), grads = jax.value_and_grad(objective, has_aux=True)(trained)
-        nan_guard, log_grad_norm = options
-        if log_grad_norm:  # logged as the batch-size-weighted mean over the epoch's batches
-            sums = {**sums, "grad_norm": optax.tree.norm(grads) * jnp.sum(mask)}
-        transform = None if accumulate == 1 else optax.MultiSteps(self.optimizer.transform, accumulate)
-        new_trained, new_opt_state = self.optimizer.update(trained, opt_state, grads, transform)
-        # The guard, on the device (no per-step sync): from the first step with a bad
-        # input, an out-of-range label, or a non-finite loss or gradient on, updates are
-        # skipped, so the last good parameters survive; the step index and the culprits
-        # are kept for the message.
-        checks = [_all_finite(x), labels_ok, jnp.isfinite(loss)]
-        finite = jnp.stack(checks + [jnp.all(jnp.isfinite(g)) for g in grads])
-        first_failure = jnp.logical_and(guard.step_failed < 0, ~jnp.all(finite)) & nan_guard
-        keep = jnp.logical_and(guard.step_failed < 0, jnp.all(finite)) if nan_guard else jnp.asarray(True)
-        trained, opt_state = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(keep, new, old), (new_trained, new_opt_state), (trained, opt_state)
-        )
-        guard = _Guard(
-            step=guard.step + 1,
-            step_failed=jnp.where(first_failure, guard.step, guard.step_failed),
-            finite=jnp.where(first_failure, finite, guard.finite),
-        )
-        return trained, opt_state, guard, loss, sums
-
-    def _pure_flush_step(self, trained: tuple[Array, ...], opt_state: optax.MultiStepsState) -> tuple[Any, Any]:
-        """Apply a group of accumulated gradients the epoch ended in the middle of (their mean), as Lightning
-        steps at the end of an epoch; nothing then carries over into the next epoch or a checkpoint."""
-        new_trained, new_inner = self.optimizer.update(trained, opt_state.inner_opt_state, opt_state.acc_grads)
-        pending = opt_state.mini_step > 0
-        trained, inner = jax.tree_util.tree_map(
-            lambda new, old: jnp.where(pending, new, old), (new_trained, new_inner), (trained, opt_state.inner_opt_state)
-        )
-        return trained, opt_state._replace(
-            inner_opt_state=inner,
-            mini_step=jnp.zeros_like(opt_state.mini_step),
-            gradient_step=opt_state.gradient_step + pending.astype(opt_state.gradient_step.dtype),
-            acc_grads=jax.tree_util.tree_map(jnp.zeros_like, opt_state.acc_grads),
-        )
-
-    def _pure_eval_step(self, trained, frozen, x, y, mask, lengths, key):
-        self.eval_trace_count += 1
-        output = self._forward(trained, frozen, x, key)
-        _, sums = self._loss_and_metric_sums(output, y, mask, lengths)
-        return sums, jnp.stack([_all_finite(x), _labels_in_range(output, y, mask)])
-
-    def _pure_predict_step(self, trained, frozen, x, lengths, key):
-        output = self._forward(trained, frozen, x, key)
-        checks = jnp.stack([_all_finite(x), jnp.asarray(True)])
-        return (output if lengths is None else _mask_time(output, lengths)), checks
-
-    # -- loops ----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _mode(self, training: bool) -> Iterator[None]:
-        """Train or eval mode (dropout on/off) for the block; the previous mode comes back after."""
-        previous = self.model.training
-        self.model.train(training)
-        try:
-            yield
-        finally:
-            self.model.train(previous)
-
-    def _bar(self, loader: Iterable[Any], desc: str) -> tqdm:
-        total = len(loader) if hasattr(loader, "__len__") else None
-        return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
-
-    def _check_optimizer_fits_model(self, scheduler: LRScheduler | None) -> None:
-        """Refuse, before any step, an optimizer or scheduler that would silently train nothing or the wrong thing."""
-        names = {id(p): name for name, p in self.model.named_parameters()}
-        foreign = [index for index, p in enumerate(self.optimizer.params) if id(p) not in names]
-        if foreign:
-            trained = {id(p) for p in self.optimizer.params}
-            untrained = [name for name, p in self.model.named_parameters() if p.requires_grad and id(p) not in trained]
-            raise ValueError(
-                f"Trainer.fit: {len(foreign)} of the optimizer's {len(self.optimizer.params)} parameters are not in "
-                "the model (was the optimizer built for another network, or were the model's parameters replaced "
-                f"after it was built?), and it would not train the model's {untrained}; build it from "
-                "model.parameters()."
-            )
-        frozen = [names[id(p)] for p in self.optimizer.params if not p.requires_grad]
-        if frozen:
-            raise ValueError(
-                f"Trainer.fit: {frozen} have requires_grad=False but the optimizer was built while they were "
-                "trained; build the optimizer after freezing them."
-            )
-        unfrozen = [names[id(p)] for p in self.optimizer.unfrozen_since_built() if id(p) in names]
-        if unfrozen:
-            raise ValueError(
-                f"Trainer.fit: {unfrozen} had requires_grad=False when the optimizer was built, so it leaves them "
-                "out, and have been unfrozen since: they would not be trained (torch's optimizer would train "
-                "them). Build the optimizer after unfreezing them."
-            )
-        if scheduler is not None and scheduler.optimizer is not self.optimizer:
-            raise ValueError("Trainer.fit: the scheduler was built for another optimizer than the trainer's.")
-
-    def _require(self, *, optimizer: bool) -> None:
-        if self.loss_fn is None:
-            raise ValueError("Trainer: a loss_fn is needed to train or evaluate.")
-        if optimizer and self.optimizer is None:
-            raise ValueError("Trainer: an optimizer is needed to fit.")
 
     def fit(
         self,
@@ -742,121 +320,18 @@ class Trainer:
         ``val_``-prefixed validation results, and ``lr``, the learning rate at the
         end of each epoch.
         """
-        self._require(optimizer=True)
-        self._compile_steps()
-        if not isinstance(epochs, (int, np.integer)) and hasattr(epochs, "__iter__"):
-            raise TypeError(
-                f"Trainer.fit: epochs must be an int >= 1, got a {type(epochs).__name__}; pass validation data by "
-                "keyword: fit(train_loader, epochs, val_loader=...)."
-            )
-        epochs = _positive_int("Trainer.fit", "epochs", epochs)
-        accumulate_grad_batches = _positive_int("Trainer.fit", "accumulate_grad_batches", accumulate_grad_batches)
-        self._check_optimizer_fits_model(scheduler)
-        max_batches = None if not fast_dev_run else int(fast_dev_run)
-        if max_batches is not None:
-            epochs = 1
-        if seed is not None:
-            manual_seed(seed)
-        self.history = History()
-        start_epoch = 0
-        if resume is not None:
-            if ckpt_path is not None and os.fspath(ckpt_path) != os.fspath(resume):
-                raise ValueError("Trainer.fit: pass the checkpoint as ckpt_path= or resume=, not two different paths.")
-            ckpt_path = resume
-        if ckpt_path is not None:
-            start_epoch = self._restore(ckpt_path) + 1
-            if start_epoch >= epochs:
-                raise ValueError(
-                    f"Trainer.fit: the checkpoint finished {start_epoch} epoch(s) and epochs={epochs} counts them "
-                    f"too (it is the total), so nothing would train; pass epochs > {start_epoch}. The model "
-                    "holds the checkpoint's weights."
-                )
-            _warn_if_shuffle_not_resumable(train_loader)
-            _resume_scheduler(scheduler, start_epoch, train_loader)
-        _check_scheduler_length(scheduler, train_loader, epochs - start_epoch, max_batches)
-        if isinstance(val_loader, Iterator) and epochs - start_epoch > 1:
-            raise ValueError(
-                "Trainer.fit: val_loader is a generator or iterator, which the first validation consumes, so "
-                "later epochs would validate on nothing; pass a re-iterable loader (a list, a DataLoader)."
-            )
-        self.should_stop = False
-        for callback in self.callbacks:
-            callback.on_fit_start(self)
-        optimizer = self.optimizer
-        accumulate = int(accumulate_grad_batches)
-        trained, opt_state = _private_copies((tuple(p.data for p in optimizer.params), optimizer.state))
-        if accumulate > 1:
-            opt_state = (
-                optax.MultiSteps(optimizer.transform, accumulate).init(trained)._replace(inner_opt_state=opt_state)
-            )
-        frozen = self._frozen_arrays()
-        guard = _Guard.start(len(trained))
-        trained, opt_state, frozen, guard = self._replicate((trained, opt_state, frozen, guard))
-        options = (bool(terminate_on_nan), bool(log_grad_norm))
-        for epoch in range(start_epoch, epochs):
+        run = self._start_fit(
+            train_loader, epochs, val_loader=val_loader, time_first=time_first, scheduler=scheduler,
+            accumulate_grad_batches=accumulate_grad_batches, fast_dev_run=fast_dev_run, seed=seed,
+            ckpt_path=_one_checkpoint_path(ckpt_path, resume),
+            options=(bool(terminate_on_nan), bool(log_grad_norm)),
+        )  # fmt: skip
+        for epoch in range(run.first_epoch, run.epochs):
             self.current_epoch = epoch
-            if epoch > start_epoch:  # the model holds the arrays of the epoch before (written back)
-                trained, opt_state = _private_copies((trained, opt_state))
-            for callback in self.callbacks:
-                callback.on_train_epoch_start(self, epoch)
-            if scheduler is not None:
-                self._sync_hyperparameters(opt_state, accumulate)
-            means = _Means()
-            batches = itertools.islice(
-                iterate_batches(train_loader, time_first=time_first, mesh=self.mesh, caller="Trainer.fit: "), max_batches
-            )
-            try:
-                # The guard and the bar's loss are read one log interval late: by then their step has run,
-                # so reading them never makes the host wait for the step it has just dispatched.
-                logged: tuple[_Guard, Array] | None = None
-                with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{epochs}") as bar:
-                    for index, batch in enumerate(batches):
-                        trained, opt_state, guard, loss, batch_sums = self._train_step(
-                            trained, opt_state, guard, frozen, batch.x, batch.y, batch.mask, batch.lengths,
-                            next_key(), accumulate, options,
-                        )  # fmt: skip
-                        means.add(batch_sums, batch.size)
-                        if scheduler is not None and scheduler.interval == "step":
-                            scheduler.step()
-                            self._sync_hyperparameters(opt_state, accumulate)
-                        for callback in self.callbacks:
-                            callback.on_train_batch_end(self, index, loss)
-                        bar.update(1)
-                        if index % self.log_every_n_steps == 0:
-                            if logged is not None:
-                                self._check_guard(logged[0], trained, opt_state, accumulate)
-                                if self.progress:
-                                    bar.set_postfix(loss=f"{float(logged[1]):.4f}")
-                            logged = (guard, loss)
-            except KeyboardInterrupt:
-                self._write_back(trained, opt_state, accumulate)
-                tqdm.write(
-                    f"Trainer.fit: interrupted in epoch {epoch + 1}; the model holds the last completed step's "
-                    f"parameters, the history the {len(self.history.epoch)} finished epoch(s)."
-                )
+            means = self._train_epoch(run, train_loader, epoch)
+            if means is None:  # interrupted (Ctrl-C)
                 break
-            if accumulate > 1:
-                trained, opt_state = self._flush_step(trained, opt_state)
-            self._check_guard(guard, trained, opt_state, accumulate)
-            empty = "Trainer.fit: the training loader yielded no batches."
-            if epoch > start_epoch:
-                empty = (
-                    f"Trainer.fit: the training loader yielded no batches in epoch {epoch + 1} (epoch "
-                    f"{start_epoch + 1} had some): a generator or iterator can be consumed only once. Pass a "
-                    "re-iterable loader (a list, a DataLoader) to train for several epochs."
-                )
-            logs = means.means(empty)
-            self._write_back(trained, opt_state, accumulate)
-            logs["lr"] = optimizer.lr  # the rate this epoch ended with (a learning-rate monitor)
-            if scheduler is not None and scheduler.interval == "epoch":
-                scheduler.step()
-            if val_loader is not None:
-                val_batches = val_loader if max_batches is None else list(itertools.islice(val_loader, max_batches))
-                val_logs = self._evaluate(val_batches, time_first, "Trainer.fit: val_loader ")
-                logs.update({f"val_{name}": value for name, value in val_logs.items()})
-            self.history.append(epoch, logs)
-            if self.progress:
-                tqdm.write(f"Epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4f}" for k, v in logs.items()))
+            logs = self._end_epoch(run, epoch, means, val_loader)
             for callback in self.callbacks:
                 callback.on_train_epoch_end(self, epoch, logs)
             if self.should_stop:
@@ -865,22 +340,160 @@ class Trainer:
             callback.on_fit_end(self)
         return self.history
 
-    def _write_back(self, trained: tuple[Array, ...], opt_state: Any, accumulate: int) -> None:
+    def _start_fit(
+        self, train_loader: Iterable[Any], epochs: Any, *, val_loader: Iterable[Any] | None, time_first: bool,
+        scheduler: LRScheduler | None, accumulate_grad_batches: Any, fast_dev_run: bool | int, seed: int | None,
+        ckpt_path: str | os.PathLike | None, options: tuple[bool, bool],
+    ) -> _FitRun:  # fmt: skip
+        """Check the arguments, resume from ``ckpt_path``, call ``on_fit_start``, and take the step's arrays."""
+        self._require(optimizer=True)
+        self._compile_steps()
+        if not isinstance(epochs, (int, np.integer)) and hasattr(epochs, "__iter__"):
+            raise TypeError(
+                f"Trainer.fit: epochs must be an int >= 1, got a {type(epochs).__name__}; pass validation data by "
+                "keyword: fit(train_loader, epochs, val_loader=...)."
+            )
+        epochs = positive_int("Trainer.fit", "epochs", epochs)
+        accumulation = GradientAccumulation(
+            positive_int("Trainer.fit", "accumulate_grad_batches", accumulate_grad_batches)
+        )
+        self._check_optimizer_fits_model(scheduler)
+        max_batches = None if not fast_dev_run else int(fast_dev_run)
+        if max_batches is not None:
+            epochs = 1
+        if seed is not None:
+            manual_seed(seed)
+        self.history = History()
+        first_epoch = 0 if ckpt_path is None else self._resume(ckpt_path, epochs, train_loader, scheduler)
+        check_scheduler_length(scheduler, train_loader, epochs - first_epoch, max_batches)
+        if isinstance(val_loader, Iterator) and epochs - first_epoch > 1:
+            raise ValueError(
+                "Trainer.fit: val_loader is a generator or iterator, which the first validation consumes, so "
+                "later epochs would validate on nothing; pass a re-iterable loader (a list, a DataLoader)."
+            )
+        self.should_stop = False
+        for callback in self.callbacks:
+            callback.on_fit_start(self)
+        optimizer = self.optimizer
+        params, inner_state = _private_copies((tuple(p.data for p in optimizer.params), optimizer.state))
+        opt_state = accumulation.wrap(optimizer.transform, params, inner_state)
+        params, opt_state, frozen, guard = self._replicate(
+            (params, opt_state, self._frozen_arrays(), Guard.start(len(params)))
+        )
+        return _FitRun(
+            params=params, opt_state=opt_state, guard=guard, frozen=frozen,
+            options=StepOptions(accumulation, *options), scheduler=scheduler, first_epoch=first_epoch,
+            epochs=epochs, max_batches=max_batches, time_first=time_first,
+        )  # fmt: skip
+
+    def _resume(
+        self, path: str | os.PathLike, epochs: int, train_loader: Iterable[Any], scheduler: LRScheduler | None
+    ) -> int:
+        """Restore the checkpoint at ``path``; return the first epoch left to train."""
+        first_epoch = self._restore(path) + 1
+        if first_epoch >= epochs:
+            raise ValueError(
+                f"Trainer.fit: the checkpoint finished {first_epoch} epoch(s) and epochs={epochs} counts them "
+                f"too (it is the total), so nothing would train; pass epochs > {first_epoch}. The model "
+                "holds the checkpoint's weights."
+            )
+        warn_if_shuffle_not_resumable(train_loader)
+        resume_scheduler(scheduler, first_epoch, train_loader)
+        return first_epoch
+
+    def _train_epoch(self, run: _FitRun, train_loader: Iterable[Any], epoch: int) -> _Means | None:
+        """One pass over ``train_loader``: the epoch's sums, or None when Ctrl-C interrupted it."""
+        if epoch > run.first_epoch:  # the model holds the arrays of the epoch before (written back)
+            run.params, run.opt_state = _private_copies((run.params, run.opt_state))
+        for callback in self.callbacks:
+            callback.on_train_epoch_start(self, epoch)
+        if run.scheduler is not None:
+            self._sync_hyperparameters(run)
+        means = _Means()
+        batches = itertools.islice(
+            iterate_batches(train_loader, time_first=run.time_first, mesh=self.mesh, caller="Trainer.fit: "),
+            run.max_batches,
+        )
+        try:
+            with self._mode(True), self._bar(train_loader, f"Epoch {epoch + 1}/{run.epochs}") as bar:
+                self._train_batches(run, batches, means, bar)
+        except KeyboardInterrupt:
+            self._write_back(run)
+            tqdm.write(
+                f"Trainer.fit: interrupted in epoch {epoch + 1}; the model holds the last completed step's "
+                f"parameters, the history the {len(self.history.epoch)} finished epoch(s)."
+            )
+            return None
+        return means
+
+    def _train_batches(self, run: _FitRun, batches: Iterable[Any], means: _Means, bar: tqdm) -> None:
+        """The steps of one epoch; the guard and the bar's loss are read one log interval late.
+
+        By the time they are read, their step has run, so reading them never makes
+        the host wait for the step it has just dispatched.
+        """
+        steps = self._steps
+        logged: tuple[Guard, Array] | None = None
+        for index, batch in enumerate(batches):
+            run.params, run.opt_state, run.guard, loss, batch_sums = steps.train(
+                run.params, run.opt_state, run.guard, frozen=run.frozen, x=batch.x, y=batch.y, mask=batch.mask,
+                lengths=batch.lengths, key=next_key(), options=run.options,
+            )  # fmt: skip
+            means.add(batch_sums, batch.size)
+            if run.scheduler is not None and run.scheduler.interval == "step":
+                run.scheduler.step()
+                self._sync_hyperparameters(run)
+            for callback in self.callbacks:
+                callback.on_train_batch_end(self, index, loss)
+            bar.update(1)
+            if index % self.log_every_n_steps == 0:
+                if logged is not None:
+                    self._check_guard(run, logged[0])
+                    if self.progress:
+                        bar.set_postfix(loss=f"{float(logged[1]):.4f}")
+                logged = (run.guard, loss)
+
+    def _end_epoch(self, run: _FitRun, epoch: int, means: _Means, val_loader: Iterable[Any] | None) -> dict[str, float]:
+        """Apply pending accumulated gradients, check the guard, write back, step the scheduler, validate, log."""
+        run.params, run.opt_state = self._steps.flush(run.params, run.opt_state, accumulation=run.options.accumulation)
+        self._check_guard(run, run.guard)
+        empty = "Trainer.fit: the training loader yielded no batches."
+        if epoch > run.first_epoch:
+            empty = (
+                f"Trainer.fit: the training loader yielded no batches in epoch {epoch + 1} (epoch "
+                f"{run.first_epoch + 1} had some): a generator or iterator can be consumed only once. Pass a "
+                "re-iterable loader (a list, a DataLoader) to train for several epochs."
+            )
+        logs = means.means(empty)
+        self._write_back(run)
+        logs["lr"] = self.optimizer.lr  # the rate this epoch ended with (a learning-rate monitor)
+        if run.scheduler is not None and run.scheduler.interval == "epoch":
+            run.scheduler.step()
+        if val_loader is not None:
+            val_batches = val_loader if run.max_batches is None else list(itertools.islice(val_loader, run.max_batches))
+            val_logs = self._evaluate(val_batches, run.time_first, "Trainer.fit: val_loader ")
+            logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        self.history.append(epoch, logs)
+        if self.progress:
+            tqdm.write(f"Epoch {epoch + 1}/{run.epochs}: " + ", ".join(f"{k}={v:.4f}" for k, v in logs.items()))
+        return logs
+
+    def _write_back(self, run: _FitRun) -> None:
         """Point the model's parameters and the optimizer's state at the step's arrays.
 
         No step may run on these arrays afterwards: the step donates its inputs, so
         ``fit`` continues on ``_private_copies`` of them.
         """
-        for param, array in zip(self.optimizer.params, trained):
+        for param, array in zip(self.optimizer.params, run.params):
             param.data = array
-        self.optimizer.state = opt_state.inner_opt_state if accumulate > 1 else opt_state
+        self.optimizer.state = run.options.accumulation.inner(run.opt_state)
 
-    def _check_guard(self, guard: _Guard, trained: tuple[Array, ...], opt_state: Any, accumulate: int) -> None:
+    def _check_guard(self, run: _FitRun, guard: Guard) -> None:
         """Raise [`NonFiniteError`][] (after keeping the last good parameters) if a step failed."""
         failed = int(guard.step_failed)
         if failed < 0:
             return
-        self._write_back(trained, opt_state, accumulate)
+        self._write_back(run)
         names = {id(p): name for name, p in self.model.named_parameters()}
         labels = ["the input batch (NaN or Inf)", "the targets (class labels outside [0, number of outputs))",
                   "the loss"] + [f"the gradient of {names.get(id(p), '?')}" for p in self.optimizer.params]  # fmt: skip
@@ -893,9 +506,9 @@ class Trainer:
             "rate, check the inputs for NaN/Inf, or clip gradients."
         )
 
-    def _sync_hyperparameters(self, opt_state: Any, accumulate: int) -> None:
+    def _sync_hyperparameters(self, run: _FitRun) -> None:
         """Copy the optimizer's (scheduled) hyper-parameters into the step's private state."""
-        inner = opt_state.inner_opt_state if accumulate > 1 else opt_state
+        inner = run.options.accumulation.inner(run.opt_state)
         # Copies: the step donates its state, and the optimizer's own arrays must survive it.
         inner.hyperparams.update({k: jnp.copy(v) for k, v in self.optimizer.state.hyperparams.items()})
 
@@ -937,13 +550,13 @@ class Trainer:
 
     def _evaluate(self, loader: Iterable[Any], time_first: bool, caller: str) -> dict[str, float]:
         self._require(optimizer=False)
-        self._compile_steps()
-        trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
+        steps = self._compile_steps()
+        trained, frozen = self._replicate((tuple(p.data for p in steps.trained()), self._frozen_arrays()))
         means = _Means()
         checks = []
         with self._mode(False), self._bar(loader, "Evaluate") as bar:
             for batch in iterate_batches(loader, time_first=time_first, mesh=self.mesh, caller=caller):
-                sums, batch_checks = self._eval_step(
+                sums, batch_checks = steps.evaluate(
                     trained, frozen, batch.x, batch.y, batch.mask, batch.lengths, next_key()
                 )
                 means.add(sums, batch.size)
@@ -962,14 +575,14 @@ class Trainer:
         sample's padded steps ``t >= lengths[b]``. With several processes every
         process receives the outputs of the global batches.
         """
-        self._compile_steps()
-        trained, frozen = self._replicate((tuple(p.data for p in self._trained()), self._frozen_arrays()))
+        steps = self._compile_steps()
+        trained, frozen = self._replicate((tuple(p.data for p in steps.trained()), self._frozen_arrays()))
         pieces: list[Any] = []
         checks = []
         with self._mode(False), self._bar(loader, "Predict") as bar:
             for batch in iterate_batches(loader, time_first=time_first, with_targets=False, mesh=self.mesh,
                                          caller="Trainer.predict: "):  # fmt: skip
-                output, batch_checks = self._predict_step(trained, frozen, batch.x, batch.lengths, next_key())
+                output, batch_checks = steps.predict(trained, frozen, batch.x, batch.lengths, next_key())
                 checks.append(batch_checks)
                 if jax.process_count() > 1:
                     output = multihost_utils.process_allgather(output, tiled=True)
@@ -979,3 +592,52 @@ class Trainer:
             raise ValueError("Trainer.predict: the loader yielded no batches.")
         _raise_on_bad_batches("Trainer.predict", checks)
         return jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts, axis=1), *pieces)
+
+    @contextlib.contextmanager
+    def _mode(self, training: bool) -> Iterator[None]:
+        """Train or eval mode (dropout on/off) for the block; the previous mode comes back after."""
+        previous = self.model.training
+        self.model.train(training)
+        try:
+            yield
+        finally:
+            self.model.train(previous)
+
+    def _bar(self, loader: Iterable[Any], desc: str) -> tqdm:
+        total = len(loader) if hasattr(loader, "__len__") else None
+        return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
+
+    def _check_optimizer_fits_model(self, scheduler: LRScheduler | None) -> None:
+        """Refuse, before any step, an optimizer or scheduler that would silently train nothing or the wrong thing."""
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        foreign = [index for index, p in enumerate(self.optimizer.params) if id(p) not in names]
+        if foreign:
+            trained = {id(p) for p in self.optimizer.params}
+            untrained = [name for name, p in self.model.named_parameters() if p.requires_grad and id(p) not in trained]
+            raise ValueError(
+                f"Trainer.fit: {len(foreign)} of the optimizer's {len(self.optimizer.params)} parameters are not in "
+                "the model (was the optimizer built for another network, or were the model's parameters replaced "
+                f"after it was built?), and it would not train the model's {untrained}; build it from "
+                "model.parameters()."
+            )
+        frozen = [names[id(p)] for p in self.optimizer.params if not p.requires_grad]
+        if frozen:
+            raise ValueError(
+                f"Trainer.fit: {frozen} have requires_grad=False but the optimizer was built while they were "
+                "trained; build the optimizer after freezing them."
+            )
+        unfrozen = [names[id(p)] for p in self.optimizer.unfrozen_since_built() if id(p) in names]
+        if unfrozen:
+            raise ValueError(
+                f"Trainer.fit: {unfrozen} had requires_grad=False when the optimizer was built, so it leaves them "
+                "out, and have been unfrozen since: they would not be trained (torch's optimizer would train "
+                "them). Build the optimizer after unfreezing them."
+            )
+        if scheduler is not None and scheduler.optimizer is not self.optimizer:
+            raise ValueError("Trainer.fit: the scheduler was built for another optimizer than the trainer's.")
+
+    def _require(self, *, optimizer: bool) -> None:
+        if self.loss_fn is None:
+            raise ValueError("Trainer: a loss_fn is needed to train or evaluate.")
+        if optimizer and self.optimizer is None:
+            raise ValueError("Trainer: an optimizer is needed to fit.")

@@ -43,9 +43,9 @@ def core_leaky_init_state_given_a_bare_int():
     snn.Leaky(0.9).init_state(3)
 
 
-@probe(C, raises=ValueError, says=("LIF", "mem_decay", r"\[0, 1\]", "1.5"))
+@probe(C, raises=ValueError, says=("CurrentBasedLIF", "mem_decay", r"\[0, 1\]", "1.5"))
 def core_lif_decay_above_one():
-    snn.LIF([1.5, 0.9])
+    snn.CurrentBasedLIF([1.5, 0.9])
 
 
 @probe(C, raises=ValueError, says=("extra axis", "vmap", r"\(4, 2, 3\)"))

@@ -1,17 +1,24 @@
 """Stateful neuron layers."""
 
+from .._deprecated import deprecated_getattr
 from ._base import SpikingNeuron
 from ._leaky_sequence import leaky_sequence
 from .adex import LIFAdEx, LIFAdExState
 from .alpha import Alpha, AlphaState, alpha_update
-from .cuba_lif import CubaLIF, CubaLIFState
 from .delta_leaky import DeltaLeaky, delta_leaky_update
 from .iaf import IAF, IAFState, SimpleIAF
 from .lapicque import Lapicque, lapicque_update
 from .leaky import Leaky, leaky_update
 from .leaky_parallel import LeakyParallel, leaky_parallel_membrane
 from .li import SimpleLI
-from .lif import LIF, AdaptiveLIF, AdaptiveLIFState, LIFSoftReset, LIFState, SimpleLIF
+from .lif import (
+    AdaptiveLIF,
+    AdaptiveLIFState,
+    CurrentBasedLIF,
+    CurrentBasedLIFSoftReset,
+    CurrentBasedLIFState,
+    SimpleLIF,
+)
 from .lstm import (
     SLSTM,
     LSTMState,
@@ -23,6 +30,7 @@ from .lstm import (
     slstm_update,
     spiking_lstm_update,
 )
+from .ode_neuron import ODENeuron, ODENeuronState
 from .recurrent import RLeaky, RLeakyState, RSynaptic, RSynapticState, rleaky_update, rsynaptic_update
 from .sigma_delta import SigmaDelta, SigmaDeltaState
 from .spike_counter import SpikeCounter
@@ -70,9 +78,9 @@ __all__ = [
     "AlphaState",
     "alpha_update",
     "SimpleLIF",
-    "LIF",
-    "LIFState",
-    "LIFSoftReset",
+    "CurrentBasedLIF",
+    "CurrentBasedLIFState",
+    "CurrentBasedLIFSoftReset",
     "AdaptiveLIF",
     "AdaptiveLIFState",
     "IAF",
@@ -84,8 +92,8 @@ __all__ = [
     "SRM",
     "SRMState",
     "SpikeCounter",
-    "CubaLIF",
-    "CubaLIFState",
+    "ODENeuron",
+    "ODENeuronState",
     "LIFAdEx",
     "LIFAdExState",
     "StateLeaky",
@@ -95,3 +103,5 @@ __all__ = [
     "state_leaky_membrane",
     "state_leaky_spikes",
 ]
+
+__getattr__ = deprecated_getattr("snn.neurons", globals())

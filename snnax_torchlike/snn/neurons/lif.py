@@ -77,15 +77,15 @@ class SimpleLIF(SpikingNeuron):
         return v, s
 
 
-class LIFState(NamedTuple):
-    """State of [`LIF`][]: membrane ``v`` and synaptic current ``i``."""
+class CurrentBasedLIFState(NamedTuple):
+    """State of [`CurrentBasedLIF`][]: membrane ``v`` and synaptic current ``i``."""
 
     v: Array
     i: Array
 
 
-class LIF(SpikingNeuron):
-    r"""Current-based (second-order) leaky integrate-and-fire neuron.
+class CurrentBasedLIF(SpikingNeuron):
+    r"""Current-based (second-order) leaky integrate-and-fire neuron: a membrane and a synaptic current, two decays.
 
     Per step, with membrane decay $\beta$, synaptic decay $\alpha$ and input gains
     $c_\alpha, c_\beta$ ($1$, or $1-\alpha$ and $1-\beta$ when ``scale_input``):
@@ -94,7 +94,8 @@ class LIF(SpikingNeuron):
     $$s_t = H(v' - \theta),\qquad v_t = \mathrm{reset}(v', s_t)$$
 
     The membrane sees this step's current (no hidden one-step synaptic delay,
-    unlike SNNAX). The synaptic current is not reset.
+    unlike SNNAX). The synaptic current is not reset. SNNAX calls this neuron
+    ``LIF``; here ``LIF`` is NIR's first-order neuron (``nn.LIF``).
     """
 
     mem_decay: Array
@@ -132,32 +133,36 @@ class LIF(SpikingNeuron):
         self.syn_decay = encode_decay(alpha, decay_parameterisation, layer=name, name="syn_decay")
         self.scale_input = scale_input
 
-    def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> LIFState:
+    def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> CurrentBasedLIFState:
         shape = check_shape_argument(shape, layer=type(self).__name__)
         self._check_params(shape, "mem_decay", "syn_decay")
-        return LIFState(jnp.zeros(shape), jnp.zeros(shape))
+        return CurrentBasedLIFState(jnp.zeros(shape), jnp.zeros(shape))
 
-    def __call__(self, state: LIFState, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[LIFState, Array]:
+    def __call__(
+        self, state: CurrentBasedLIFState, x: Array, *, key: PRNGKeyArray | None = None
+    ) -> tuple[CurrentBasedLIFState, Array]:
         check_input(x, state.v.shape, layer=type(self).__name__)
         beta = self._decay(self.mem_decay)
         alpha = self._decay(self.syn_decay)
         syn_gain, mem_gain = (1.0 - alpha, 1.0 - beta) if self.scale_input else (1.0, 1.0)
         i = alpha * state.i + syn_gain * x
         v, s = self._fire_and_reset(beta * state.v + mem_gain * i)
-        return LIFState(v, i), s
+        return CurrentBasedLIFState(v, i), s
 
 
-class LIFSoftReset(LIF):
-    r"""[`LIF`][] with the reset fixed to subtraction ("soft reset").
+class CurrentBasedLIFSoftReset(CurrentBasedLIF):
+    r"""[`CurrentBasedLIF`][] with the reset fixed to subtraction ("soft reset").
 
     $$v_t = v' - \theta\, s_t$$
 
-    Takes every argument of [`LIF`][] except ``reset``.
+    Takes every argument of [`CurrentBasedLIF`][] except ``reset``.
     """
 
     def __init__(self, decay_constants: Sequence[ArrayLike] | ArrayLike | None = None, **kwargs):
         if "reset" in kwargs:
-            raise TypeError("LIFSoftReset: the reset is always 'subtract'; use LIF(reset=...) for another.")
+            raise TypeError(
+                "CurrentBasedLIFSoftReset: the reset is always 'subtract'; use CurrentBasedLIF(reset=...) for another."
+            )
         super().__init__(decay_constants, reset="subtract", **kwargs)
 
 

@@ -8,10 +8,10 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, PRNGKeyArray
 
 from .._stateful import StatefulLayer
+from ..checks import positive_int
 from ..surrogate import SurrogateSpike, atan
 from ._base import (
     as_float_array,
@@ -26,12 +26,9 @@ from ._decay_convolution import causal_decay_convolution
 
 def check_truncation(kernel_truncation_steps: int | None, *, layer: str) -> int | None:
     """``kernel_truncation_steps`` as an int >= 1 or None, or a ValueError naming ``layer``."""
-    value = kernel_truncation_steps
-    if value is None:
+    if kernel_truncation_steps is None:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{layer}: kernel_truncation_steps must be None or an int >= 1, got {value!r}.")
-    return int(value)
+    return positive_int(layer, "kernel_truncation_steps", kernel_truncation_steps, meaning="or None: no truncation")
 
 
 def state_leaky_tau(beta: ArrayLike) -> Array:

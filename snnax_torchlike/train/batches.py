@@ -11,6 +11,7 @@ import numpy as np
 from jax.sharding import Mesh
 from jaxtyping import Array
 
+from ..functional.time_mask import check_lengths
 from ..nn.module import to_numpy
 from ._sharding import check_divisible, put_batch_part
 
@@ -49,46 +50,8 @@ def _split(item: Any, where: str, with_targets: bool) -> tuple[Any, Any, Any]:
 _NOT_LENGTHS = (
     " A loader's third item is read as each sample's true number of time steps (integers [B] in [1, T]); "
     "anything else there (sample indices, weights, metadata) must be dropped, e.g. in the "
-    "DataLoader's collate_fn."
+    "DataLoader's collate_fn. (Batch-first inputs [B, T, ...] need time_first=False.)"
 )
-
-
-def check_lengths(lengths: Any, steps: int, batch: int, where: str) -> np.ndarray:
-    """Per-sample true lengths as int32 ``[B]``, checked against the padded batch ``[T, B, ...]``.
-
-    A loader's third item is taken for lengths only when it looks like lengths, so
-    that e.g. sample indices are refused rather than silently masking time steps.
-
-    **Arguments:**
-
-    - ``lengths``: array-like of integers, shape ``[B]`` (numpy, JAX, torch, list).
-    - ``steps``: ``T``, the batch's padded number of time steps.
-    - ``batch``: ``B``, the batch's number of samples.
-    - ``where``: the start of error messages (e.g. ``"batch 3"``).
-
-    **Returns:** the lengths as a numpy int32 array. Raises ``ValueError`` for a
-    shape other than ``[B]`` or a value outside ``[1, T]`` (a sample of no time
-    steps carries no data), ``TypeError`` for a non-integer dtype; each message
-    names the expected and the actual shape or value, and what a third item must be.
-    """
-    values = to_numpy(lengths)
-    if values.shape != (batch,):
-        raise ValueError(
-            f"{where}: lengths must have shape [B] = ({batch},), one true length per sample of the "
-            f"inputs [T, B, ...] = [{steps}, {batch}, ...]; got shape {values.shape}. (Batch-first inputs "
-            "[B, T, ...] need time_first=False.)" + _NOT_LENGTHS
-        )
-    if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.integer):
-        raise TypeError(
-            f"{where}: lengths must be integers (numbers of time steps), got dtype {values.dtype}." + _NOT_LENGTHS
-        )
-    bad = np.flatnonzero((values < 1) | (values > steps))
-    if bad.size:
-        raise ValueError(
-            f"{where}: lengths must lie in [1, T] = [1, {steps}] (the inputs' {steps} time steps); "
-            f"sample {bad[0]} has length {values[bad[0]]}." + _NOT_LENGTHS
-        )
-    return values.astype(np.int32)
 
 
 def _check_numeric(value: Any, where: str, what: str, fix: str) -> None:
@@ -97,9 +60,35 @@ def _check_numeric(value: Any, where: str, what: str, fix: str) -> None:
     if dtype.kind not in "biufc":
         kind = " (str)" if dtype.kind in "US" else " (Python objects)" if dtype.kind == "O" else ""
         raise TypeError(
-            f"{where}: {what} must be numbers, got an array of shape {value.shape} and dtype {dtype}{kind}; "
-            f"{fix}."
+            f"{where}: {what} must be numbers, got an array of shape {value.shape} and dtype {dtype}{kind}; {fix}."
         )
+
+
+def time_first_inputs(x: Any, time_first: bool, where: str) -> Any:
+    """A batch of input sequences as the training step takes them: float32, time-first ``[T, B, ...]``.
+
+    **Arguments:** ``x``: a numpy or JAX array, ``[T, B, ...]`` or, with
+    ``time_first=False``, ``[B, T, ...]`` (then transposed); ``where`` starts every
+    error message (``"Trainer.fit: batch 3"``).
+
+    **Returns:** ``x`` with booleans, integers (spikes, event counts) and float64 as
+    float32, numpy staying numpy and JAX staying JAX. Raises ``TypeError`` for
+    non-numbers, ``ValueError`` for fewer than three axes or an empty time or batch axis.
+    """
+    _check_numeric(x, where, "inputs", "load the data (e.g. the files they name) into arrays in the loader")
+    if x.dtype == np.float64 or x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
+        x = x.astype(np.float32)
+    layout = "[T, B, ...]" if time_first else "[B, T, ...]"
+    if x.ndim < 3:
+        raise ValueError(
+            f"{where}: inputs must be sequences with a time and a batch axis ({layout}), got shape {x.shape}."
+        )
+    if 0 in x.shape[:2]:
+        raise ValueError(
+            f"{where}: inputs {layout} of shape {x.shape} are empty; every batch needs at least "
+            "one sample and one time step."
+        )
+    return x if time_first else x.swapaxes(0, 1)
 
 
 def _pad(array: Any, axis: int, size: int) -> Any:
@@ -185,23 +174,7 @@ def iterate_batches(
             )
         if not with_targets:
             y = None
-        x = _as_batch_array(x)
-        _check_numeric(x, where, "inputs", "load the data (e.g. the files they name) into arrays in the loader")
-        if x.dtype == np.float64 or x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer):
-            x = x.astype(np.float32)
-        if x.ndim < 3:
-            raise ValueError(
-                f"{where}: inputs must be sequences with a time and a batch axis "
-                f"({'[T, B, ...]' if time_first else '[B, T, ...]'}), got shape {x.shape}."
-            )
-        if 0 in x.shape[:2]:
-            layout = "[T, B, ...]" if time_first else "[B, T, ...]"
-            raise ValueError(
-                f"{where}: inputs {layout} of shape {x.shape} are empty; every batch needs at least "
-                "one sample and one time step."
-            )
-        if not time_first:
-            x = x.swapaxes(0, 1)
+        x = time_first_inputs(_as_batch_array(x), time_first, where)
         size = x.shape[1]
         if y is not None:
             y = _as_batch_array(y)
@@ -223,7 +196,8 @@ def iterate_batches(
         if y is not None:
             y = _pad(y, 0, batch_size)
         if lengths is not None:
-            lengths = place(_pad(check_lengths(lengths, x.shape[0], size, where), 0, batch_size), 0)
+            checked = check_lengths(where, lengths, x.shape[0], size, shortest=1, hint=_NOT_LENGTHS)
+            lengths = place(_pad(checked, 0, batch_size), 0)
         yield Batch(
             place(_pad(x, 1, batch_size), 1),
             None if y is None else place(y, 0),

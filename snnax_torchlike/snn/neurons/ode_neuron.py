@@ -18,8 +18,8 @@ ValueReset = Literal["value", "subtract", "none"]
 _VALUE_RESETS = ("value", "subtract", "none")
 
 
-class CubaLIFState(NamedTuple):
-    """State of [`CubaLIF`][].
+class ODENeuronState(NamedTuple):
+    """State of [`ODENeuron`][].
 
     - ``v``: the membrane after this step's reset.
     - ``i``: the synaptic current after this step's decay (None without a synapse).
@@ -35,8 +35,8 @@ def _optional(value: ArrayLike | None, *, layer: str, name: str) -> Array | None
     return None if value is None else as_float_array(value, layer=layer, name=name)
 
 
-class CubaLIF(StatefulLayer):
-    r"""A leaky integrator with optional synaptic current, threshold and recurrence.
+class ODENeuron(StatefulLayer):
+    r"""The discretised ODE neuron: a leaky integrator with optional synaptic current, threshold and recurrence.
 
     One step, with the coefficients of [`discretise`][snnax_torchlike.snn.discretisation.discretise]:
 
@@ -53,7 +53,8 @@ class CubaLIF(StatefulLayer):
 
     This one layer is NIR's LIF, CubaLIF, LI, CubaLI, IF and I under any
     discretisation, and Norse's ``LIFCell``, ``LIFBoxCell``, ``LICell``,
-    ``LIBoxCell``, ``IAFCell`` and ``LIFRecurrentCell``.
+    ``LIBoxCell``, ``IAFCell`` and ``LIFRecurrentCell``: the core layer of every
+    ``nn.ODENeuron``, whose subclasses take NIR's parameters in seconds.
     """
 
     mem_decay: Array
@@ -117,7 +118,7 @@ class CubaLIF(StatefulLayer):
         self.reset = reset
         self.stop_reset_grad = bool(stop_reset_grad)
 
-    def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> CubaLIFState:
+    def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> ODENeuronState:
         """``v = v_leak``, ``i = 0`` and no spikes, each of ``shape`` (one sample, one step)."""
         name = type(self).__name__
         shape = check_shape_argument(shape, layer=name)
@@ -130,7 +131,7 @@ class CubaLIF(StatefulLayer):
                 f"got input {shape} and weights {tuple(self.recurrent_weight.shape)}."
             )
         zeros = jnp.zeros(shape)
-        return CubaLIFState(
+        return ODENeuronState(
             v=zeros + self.v_leak,
             i=None if self.syn_decay is None else zeros,
             spk=None if self.recurrent_weight is None else zeros,
@@ -144,7 +145,9 @@ class CubaLIF(StatefulLayer):
             return v - r * self.threshold
         return v
 
-    def __call__(self, state: CubaLIFState, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[CubaLIFState, Array]:
+    def __call__(
+        self, state: ODENeuronState, x: Array, *, key: PRNGKeyArray | None = None
+    ) -> tuple[ODENeuronState, Array]:
         check_input(x, state.v.shape, layer=type(self).__name__)
         if self.recurrent_weight is not None:
             x = x + state.spk @ self.recurrent_weight.T
@@ -153,6 +156,6 @@ class CubaLIF(StatefulLayer):
         v = self.mem_decay * state.v + (1.0 - self.mem_decay) * self.v_leak + self.current_gain * current
         i = None if self.syn_decay is None else self.syn_decay * current
         if self.threshold is None:
-            return CubaLIFState(v, i, None), v
+            return ODENeuronState(v, i, None), v
         spk = self.spike_fn(v - self.threshold)
-        return CubaLIFState(self._reset(v, spk), i, None if self.recurrent_weight is None else spk), spk
+        return ODENeuronState(self._reset(v, spk), i, None if self.recurrent_weight is None else spk), spk
