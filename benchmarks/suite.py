@@ -8,6 +8,11 @@ training step = forward over all T + cross-entropy of the spike counts + BPTT + 
 - W3 ``inference-large``: 1024 -> Linear 1024 -> LIF -> Linear 1024 -> LIF, T=500, batch 32 (forward only).
 - W4 ``long-sequence``: W1's network at T=2000, batch 16 (training step time and peak memory; ours also with
   gradient checkpointing, ``nn.Sequential(..., checkpoint_every=k)``, k ~ sqrt(T)).
+- W5 ``onm-linear-lif``: the Open Neuromorphic benchmark's configuration, one Linear(n, n) + LIF (beta 0.95),
+  T=500, batch 16, training step; n = 16384 with ``--accelerator`` (its published GPU size), 1024 on CPU.
+
+W1-W3 and W5 also run ours in mixed precision (``Trainer(precision="bf16-mixed")``), beside float32.
+``--accelerator`` runs JAX on its default accelerator and the torch libraries on CUDA.
 
 Also: first-step (compile) time, a matmul-FLOP lower bound for W1, the facade's overhead over the pure core
 (`snnax_torchlike.snn` + a hand-jitted optax step) and a spike-count sanity check against snnTorch.
@@ -73,7 +78,15 @@ WORKLOADS = {
     "w2": Workload("w2", "mnist-conv", "tutorial-6 CNN, T=25, B=128, train step", 25, 128, True, 5, 1),
     "w3": Workload("w3", "inference-large", "1024-1024-1024, T=500, B=32, forward", 500, 32, False, 7, 1),
     "w4": Workload("w4", "long-sequence", "700-256-20 MLP, T=2000, B=16, train step", 2000, 16, True, 5, 1),
+    "w5": Workload("w5", "onm-linear-lif", "Linear 1024 + LIF, T=500, B=16, train step", 500, 16, True, 5, 1),
 }
+W5_NEURONS = {"cpu": 1024, "accelerator": 16384}
+DEVICE = "cpu"  # where the torch libraries run: "cuda" with --accelerator
+
+
+def w5_neurons() -> int:
+    """W5's layer width: the published GPU size on an accelerator, scaled down on CPU."""
+    return W5_NEURONS["cpu" if DEVICE == "cpu" else "accelerator"]
 
 
 def make_data(workload: Workload, count: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -87,9 +100,9 @@ def make_data(workload: Workload, count: int, seed: int = 0) -> list[tuple[np.nd
             x = (rng.random((steps, batch, 1, 28, 28), dtype=np.float32) < images).astype(np.float32)
             classes = 10
         else:  # sparse Bernoulli spike trains (SHD-like: 5% density)
-            features = 1024 if workload.key == "w3" else 700
+            features = {"w3": 1024, "w5": w5_neurons()}.get(workload.key, 700)
             x = (rng.random((steps, batch, features), dtype=np.float32) < 0.05).astype(np.float32)
-            classes = 1024 if workload.key == "w3" else 20
+            classes = {"w3": 1024, "w5": w5_neurons()}.get(workload.key, 20)
         batches.append((x, rng.integers(0, classes, batch).astype(np.int64)))
     return batches
 
@@ -124,6 +137,12 @@ def snntorch_model(workload: Workload) -> Any:
             snntorch.Leaky(beta=0.5, spike_grad=grad, init_hidden=True, output=True),
         )  # fmt: skip
         return scaled(model, 3.0)
+    if workload.key == "w5":  # the Open Neuromorphic benchmark's layer
+        n = w5_neurons()
+        model = torch.nn.Sequential(
+            torch.nn.Linear(n, n), snntorch.Leaky(beta=0.95, init_hidden=True, output=True)
+        )
+        return scaled(model, 4.0)
     sizes = (1024, 1024, 1024) if workload.key == "w3" else (700, 256, 20)
     model = torch.nn.Sequential(
         torch.nn.Linear(sizes[0], sizes[1]), snntorch.Leaky(beta=0.9, init_hidden=True),
@@ -225,11 +244,13 @@ def ours_contenders(workload: Workload, data: list, reference: Any, variants: bo
     device_data = [(jax.device_put(x), jax.device_put(y.astype(np.int32))) for x, y in data]
     contenders = []
 
-    def facade(variant: str, batches: list, checkpoint_every: int | None = None) -> Contender:
+    def facade(
+        variant: str, batches: list, checkpoint_every: int | None = None, precision: str = "32-true"
+    ) -> Contender:
         net = interop.from_snntorch(reference)  # same initial weights as snnTorch
         net.checkpoint_every = checkpoint_every
         if not workload.training:
-            trainer = snx.Trainer(net, None, None, progress=False)
+            trainer = snx.Trainer(net, None, None, progress=False, precision=precision)
             inputs = [x for x, _ in batches]
 
             def run() -> None:
@@ -237,7 +258,8 @@ def ours_contenders(workload: Workload, data: list, reference: Any, variants: bo
 
             first = timed(lambda: jax.block_until_ready(trainer.predict(inputs[:1])))
             return Contender("ours", variant, run, len(inputs), first)
-        trainer = snx.Trainer(net, optim.Adam(net.parameters(), lr=LR), SF.ce_count_loss(), progress=False)
+        optimizer = optim.Adam(net.parameters(), lr=LR)
+        trainer = snx.Trainer(net, optimizer, SF.ce_count_loss(), progress=False, precision=precision)
 
         def run() -> None:
             trainer.fit(batches)
@@ -249,6 +271,8 @@ def ours_contenders(workload: Workload, data: list, reference: Any, variants: bo
         return contender
 
     contenders.append(facade("", device_data))
+    if workload.key in ("w1", "w2", "w3", "w5"):
+        contenders.append(facade("bf16-mixed", device_data, precision="bf16-mixed"))
     if workload.key == "w4":
         k = round(math.sqrt(workload.steps))
         contenders.append(facade(f"checkpoint_every={k}", device_data, k))
@@ -361,7 +385,8 @@ def snntorch_contender(workload: Workload, data: list, model: Any) -> Contender:
     import snntorch.utils
     import torch
 
-    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
+    model.to(DEVICE)
+    batches = [(torch.from_numpy(x).to(DEVICE), torch.from_numpy(y).to(DEVICE)) for x, y in data]
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     loss_fn = snn_functional.ce_count_loss()
 
@@ -391,6 +416,8 @@ def _torch_run(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if DEVICE != "cpu":  # CUDA runs asynchronously: wait for the last step, as block_until_ready does
+            torch.cuda.synchronize()
 
     return run
 
@@ -405,13 +432,13 @@ def norse_contender(workload: Workload, data: list, reference: Any) -> Contender
     import norse.torch as norse
     import torch
 
-    beta = 0.5 if workload.key == "w2" else 0.9
+    beta = {"w2": 0.5, "w5": 0.95}.get(workload.key, 0.9)
     dt = 1e-3
     params = norse.LIFBoxParameters(tau_mem_inv=torch.tensor((1 - beta) / dt), v_th=torch.tensor(1 - beta))
     layers = [copy.deepcopy(m) if not type(m).__module__.startswith("snntorch") else norse.LIFBoxCell(params, dt=dt)
               for m in reference]  # fmt: skip
-    model = norse.SequentialState(*layers)  # same weights as snnTorch (deep copies of its torch layers)
-    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
+    model = norse.SequentialState(*layers).to(DEVICE)  # same weights as snnTorch (copies of its torch layers)
+    batches = [(torch.from_numpy(x).to(DEVICE), torch.from_numpy(y).to(DEVICE)) for x, y in data]
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
 
     def forward(x: Any) -> Any:
@@ -468,9 +495,13 @@ def spyx_contender(workload: Workload, data: list, reference: Any) -> Contender:
         arrays = [x.transpose(0, 1, 3, 4, 2) for x, _ in data]  # NHWC, prepared once
     else:
         grad = spyx.axn.arctan()
-        hidden, out = torch_layers[0].out_features, torch_layers[2].out_features
-        model = spyx.nn.Sequential(linear(0), spyx.nn.LIF((hidden,), beta=0.9, activation=grad, rngs=rngs),
-                                   linear(2), spyx.nn.LIF((out,), beta=0.9, activation=grad, rngs=rngs))  # fmt: skip
+        beta = 0.95 if workload.key == "w5" else 0.9
+        layers = []
+        for index, layer in enumerate(torch_layers):  # every Linear, each followed by its LIF
+            if hasattr(layer, "out_features"):
+                lif = spyx.nn.LIF((layer.out_features,), beta=beta, activation=grad, rngs=rngs)
+                layers += [linear(index), lif]
+        model = spyx.nn.Sequential(*layers)
         arrays = [x for x, _ in data]
     batches = [(jax.device_put(x), jax.device_put(y.astype(np.int32))) for x, (_, y) in zip(arrays, data)]
 
@@ -810,6 +841,9 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         )
     if (interleaved := ms("w1", "bound", "JAX, the step's 5 matmuls alone")) and ours["w1"]:
         values["w1 ours / FLOP bound (JAX matmuls, timed in the rounds)"] = ratio(ours["w1"], interleaved)
+    for w in WORKLOADS:
+        if (value := ratio(ours[w], ms(w, "ours", "bf16-mixed"))) is not None:
+            values[f"{w} bf16-mixed speed-up over ours in float32"] = value
     core = ms("w1", "ours", "pure core, hand-jitted")
     if core:
         values["w1 facade / core"] = ratio(ours["w1"], core)
@@ -881,7 +915,9 @@ def plot(records: list[dict[str, Any]], path: Path) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", default="w1,w2,w3,w4")
+    parser.add_argument("--workloads", default="w1,w2,w3,w4,w5")
+    parser.add_argument("--accelerator", action="store_true",
+                        help="JAX on its default accelerator (GPU), the torch libraries on CUDA, W5 at n=16384")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default: per workload)")
     parser.add_argument("--quick", action="store_true", help="one timed round per workload (smoke test)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES))
@@ -898,6 +934,15 @@ def main() -> None:
     if args.memory_probe:
         memory_probe(args.memory_probe)
         return
+    if args.accelerator:
+        import jax
+
+        if jax.default_backend() == "cpu":
+            sys.exit("--accelerator: JAX sees no accelerator (jax.default_backend() is 'cpu'); install jax[cuda].")
+        global DEVICE
+        DEVICE = "cuda"
+        n = w5_neurons()
+        WORKLOADS["w5"] = dataclasses.replace(WORKLOADS["w5"], title=f"Linear {n} + LIF, T=500, B=16, train step")
     workloads = [WORKLOADS[w.strip().lower()] for w in args.workloads.split(",") if w.strip()]
     requested = [lib.strip().lower() for lib in args.libraries.split(",") if lib.strip()]
     out = Path(args.out)

@@ -8,6 +8,7 @@ jitted JAX function.
 
     python examples/demo.py            # full run: >= 90% test accuracy
     python examples/demo.py --quick    # a few seconds, for the tests
+    python examples/demo.py --precision bf16-mixed   # bfloat16 matmuls, float32 everything else
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="passes over the data (default 15, quick 1)")
     parser.add_argument("--quick", action="store_true", help="a tiny run that only checks everything works")
+    parser.add_argument("--precision", default="32-true", help="'32-true' (default) or 'bf16-mixed'")
     args = parser.parse_args()
     epochs = args.epochs or (1 if args.quick else 15)
     steps = 10 if args.quick else 25
@@ -71,14 +73,14 @@ def main() -> int:
     optimizer = optim.Adam(net.parameters(), lr=5e-3)
     loss_fn = SF.ce_rate_loss()
     net.fit(train_loader, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn,
-            val_loader=test_loader, metrics=[SF.accuracy_rate])  # fmt: skip
-    results = net.evaluate(test_loader, loss_fn=loss_fn, metrics=[SF.accuracy_rate])
+            val_loader=test_loader, metrics=[SF.accuracy_rate], precision=args.precision)  # fmt: skip
+    results = net.evaluate(test_loader, loss_fn=loss_fn, metrics=[SF.accuracy_rate], precision=args.precision)
 
     accuracy = results["accuracy_rate"]
     elapsed = time.perf_counter() - start
     print(
         f"test accuracy: {accuracy:.3f} ({len(train_y)} train / {len(test_y)} test, "
-        f"{steps} steps, {epochs} epochs, {elapsed:.1f} s)"
+        f"{steps} steps, {epochs} epochs, {args.precision}, {elapsed:.1f} s)"
     )
     if not args.quick and accuracy < 0.9:
         print("accuracy below the promised 90%", file=sys.stderr)

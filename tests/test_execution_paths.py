@@ -39,7 +39,22 @@ def _skip_graph():
     return snn.StatefulModel(structure, layers), (12,)
 
 
-MODELS = {"mlp": _mlp, "conv": _conv, "dropout": _dropout, "skip-graph": _skip_graph}
+class _Scale(snn.LeadingAxesLayer):
+    """A layer the layer-wise path runs once over the whole sequence; it records the ranks it was called with."""
+
+    weight: jax.Array
+    ranks: list = eqx.field(static=True)
+
+    def __call__(self, x):
+        self.ranks.append(x.ndim)
+        return x @ self.weight
+
+
+def _leading_axes():
+    return snn.Sequential(_Scale(jax.random.normal(KEYS[0], (12, 6)), []), snn.Leaky(0.9, threshold=0.4)), (12,)
+
+
+MODELS = {"mlp": _mlp, "conv": _conv, "dropout": _dropout, "skip-graph": _skip_graph, "leading-axes": _leading_axes}
 
 
 def _inputs(shape, steps=30):
@@ -57,6 +72,18 @@ def test_same_outputs_and_states(name):
     for a, b in zip(jax.tree.leaves(step_wise), jax.tree.leaves(layer_wise), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert sum(float(jnp.sum(o)) for o in step_wise[1]) > 0
+    if name == "leading-axes":  # step-wise: one sample and step per call; layer-wise: the whole sequence at once
+        assert model.layers[0].ranks == [1, 1, 2]  # init_state's shape probe, the scan's trace, the sequence
+
+
+def test_a_leading_axes_layer_runs_once_over_a_batched_sequence():
+    model, shape = _leading_axes()
+    state = model.init_state(shape)
+    x = _inputs((4, *shape))  # [T, B, 12]
+    final, outs = model.scan_batch(state, x, layerwise=True)
+    assert model.layers[0].ranks[-1] == 3  # [T, B, 12] in one call, not vmapped per frame
+    ref = jax.vmap(lambda xb: model(state, xb, layerwise=False)[1][-1], in_axes=1, out_axes=1)(x)
+    np.testing.assert_allclose(np.asarray(outs[-1]), np.asarray(ref), atol=1e-6)
 
 
 @pytest.mark.parametrize("name", list(MODELS))

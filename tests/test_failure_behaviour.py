@@ -85,6 +85,15 @@ def test_input_check_is_exact_when_the_sum_overflows(values, finite):
     assert bool(_all_finite(x)) is finite
 
 
+def test_input_check_allocates_nothing_the_size_of_the_input():
+    import jax
+
+    from snnax_torchlike.train._steps import all_finite as _all_finite
+
+    big = jax.ShapeDtypeStruct((2000, 16, 700), np.float32)  # W4's batch: 90 MB
+    assert jax.jit(_all_finite).lower(big).compile().memory_analysis().temp_size_in_bytes < 2**20
+
+
 def test_nan_guard_names_a_parameter_gradient_and_can_be_disabled():
     net = _net()
     net[0].weight.data = net[0].weight.data.at[0, 0].set(np.inf)

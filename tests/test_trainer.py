@@ -153,8 +153,8 @@ def test_module_methods_reuse_compiled_steps():
     for _ in range(3):
         net.evaluate(batches, loss_fn=loss_fn, metrics=[SF.accuracy_rate])
         net.fit(batches, epochs=1, optimizer=optimizer, loss_fn=SF.ce_rate_loss(), progress=False)
-    evaluator = net._trainer(None, loss_fn, [SF.accuracy_rate], (), False)
-    trainer = net._trainer(optimizer, loss_fn, (), (), False)
+    evaluator = net._trainer(None, loss_fn, [SF.accuracy_rate], (), False, None, "32-true")
+    trainer = net._trainer(optimizer, loss_fn, (), (), False, None, "32-true")
     assert evaluator.eval_trace_count == 1 and trainer.trace_count == 1
 
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 import equinox as eqx
 from jaxtyping import Array
 
+from ..snn.layers import LeadingAxesLayer
+from ..snn.precision import matmul
 
-class Affine(eqx.Module):
-    """``x @ weight.T + bias`` with torch's ``[out, in]`` layout; any leading axes."""
+
+class Affine(LeadingAxesLayer):
+    """``x @ weight.T + bias`` with torch's ``[out, in]`` layout; any leading axes.
+
+    ``precision``: the policy of the product (``snn.precision``): ``"bf16-mixed"``
+    multiplies bfloat16 operands with float32 accumulation and result.
+    """
 
     weight: Array
     bias: Array | None
+    precision: str = eqx.field(static=True, default="32-true")
 
     def __call__(self, x: Array) -> Array:
-        y = x @ self.weight.T
+        y = matmul(x, self.weight.T, self.precision)
         return y if self.bias is None else y + self.bias

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from ..random import next_key
+from ..snn.precision import compute_dtype, current_precision, matmul
 from .module import Module, Parameter, to_array
 
 
@@ -41,7 +42,9 @@ def _tuple(value: int | Sequence[int], n: int, *, layer: str, name: str, minimum
     return tuple(int(v) for v in values)
 
 
-def _im2col_conv(x: Array, weight: Array, stride: tuple[int, ...], padding: str | tuple[tuple[int, int], ...]) -> Array:
+def _im2col_conv(
+    x: Array, weight: Array, stride: tuple[int, ...], padding: str | tuple[tuple[int, int], ...], precision: str
+) -> Array:
     """``conv_general_dilated`` (groups 1, no dilation) as patches times a matrix.
 
     ``x``: ``[N, C, *spatial]``; ``weight``: ``[O, C, *kernel]``; returns ``[N, O, *out]``.
@@ -59,11 +62,13 @@ def _im2col_conv(x: Array, weight: Array, stride: tuple[int, ...], padding: str 
     ]
     patches = jnp.stack(slices, axis=-2).reshape(x.shape[0] * math.prod(out), -1)
     matrix = jnp.moveaxis(weight, (0, 1), (-1, -2)).reshape(-1, weight.shape[0])
-    y = (patches @ matrix).reshape(x.shape[0], *out, weight.shape[0])
+    y = matmul(patches, matrix, precision).reshape(x.shape[0], *out, weight.shape[0])
     return jnp.moveaxis(y, -1, 1)
 
 
-def _band_conv2d(x: Array, weight: Array, stride: tuple[int, int], padding: str | tuple[tuple[int, int], ...]) -> Array:
+def _band_conv2d(
+    x: Array, weight: Array, stride: tuple[int, int], padding: str | tuple[tuple[int, int], ...], precision: str
+) -> Array:
     """A 2-D ``conv_general_dilated`` (groups 1, no dilation) as one matmul with a banded weight matrix.
 
     ``x``: ``[N, C, H, W]``; ``weight``: ``[O, C, kh, kw]``; returns ``[N, O, Ho, Wo]``.
@@ -84,7 +89,7 @@ def _band_conv2d(x: Array, weight: Array, stride: tuple[int, int], padding: str 
     band = jnp.transpose(taps, (2, 1, 3, 0, 4)).reshape(kh * c * w, o * wo)
     rows = jnp.moveaxis(x, 1, 2)  # [N, H, C, W]
     patches = jnp.stack([rows[:, i : i + sh * (ho - 1) + 1 : sh] for i in range(kh)], axis=2)
-    y = (patches.reshape(n * ho, kh * c * w) @ band).reshape(n, ho, o, wo)
+    y = matmul(patches.reshape(n * ho, kh * c * w), band, precision).reshape(n, ho, o, wo)
     return jnp.moveaxis(y, 2, 1)
 
 
@@ -115,7 +120,8 @@ class ConvKernel(eqx.Module):
     groups 1, no dilation), ``"band"`` (2-D only: input rows times a banded weight
     matrix; groups 1, no dilation) or ``"auto"``: on CPU, band for 1-3 input channels
     and narrow inputs, else im2col, where they apply; XLA's elsewhere. All compute the
-    same convolution (up to float rounding). ``name`` (the facade layer's) starts
+    same convolution (up to float rounding). ``precision`` (``snn.precision``):
+    ``"bf16-mixed"`` multiplies bfloat16 operands with float32 accumulation and result. ``name`` (the facade layer's) starts
     error messages: inputs of the wrong rank or channel count, or spatially smaller
     than the dilated kernel after padding, raise a ``ValueError``.
     """
@@ -128,6 +134,7 @@ class ConvKernel(eqx.Module):
     groups: int = eqx.field(static=True)
     algorithm: str = eqx.field(static=True, default="auto")
     name: str = eqx.field(static=True, default="ConvKernel")
+    precision: str = eqx.field(static=True, default="32-true")
 
     def _check_input(self, x: Array) -> None:
         """Refuse inputs torch refuses, rather than failing in a reshape or returning an empty output."""
@@ -168,20 +175,22 @@ class ConvKernel(eqx.Module):
         padded_width = batch.shape[-1] + (0 if self.padding == "VALID" else sum(self.padding[-1]))
         algorithm = _algorithm(self, padded_width)
         if algorithm == "band":
-            y = _band_conv2d(batch, self.weight, self.stride, self.padding)
+            y = _band_conv2d(batch, self.weight, self.stride, self.padding, self.precision)
         elif algorithm == "im2col":
-            y = _im2col_conv(batch, self.weight, self.stride, self.padding)
+            y = _im2col_conv(batch, self.weight, self.stride, self.padding, self.precision)
         else:
             letters = "HWD"[:spatial]
             numbers = (f"NC{letters}", f"OI{letters}", f"NC{letters}")
+            operands = compute_dtype(self.precision)
             y = jax.lax.conv_general_dilated(
-                batch,
-                self.weight,
+                batch.astype(operands),
+                self.weight.astype(operands),
                 window_strides=self.stride,
                 padding=self.padding,
                 rhs_dilation=self.dilation,
                 dimension_numbers=numbers,
                 feature_group_count=self.groups,
+                preferred_element_type=jnp.float32,
             )
         if self.bias is not None:
             y = y + self.bias.reshape((1, -1) + (1,) * spatial)
@@ -252,6 +261,7 @@ class _ConvNd(Module):
             self.dilation,
             self.groups,
             name=type(self).__name__,
+            precision=current_precision(),
         )
 
     def forward(self, x: Any) -> Array:

@@ -50,8 +50,8 @@ class Linear(Module):
         self.bias = Parameter(jax.random.uniform(bkey, (out_features,), minval=-bound, maxval=bound)) if bias else None
 
     def core_layer(self) -> Affine:
-        """The layer as a pure Equinox module over the current arrays."""
-        return Affine(self.weight.data, None if self.bias is None else self.bias.data)
+        """The layer as a pure Equinox module over the current arrays, in the precision in force (`snn.precision_scope`)."""
+        return Affine(self.weight.data, None if self.bias is None else self.bias.data, snn.current_precision())
 
     def forward(self, x: Any) -> Array:
         x = to_array(x)

@@ -688,8 +688,9 @@ class Module:
 
     # -- training (Keras/Lightning words; implemented by snnax_torchlike.train) ------
     def _trainer(
-        self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool, devices: Any = None
-    ) -> Any:
+        self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool, devices: Any,
+        precision: str,
+    ) -> Any:  # fmt: skip
         """A ``Trainer`` for these arguments, reused across calls so its compiled steps are too.
 
         A trainer serves a call with the same optimizer (the same object) and equal
@@ -712,7 +713,8 @@ class Module:
             trainer = _training_backend().Trainer(self, optimizer, loss_fn, metrics=metrics)
             del trainers[:-3]
         trainers.append(trainer)
-        trainer.callbacks, trainer.progress = callbacks, progress  # the Trainer checks what it is given
+        # The Trainer checks what it is given; each precision has its own compiled steps.
+        trainer.callbacks, trainer.progress, trainer.precision = callbacks, progress, precision
         if devices is not trainer.devices:
             trainer.devices = devices
         return trainer
@@ -736,30 +738,36 @@ class Module:
         callbacks: Any = (),
         progress: bool = True,
         devices: Any = None,
+        precision: str = "32-true",
         **fit_options: Any,
     ) -> Any:
         """Train on ``train_loader``; see [`Trainer.fit`][]. Returns the ``History``.
 
-        ``metrics``, ``callbacks``, ``progress`` and ``devices`` (data parallelism:
+        ``metrics``, ``callbacks``, ``progress``, ``precision`` (``"bf16-mixed"``:
+        mixed precision) and ``devices`` (data parallelism:
         ``"all"``, a count or a device list) are the [`Trainer`][]'s; every other
         keyword (``val_loader``, ``scheduler``, ``ckpt_path``, ...) goes to
         [`Trainer.fit`][]. Calls with the same optimizer, loss and metrics reuse one
         ``Trainer``, so nothing recompiles between them (the same holds for
         ``evaluate``/``predict``).
         """
-        trainer = self._trainer(optimizer, loss_fn, metrics, callbacks, progress, devices)
+        trainer = self._trainer(optimizer, loss_fn, metrics, callbacks, progress, devices, precision)
         return trainer.fit(train_loader, epochs=epochs, **fit_options)
 
     def evaluate(
         self, loader: Any, *, loss_fn: Any, metrics: Any = (), progress: bool = False, devices: Any = None,
-        time_first: bool = True,
+        time_first: bool = True, precision: str = "32-true",
     ) -> dict[str, float]:  # fmt: skip
         """Mean loss and metrics over ``loader``; see [`Trainer.evaluate`][]."""
-        return self._trainer(None, loss_fn, metrics, (), progress, devices).evaluate(loader, time_first=time_first)
+        trainer = self._trainer(None, loss_fn, metrics, (), progress, devices, precision)
+        return trainer.evaluate(loader, time_first=time_first)
 
-    def predict(self, loader: Any, *, progress: bool = False, devices: Any = None, time_first: bool = True) -> Any:
+    def predict(
+        self, loader: Any, *, progress: bool = False, devices: Any = None, time_first: bool = True,
+        precision: str = "32-true",
+    ) -> Any:  # fmt: skip
         """The network's outputs over ``loader``, concatenated along the batch axis; see [`Trainer.predict`][]."""
-        return self._trainer(None, None, (), (), progress, devices).predict(loader, time_first=time_first)
+        return self._trainer(None, None, (), (), progress, devices, precision).predict(loader, time_first=time_first)
 
     # -- display ----------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -11,6 +11,16 @@ from .neurons._base import as_hyperparameter, check_spike_fn
 from .surrogate import SurrogateSpike
 
 
+class LeadingAxesLayer(eqx.Module):
+    """A stateless, deterministic layer that maps any leading axes: ``f(x)[..., :] == f(x[..., :])`` per sample.
+
+    A model runs such a layer once over a whole sequence ``[T, (B,) *shape]``
+    instead of ``vmap``-ing it over every frame: the same values, one call (its
+    backward pass then sees every frame at once, as one matrix product).
+    Subclasses implement ``__call__(x)``.
+    """
+
+
 class Flatten(eqx.Module):
     """Flattens one sample's input to a vector: ``(C, H, W) -> (C*H*W,)``."""
 

@@ -16,6 +16,7 @@ from .checks import positive_int
 from .errors import LayerError, layer_name
 from .graph import GraphStructure
 from .layer_call import carries_state, init_layer, step_layer
+from .layers import LeadingAxesLayer
 
 Shape = tuple[int, ...]
 
@@ -408,6 +409,8 @@ class StatefulModel(eqx.Module):
                     return new, (out, new if i in record_states else None)
 
                 new_states[i], (sequences[i], recorded[i]) = jax.lax.scan(body, state.layers[i], (merged, layer_key))
+            elif isinstance(layer, LeadingAxesLayer):
+                sequences[i] = layer(merged)
             else:
                 in_axes = (0, None if layer_key is None else 0)
                 sequences[i] = per_frame(lambda x_t, k_t, layer=layer: step_layer(layer, None, x_t, k_t)[1], in_axes)(

@@ -28,6 +28,7 @@ from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..random import get_rng_state, manual_seed, next_key, set_rng_state
 from ..snn.checks import positive_int
+from ..snn.precision import checked_precision
 from ._accumulation import GradientAccumulation
 from ._resume import check_scheduler_length, resume_scheduler, warn_if_shuffle_not_resumable
 from ._sharding import data_parallel_mesh, replicated
@@ -144,6 +145,11 @@ class Trainer:
       divide by the device count. Under ``jax.distributed.initialize`` (several
       processes), each process's loader yields its part of every global batch and
       only process 0 writes checkpoints.
+    - ``precision``: ``"32-true"`` (default) or ``"bf16-mixed"`` (Lightning's names):
+      matrix products and convolutions of ``nn.Linear``/``nn.Conv*`` multiply
+      bfloat16 operands with float32 accumulation, in the forward and the backward
+      pass; parameters, optimizer state, membranes, spikes, losses and gradients
+      stay float32 (``snn.precision``). Applies to ``fit``, ``evaluate`` and ``predict``.
 
     Losses and metrics are evaluated per sample and averaged over the real samples,
     so the last, smaller batch of an epoch is padded to the first batch's size
@@ -175,6 +181,7 @@ class Trainer:
         progress: bool = True,
         log_every_n_steps: int = 10,
         devices: int | Sequence[Any] | str | None = None,
+        precision: str = "32-true",
     ):
         if not isinstance(model, Module):
             raise TypeError(f"Trainer: model must be an nn.Module, got {type(model).__name__}.")
@@ -194,6 +201,7 @@ class Trainer:
         self.history = History()
         self.current_epoch = 0
         self.devices = devices
+        self.precision = precision
         self._steps: Steps | None = None
         self._compile_steps()
 
@@ -232,6 +240,15 @@ class Trainer:
         self.metrics = checked_metrics(self.metrics)
         self._steps = Steps(self.model, self.optimizer, self.loss_fn, self.metrics, self._count_trace)
         return self._steps
+
+    @property
+    def precision(self) -> str:
+        """The mixed-precision policy (see the class docstring); assigning checks it."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, precision: str) -> None:
+        self._precision = checked_precision("Trainer", precision)
 
     @property
     def devices(self) -> int | Sequence[Any] | str | None:
@@ -382,7 +399,7 @@ class Trainer:
         )
         return _FitRun(
             params=params, opt_state=opt_state, guard=guard, frozen=frozen,
-            options=StepOptions(accumulation, *options), scheduler=scheduler, first_epoch=first_epoch,
+            options=StepOptions(accumulation, *options, self.precision), scheduler=scheduler, first_epoch=first_epoch,
             epochs=epochs, max_batches=max_batches, time_first=time_first,
         )  # fmt: skip
 
@@ -557,7 +574,7 @@ class Trainer:
         with self._mode(False), self._bar(loader, "Evaluate") as bar:
             for batch in iterate_batches(loader, time_first=time_first, mesh=self.mesh, caller=caller):
                 sums, batch_checks = steps.evaluate(
-                    trained, frozen, batch.x, batch.y, batch.mask, batch.lengths, next_key()
+                    trained, frozen, batch.x, batch.y, batch.mask, batch.lengths, next_key(), precision=self.precision
                 )
                 means.add(sums, batch.size)
                 checks.append(batch_checks)
@@ -582,7 +599,9 @@ class Trainer:
         with self._mode(False), self._bar(loader, "Predict") as bar:
             for batch in iterate_batches(loader, time_first=time_first, with_targets=False, mesh=self.mesh,
                                          caller="Trainer.predict: "):  # fmt: skip
-                output, batch_checks = steps.predict(trained, frozen, batch.x, batch.lengths, next_key())
+                output, batch_checks = steps.predict(
+                    trained, frozen, batch.x, batch.lengths, next_key(), precision=self.precision
+                )
                 checks.append(batch_checks)
                 if jax.process_count() > 1:
                     output = multihost_utils.process_allgather(output, tiled=True)
