@@ -57,6 +57,19 @@ def test_convolutions_follow_the_policy(algorithm):
     assert mixed.dtype == jnp.float32
     np.testing.assert_allclose(np.asarray(mixed), np.asarray(rounded), rtol=1e-4, atol=1e-4)
     assert np.abs(np.asarray(mixed) - np.asarray(exact)).max() > 1e-4
+    # every algorithm differentiates as the float32 convolution at the same point
+    def loss(weight, kernel, **precision):
+        call = type(kernel)(weight, kernel.bias, kernel.stride, kernel.padding, kernel.dilation, kernel.groups,
+                            algorithm=algorithm, **precision)  # fmt: skip
+        return jnp.sum(jnp.sin(call(x)))
+
+    grad_exact = jax.grad(loss)(kernel.weight, kernel)
+    grad_mixed = jax.grad(loss)(kernel.weight, kernel, precision="bf16-mixed")
+    cotangent = jnp.cos(mixed)  # the mixed forward's cotangent, through the float32 convolution's derivative
+    _, pullback = jax.vjp(lambda w: type(kernel)(w, kernel.bias, kernel.stride, kernel.padding, kernel.dilation,
+                                                 kernel.groups, algorithm=algorithm)(x), kernel.weight)  # fmt: skip
+    np.testing.assert_allclose(np.asarray(grad_mixed), np.asarray(pullback(cotangent)[0]), rtol=1e-4, atol=1e-4)
+    assert grad_mixed.dtype == jnp.float32 and np.abs(np.asarray(grad_mixed - grad_exact)).max() > 0
 
 
 def test_the_policy_is_checked():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import numbers
@@ -14,7 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from ..random import next_key
-from ..snn.precision import compute_dtype, current_precision, matmul
+from ..snn.precision import current_precision, matmul, mixed_product
 from .module import Module, Parameter, to_array
 
 
@@ -180,18 +181,17 @@ class ConvKernel(eqx.Module):
             y = _im2col_conv(batch, self.weight, self.stride, self.padding, self.precision)
         else:
             letters = "HWD"[:spatial]
-            numbers = (f"NC{letters}", f"OI{letters}", f"NC{letters}")
-            operands = compute_dtype(self.precision)
-            y = jax.lax.conv_general_dilated(
-                batch.astype(operands),
-                self.weight.astype(operands),
+            convolution = functools.partial(
+                jax.lax.conv_general_dilated,
                 window_strides=self.stride,
                 padding=self.padding,
                 rhs_dilation=self.dilation,
-                dimension_numbers=numbers,
+                dimension_numbers=(f"NC{letters}", f"OI{letters}", f"NC{letters}"),
                 feature_group_count=self.groups,
                 preferred_element_type=jnp.float32,
             )
+            operands = (batch.astype(jnp.float32), self.weight.astype(jnp.float32))
+            y = mixed_product(convolution, *operands, self.precision)
         if self.bias is not None:
             y = y + self.bias.reshape((1, -1) + (1,) * spatial)
         return y[0] if single else y

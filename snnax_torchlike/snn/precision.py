@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import jax
@@ -23,7 +24,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 Precision = Literal["32-true", "bf16-mixed"]
-PRECISIONS: dict[str, Any] = {"32-true": jnp.float32, "bf16-mixed": jnp.bfloat16}
+PRECISIONS = ("32-true", "bf16-mixed")
 _ALIASES = {"32": "32-true", 32: "32-true", "bf16": "bf16-mixed"}
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("precision", default="32-true")
@@ -56,18 +57,17 @@ def precision_scope(precision: str) -> Iterator[None]:
         _current.reset(token)
 
 
-def compute_dtype(precision: str) -> Any:
-    """The dtype of matrix-product operands under ``precision``."""
-    return PRECISIONS[precision]
+Product = Callable[[Array, Array], Array]
+"""A bilinear product of an input and a weight (a matmul, a convolution) with float32 accumulation."""
 
 
-@jax.custom_jvp
-def _bf16_product(x: Array, w: Array) -> Array:
-    return jnp.matmul(x.astype(jnp.bfloat16), w.astype(jnp.bfloat16), preferred_element_type=jnp.float32)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _bf16_product(product: Product, x: Array, w: Array) -> Array:
+    return product(x.astype(jnp.bfloat16), w.astype(jnp.bfloat16))
 
 
 @_bf16_product.defjvp
-def _bf16_product_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Array, Array]:
+def _bf16_product_jvp(product: Product, primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> Any:
     # The derivative of the float32 product: the rounding of the operands is passed
     # straight through, and the backward products multiply float32 operands. XLA:CPU
     # multiplies bfloat16 fast only in the forward layout (its transposed bfloat16
@@ -75,21 +75,36 @@ def _bf16_product_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array
     # keeps vmap over per-sample calls one batched product.
     x, w = primals
     dx, dw = tangents
-    return _bf16_product(x, w), jnp.matmul(dx, w) + jnp.matmul(x, dw)
+    return _bf16_product(product, x, w), product(dx, w) + product(x, dw)
+
+
+def mixed_product(product: Product, x: Array, w: Array, precision: str = "32-true") -> Array:
+    """``product(x, w)`` under ``precision``; ``product`` is bilinear and accumulates in float32.
+
+    **Arguments:** ``product``: e.g. a matmul or a convolution with
+    ``preferred_element_type=jnp.float32``; ``x``, ``w``: its operands;
+    ``precision``: a policy name.
+
+    **Returns:** ``product(x, w)`` for ``"32-true"``. With ``"bf16-mixed"``, the
+    product of the bfloat16-rounded operands (XLA:CPU's fast path with AVX512-BF16,
+    and the tensor cores' on GPUs), whose gradients are those of the float32 product
+    at the same point (float32 products of float32 operands: the operands' rounding
+    passes straight through).
+    """
+    if precision == "32-true":
+        return product(x, w)
+    return _bf16_product(product, x, w)
+
+
+def _float32_matmul(x: Array, w: Array) -> Array:
+    return jnp.matmul(x, w, preferred_element_type=jnp.float32)
 
 
 def matmul(x: Array, w: Array, precision: str = "32-true") -> Array:
-    """``x @ w`` under ``precision``: float32 results in every policy.
+    """``x @ w`` under ``precision`` (see `mixed_product`): float32 results in every policy.
 
     **Arguments:** ``x``: ``[..., K]``; ``w``: ``[K, N]``; ``precision``: a policy name.
 
-    **Returns:** ``[..., N]`` float32 (the dtype of ``x @ w`` for ``"32-true"``).
-    With ``"bf16-mixed"`` the forward product multiplies bfloat16 operands with
-    float32 accumulation (XLA:CPU's fast path with AVX512-BF16, and the tensor
-    cores' on GPUs); the gradients are those of the float32 product at the same
-    point (float32 products of float32 operands: the operands' rounding passes
-    straight through).
+    **Returns:** ``[..., N]`` float32.
     """
-    if precision == "32-true":
-        return jnp.matmul(x, w)
-    return _bf16_product(x, w)
+    return mixed_product(_float32_matmul, x, w, precision)

@@ -42,11 +42,10 @@ class GradientAccumulation:
     def flush(self, update: Update, params: tuple[Array, ...], state: Any) -> tuple[tuple[Array, ...], Any]:
         """Apply the mean of a group of gradients an epoch ended in the middle of, as Lightning does; pure.
 
-        ``update(params, inner_state, grads)`` is the optimizer's pure update. Nothing
-        carries over into the next epoch or a checkpoint. Returns ``(params, state)``.
+        ``update(params, inner_state, grads)`` is the optimizer's pure update;
+        ``state`` is the accumulating state (``every > 1``). Nothing carries over into
+        the next epoch or a checkpoint. Returns ``(params, state)``.
         """
-        if self.every == 1:
-            return params, state
         new_params, new_inner = update(params, state.inner_opt_state, state.acc_grads)
         pending = state.mini_step > 0
         params, inner = jax.tree_util.tree_map(

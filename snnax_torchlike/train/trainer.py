@@ -146,10 +146,10 @@ class Trainer:
       processes), each process's loader yields its part of every global batch and
       only process 0 writes checkpoints.
     - ``precision``: ``"32-true"`` (default) or ``"bf16-mixed"`` (Lightning's names):
-      matrix products and convolutions of ``nn.Linear``/``nn.Conv*`` multiply
-      bfloat16 operands with float32 accumulation, in the forward and the backward
-      pass; parameters, optimizer state, membranes, spikes, losses and gradients
-      stay float32 (``snn.precision``). Applies to ``fit``, ``evaluate`` and ``predict``.
+      the forward products of ``nn.Linear``/``nn.Conv*`` multiply bfloat16 operands
+      with float32 accumulation; their gradients are the float32 product's, and
+      parameters, optimizer state, membranes, spikes and losses stay float32
+      (``snn.precision``). Applies to ``fit``, ``evaluate`` and ``predict``.
 
     Losses and metrics are evaluated per sample and averaged over the real samples,
     so the last, smaller batch of an epoch is padded to the first batch's size
@@ -271,7 +271,7 @@ class Trainer:
         weights) is left out under every one of them: binding any of its names to a
         constant would cut its gradient.
         """
-        trained = {id(p) for p in ([] if self.optimizer is None else self.optimizer.params)}
+        trained = {id(p) for p in self._steps.trained()}
         trained_names = {
             name
             for name, owner, attr, kind in self.model._state_slots()
@@ -472,7 +472,10 @@ class Trainer:
 
     def _end_epoch(self, run: _FitRun, epoch: int, means: _Means, val_loader: Iterable[Any] | None) -> dict[str, float]:
         """Apply pending accumulated gradients, check the guard, write back, step the scheduler, validate, log."""
-        run.params, run.opt_state = self._steps.flush(run.params, run.opt_state, accumulation=run.options.accumulation)
+        if run.options.accumulation.every > 1:
+            run.params, run.opt_state = self._steps.flush(
+                run.params, run.opt_state, accumulation=run.options.accumulation
+            )
         self._check_guard(run, run.guard)
         empty = "Trainer.fit: the training loader yielded no batches."
         if epoch > run.first_epoch:
