@@ -9,6 +9,7 @@ jitted JAX function.
     python examples/demo.py            # full run: >= 90% test accuracy
     python examples/demo.py --quick    # a few seconds, for the tests
     python examples/demo.py --precision bf16-mixed   # bfloat16 matmuls, float32 everything else
+    python examples/demo.py --tensorboard runs       # also log to TensorBoard (the tensorboard extra)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=None, help="passes over the data (default 15, quick 1)")
     parser.add_argument("--quick", action="store_true", help="a tiny run that only checks everything works")
     parser.add_argument("--precision", default="32-true", help="'32-true' (default) or 'bf16-mixed'")
+    parser.add_argument("--tensorboard", metavar="DIR", help="log the run to TensorBoard event files in DIR")
     args = parser.parse_args()
     epochs = args.epochs or (1 if args.quick else 15)
     steps = 10 if args.quick else 25
@@ -72,8 +74,9 @@ def main() -> int:
     )
     optimizer = optim.Adam(net.parameters(), lr=5e-3)
     loss_fn = SF.ce_rate_loss()
-    net.fit(train_loader, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn,
-            val_loader=test_loader, metrics=[SF.accuracy_rate], precision=args.precision)  # fmt: skip
+    logger = None if args.tensorboard is None else snx.TensorBoardLogger(args.tensorboard)
+    net.fit(train_loader, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn, val_loader=test_loader,
+            metrics=[SF.accuracy_rate], precision=args.precision, logger=logger, log_every_n_steps=4)  # fmt: skip
     results = net.evaluate(test_loader, loss_fn=loss_fn, metrics=[SF.accuracy_rate], precision=args.precision)
 
     accuracy = results["accuracy_rate"]

@@ -1,4 +1,4 @@
-"""Plots of spikes, membranes and event frames, time-first like snnTorch's ``spikeplot``.
+"""Plots of spikes, membranes, event frames and training runs, time-first like snnTorch's ``spikeplot``.
 
 matplotlib is an optional dependency (the ``plot`` extra: ``pip install
 "snnax-torchlike[plot]"``). It is imported when a function here is first called,
@@ -7,22 +7,27 @@ never by ``import snnax_torchlike``.
 - ``raster``: spike times as dots, time on the x axis and neurons on the y axis;
 - ``traces``: membrane potentials (or any signal) over time, with the threshold;
 - ``spike_counts``: a bar chart of each neuron's spike count over the sequence;
+- ``history``: the loss and metric curves of a training run (what ``fit`` returns), per epoch;
 - ``animate``: a ``FuncAnimation`` of frames (images, event camera frames) over time;
 - ``save_figure``: write a figure as a PNG, closing it in scripts and keeping it to show inline in notebooks;
 - ``save_gif``: write an animation as a GIF, which a notebook then shows inline.
 
 Every function takes numpy arrays, JAX arrays or torch tensors, time-first
 (``[T, ...]``), draws into ``ax`` when one is given (else into a new figure) and
-returns the ``Axes`` (``animate``: the animation), so you can style it further or
-call ``ax.figure.savefig(path)``. Shapes are checked: a wrong rank raises a
+returns the ``Axes`` (``animate``: the animation; ``history``: one ``Axes`` per
+panel), so you can style it further or call ``ax.figure.savefig(path)``.
+``raster``, ``spike_counts`` and ``traces`` also take a network's outputs as they
+come, the ``(spk, mem)`` pair of ``net(x)`` or ``predict``: the spike plots draw
+``spk``, ``traces`` draws ``mem``. Shapes are checked: a wrong rank raises a
 ``ValueError`` naming the function, the expected layouts and the actual shape;
 non-numeric input raises a ``TypeError``::
 
     from snnax_torchlike import plot
 
-    spk, mem = net(x)                               # [T, B, N] each
-    ax = plot.raster(spk, sample=0, title="output spikes")
+    outputs = net(x)                                # (spk, mem), [T, B, N] each
+    ax = plot.raster(outputs, sample=0, title="output spikes")
     ax.figure.savefig("raster.png")
+    plot.history(net.fit(loader, epochs=5, val_loader=val_loader, ...))
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from __future__ import annotations
 import base64
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +47,7 @@ if TYPE_CHECKING:  # matplotlib is optional: only type checkers import it here
     from matplotlib.animation import FuncAnimation
     from matplotlib.axes import Axes
 
-__all__ = ["raster", "traces", "spike_counts", "animate", "save_figure", "save_gif", "Gif"]
+__all__ = ["raster", "traces", "spike_counts", "history", "animate", "save_figure", "save_gif", "Gif"]
 
 
 def pyplot() -> Any:
@@ -91,10 +96,27 @@ def _pick_sample(name: str, array: np.ndarray, sample: int) -> np.ndarray:
     return array[:, sample]
 
 
+def _from_outputs(name: str, argument: str, value: Any, index: int) -> tuple[Any, str]:
+    """``value[index]`` and its name when ``value`` is a network's ``(spk, mem)`` outputs, else ``value`` itself.
+
+    A tuple counts as outputs when it holds an array of rank 1 or more; a tuple of
+    plain numbers (or nested tuples of them) stays array data, as numpy reads it.
+    """
+    if not isinstance(value, tuple) or not any(len(getattr(element, "shape", ())) > 0 for element in value):
+        return value, argument
+    if len(value) != 2:
+        raise ValueError(
+            f"{name}: expected {argument} as an array or a network's outputs (spk, mem), got a tuple of "
+            f"{len(value)} arrays. Pass the array to draw itself, e.g. outputs[0]."
+        )
+    return value[index], f"{argument} (outputs[{index}])"
+
+
 def _spike_matrix(name: str, spikes: Any, sample: int) -> np.ndarray:
-    """Validated spikes ``[T, N]`` from ``[T, N]`` or ``[T, B, N]``."""
-    array = as_numpy(name, "spikes", spikes)
-    check_rank(name, "spikes", array, {2: "[T, N]", 3: "[T, B, N] (with sample=...)"})
+    """Validated spikes ``[T, N]`` from ``[T, N]``, ``[T, B, N]`` or outputs ``(spk, mem)``."""
+    spikes, argument = _from_outputs(name, "spikes", spikes, 0)
+    array = as_numpy(name, argument, spikes)
+    check_rank(name, argument, array, {2: "[T, N]", 3: "[T, B, N] (with sample=...)"})
     return _pick_sample(name, array, sample) if array.ndim == 3 else array
 
 
@@ -117,7 +139,8 @@ def raster(
     **Arguments:**
 
     - ``spikes``: time-first ``[T, N]``, or a batch ``[T, B, N]`` of which sample
-      ``sample`` is drawn. Flatten other layouts first, e.g. ``spk.reshape(T, -1)``.
+      ``sample`` is drawn, or a network's outputs ``(spk, mem)`` (``spk`` is drawn).
+      Flatten other layouts first, e.g. ``spk.reshape(T, -1)``.
     - ``ax``: the axes to draw into (default: a new figure).
     - ``sample``: which sample of a ``[T, B, N]`` batch to draw (ignored for ``[T, N]``).
     - ``s``, ``c``, ``marker``: the marker size, colour and shape (as ``Axes.scatter``).
@@ -126,7 +149,8 @@ def raster(
 
     **Returns:** the ``Axes``.
 
-    **Raises:** ``ValueError`` for another rank or a ``sample`` out of range.
+    **Raises:** ``ValueError`` for another rank, a ``sample`` out of range, or a
+    tuple that is not ``(spk, mem)``.
     """
     matrix = _spike_matrix("plot.raster", spikes, sample)
     ax = _axes(ax)
@@ -151,6 +175,7 @@ def traces(
     values: Any,
     ax: Axes | None = None,
     *,
+    sample: int = 0,
     threshold: float | None = None,
     labels: Sequence[str] | None = None,
     title: str | None = None,
@@ -160,8 +185,11 @@ def traces(
 
     **Arguments:**
 
-    - ``values``: time-first ``[T]`` (one trace) or ``[T, N]`` (``N`` traces).
+    - ``values``: time-first ``[T]`` (one trace), ``[T, N]`` (``N`` traces), a batch
+      ``[T, B, N]`` of which sample ``sample`` is drawn, or a network's outputs
+      ``(spk, mem)`` (the membrane ``mem`` is drawn).
     - ``ax``: the axes to draw into (default: a new figure).
+    - ``sample``: which sample of a ``[T, B, N]`` batch to draw (ignored for ``[T]`` and ``[T, N]``).
     - ``threshold``: if given, a dashed horizontal line at this value.
     - ``labels``: one legend label per trace (``N`` strings).
     - ``title``: the axes title.
@@ -169,11 +197,15 @@ def traces(
 
     **Returns:** the ``Axes``.
 
-    **Raises:** ``ValueError`` for another rank, or a number of labels that is not ``N``.
+    **Raises:** ``ValueError`` for another rank, a ``sample`` out of range, a number
+    of labels that is not ``N``, or a tuple that is not ``(spk, mem)``.
     """
-    array = as_numpy("plot.traces", "values", values)
-    check_rank("plot.traces", "values", array, {1: "[T]", 2: "[T, N]"})
-    if array.ndim == 1:
+    values, argument = _from_outputs("plot.traces", "values", values, 1)
+    array = as_numpy("plot.traces", argument, values)
+    check_rank("plot.traces", argument, array, {1: "[T]", 2: "[T, N]", 3: "[T, B, N] (with sample=...)"})
+    if array.ndim == 3:
+        array = _pick_sample("plot.traces", array, sample)
+    elif array.ndim == 1:
         array = array[:, None]
     if labels is not None and len(labels) != array.shape[1]:
         raise ValueError(
@@ -214,7 +246,8 @@ def spike_counts(
     **Arguments:**
 
     - ``spikes``: time-first ``[T, N]``, or a batch ``[T, B, N]`` of which sample
-      ``sample`` is drawn. Counts are ``spikes.sum(0)`` (off-spikes subtract).
+      ``sample`` is drawn, or a network's outputs ``(spk, mem)`` (``spk`` is
+      counted). Counts are ``spikes.sum(0)`` (off-spikes subtract).
     - ``ax``: the axes to draw into (default: a new figure).
     - ``sample``: which sample of a ``[T, B, N]`` batch to draw (ignored for ``[T, N]``).
     - ``labels``: one tick label per neuron (``N`` strings; default ``0..N-1``).
@@ -225,7 +258,7 @@ def spike_counts(
     **Returns:** the ``Axes``.
 
     **Raises:** ``ValueError`` for another rank, a ``sample`` or ``highlight`` out
-    of range, or a number of labels that is not ``N``.
+    of range, a number of labels that is not ``N``, or a tuple that is not ``(spk, mem)``.
     """
     counts = _spike_matrix("plot.spike_counts", spikes, sample).sum(axis=0)
     neurons = counts.shape[0]
@@ -242,6 +275,153 @@ def spike_counts(
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+_VAL = "val_"
+_TITLES = {"lr": "learning rate"}
+
+
+def _history_logs(history: Any) -> dict[str, np.ndarray]:
+    """The logged curves of a ``History`` (or anything with a ``.history`` dict, like Keras') or of a dict."""
+    logs = history if isinstance(history, Mapping) else getattr(history, "history", None)
+    if not isinstance(logs, Mapping):
+        raise TypeError(
+            "plot.history: expected a History (what fit returns) or a dict name -> per-epoch values, "
+            f"got {type(history)}."
+        )
+    if not logs:
+        raise ValueError("plot.history: the history is empty (nothing logged yet); fit fills it in, once per epoch.")
+    curves = {}
+    for name, values in logs.items():
+        curve = as_numpy("plot.history", f"history[{name!r}]", values)
+        check_rank("plot.history", f"history[{name!r}]", curve, {1: "[epochs] (one value per epoch)"})
+        curves[str(name)] = curve
+    return curves
+
+
+def _panel_keys(curves: Mapping[str, np.ndarray], keys: str | Sequence[str] | None) -> list[str]:
+    """The quantities to draw, one panel each: ``keys``, or every logged name but ``lr`` and the ``val_`` twins."""
+    if keys is None:
+        # A validation-only quantity (no training twin) gets a panel of its own.
+        chosen = [
+            name for name in curves if name != "lr" and (not name.startswith(_VAL) or name[len(_VAL) :] not in curves)
+        ]
+        return chosen or list(curves)  # e.g. a dict holding only "lr"
+    chosen = [keys] if isinstance(keys, str) else list(keys)
+    if not chosen:
+        raise ValueError(f"plot.history: keys selects no quantity; the history has {', '.join(curves)}.")
+    unknown = [key for key in chosen if key not in curves]
+    if unknown:
+        raise ValueError(
+            f"plot.history: unknown key(s) {', '.join(map(repr, unknown))}; the history has {', '.join(curves)}."
+        )
+    return list(dict.fromkeys(chosen))  # drop repeats, keep the order
+
+
+def _epoch_numbers(history: Any, length: int) -> np.ndarray:
+    """The x values: ``history.epoch`` counted from 1 (as the progress bar prints them), else ``1..length``."""
+    epochs = None if isinstance(history, Mapping) else getattr(history, "epoch", None)
+    if epochs is None:
+        return np.arange(1, length + 1)
+    epochs = np.asarray(epochs)
+    if epochs.shape != (length,):
+        raise ValueError(
+            f"plot.history: history.epoch lists {epochs.size} epochs but the curves hold {length} values each."
+        )
+    return epochs + 1
+
+
+def history(
+    history: Any,
+    *,
+    keys: str | Sequence[str] | None = None,
+    axes: Axes | Sequence[Axes] | None = None,
+    titles: Mapping[str, str] | None = None,
+    labels: tuple[str, str] = ("training", "validation"),
+    figsize: tuple[float, float] | None = None,
+) -> list[Axes]:
+    """Loss and metric curves of a training run, one panel per quantity, against the epoch.
+
+    Each panel draws a logged quantity (``"loss"``, a metric) and, when there is
+    one, its validation twin ``"val_<name>"`` on the same axes, with a legend. The
+    x axis counts epochs from 1, as the progress bar does ("Epoch 1/N"). The
+    learning rate ``"lr"``, which ``fit`` logs every epoch, is left out unless
+    ``keys`` names it, as it is flat without a scheduler.
+
+    **Arguments:**
+
+    - ``history``: what ``fit`` returns (a ``History``: ``history.history`` maps
+      names to one float per epoch), Keras' ``History``, or a plain dict
+      ``name -> per-epoch values``.
+    - ``keys``: the quantities to draw, one panel each, in this order (a name or a
+      list of names, e.g. ``["loss", "accuracy_rate", "lr"]``). Name the training
+      quantity; its ``val_`` twin comes along. Default: every logged name but
+      ``lr`` and the ``val_`` twins.
+    - ``axes``: the axes to draw into, one per panel (an ``Axes`` for one panel;
+      default: a new figure with the panels side by side).
+    - ``titles``: panel titles by key, e.g. ``{"accuracy_rate": "accuracy"}``
+      (default: the key; ``"learning rate"`` for ``lr``).
+    - ``labels``: the legend labels of the training and the validation curves
+      (e.g. ``("training", "test")`` when the validation loader is the test set).
+    - ``figsize``: the size of a new figure (default: 4 x 3 inches per panel).
+
+    **Returns:** a list with the ``Axes`` of each panel, in the order of ``keys``.
+
+    **Raises:** ``TypeError`` for something that is not a history or a dict, or
+    values that are not numbers; ``ValueError`` for an empty history, unknown
+    ``keys`` or ``titles``, curves of different lengths, or a number of ``axes``
+    that is not the number of panels.
+    """
+    curves = _history_logs(history)
+    panels = _panel_keys(curves, keys)
+    titles = dict(titles or {})
+    unknown = [key for key in titles if key not in panels]
+    if unknown:
+        raise ValueError(
+            f"plot.history: titles given for {', '.join(map(repr, unknown))}, which are not drawn; "
+            f"the panels are {', '.join(panels)}."
+        )
+    if len(labels) != 2:
+        raise ValueError(f"plot.history: labels must be (training, validation), got {labels!r}.")
+    lines = {}  # panel -> [(label, curve)]
+    for key in panels:
+        if key.startswith(_VAL):
+            lines[key] = [(labels[1], key)]
+        else:
+            twin = _VAL + key
+            lines[key] = [(labels[0], key)] + ([(labels[1], twin)] if twin in curves else [])
+    drawn = list(dict.fromkeys(name for pairs in lines.values() for _, name in pairs))
+    lengths = {name: curves[name].size for name in drawn}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name}: {length}" for name, length in lengths.items())
+        raise ValueError(
+            f"plot.history: the curves need one value per epoch each, but their lengths differ ({listed})."
+        )
+    length = next(iter(lengths.values()))
+    if length == 0:
+        raise ValueError(f"plot.history: the history holds no epochs yet ({', '.join(drawn)} are empty).")
+    x = _epoch_numbers(history, length)
+
+    if axes is None:
+        width, height = figsize if figsize is not None else (4.0 * len(panels), 3.0)
+        _, grid = pyplot().subplots(1, len(panels), figsize=(width, height), squeeze=False)
+        axes = list(grid[0])
+    else:
+        axes = [axes] if hasattr(axes, "plot") else list(np.asarray(axes, dtype=object).ravel())
+        if len(axes) != len(panels):
+            raise ValueError(f"plot.history: got {len(axes)} axes for {len(panels)} panels ({', '.join(panels)}).")
+    from matplotlib.ticker import MaxNLocator  # matplotlib is there: the axes came from it
+
+    for ax, key in zip(axes, panels):
+        for label, name in lines[key]:
+            ax.plot(x, curves[name], marker=".", label=label)
+        if any(name.startswith(_VAL) for _, name in lines[key]):
+            ax.legend(loc="best", fontsize="small")
+        base = key[len(_VAL) :] if key.startswith(_VAL) else key
+        ax.set_title(titles.get(key, _TITLES.get(base, base)))
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    return axes
 
 
 def animate(

@@ -1,7 +1,7 @@
 """The facade issue's contract, run as written (with small offline data)."""
 
-import jax.numpy as jnp
 import numpy as np
+from _networks import TutorialLoopNet
 
 import snnax_torchlike as snx
 from snnax_torchlike import functional as SF
@@ -65,27 +65,14 @@ def test_contract_snippets_run_as_written():
     assert np.isfinite(float(loss)) and not np.array_equal(before, np.asarray(net[0].weight.data))
 
 
-class _LoopNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1, self.lif1 = nn.Linear(64, 32), nn.Leaky(beta=0.9)
-        self.fc2, self.lif2 = nn.Linear(32, 10), nn.Leaky(beta=0.9)
-
-    def forward(self, x):
-        mem1, mem2 = self.lif1.init_leaky(), self.lif2.init_leaky()
-        spikes, mems = [], []
-        for step in range(x.shape[0]):
-            spk1, mem1 = self.lif1(self.fc1(x[step]), mem1)
-            spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
-            spikes.append(spk2)
-            mems.append(mem2)
-        return jnp.stack(spikes), jnp.stack(mems)
+def _loop_net():
+    return TutorialLoopNet(64, 32, 10)
 
 
 def test_user_module_with_python_loop_trains_with_fit():
     _, train_loader, test_loader = _loaders()
     snx.manual_seed(0)
-    net = _LoopNet()
+    net = _loop_net()
     trainer = snx.Trainer(net, optim.Adam(net.parameters(), lr=5e-3), SF.ce_rate_loss(), metrics=[SF.accuracy_rate],
                           progress=False)  # fmt: skip
     before = trainer.evaluate(test_loader)

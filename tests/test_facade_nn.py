@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import snntorch
 import torch
+from _networks import TutorialLoopNet
 
 import snnax_torchlike as snx
 from snnax_torchlike import nn, surrogate
@@ -102,29 +103,13 @@ def test_stepwise_neuron_equals_sequence_run():
         lif2(jnp.ones((3, 10)), jnp.zeros((3, 5)))
 
 
-class _LoopNet(nn.Module):
+def _loop_net():
     """An snnTorch-style user network with a Python time loop."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(6, 8)
-        self.lif1 = nn.Leaky(beta=0.9)
-        self.fc2 = nn.Linear(8, 3)
-        self.lif2 = nn.Leaky(beta=0.8)
-
-    def forward(self, x):
-        mem1, mem2 = self.lif1.init_leaky(), self.lif2.init_leaky()
-        spikes, mems = [], []
-        for t in range(x.shape[0]):
-            s1, mem1 = self.lif1(self.fc1(x[t]), mem1)
-            s2, mem2 = self.lif2(self.fc2(s1), mem2)
-            spikes.append(s2)
-            mems.append(mem2)
-        return jnp.stack(spikes), jnp.stack(mems)
+    return TutorialLoopNet(6, 8, 3, betas=(0.9, 0.8))
 
 
 def test_user_module_runs_eagerly_and_as_a_pure_function():
-    net = _LoopNet()
+    net = _loop_net()
     assert [name for name, _ in net.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     x = jax.random.uniform(jax.random.PRNGKey(0), (10, 2, 6)) * 2
     spk, mem = net(x)

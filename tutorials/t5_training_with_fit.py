@@ -172,21 +172,14 @@ print(f"{len(history.epoch)} epochs in {fit_seconds:.1f} s; best validation accu
 
 # %% [markdown]
 # `history` holds one value per epoch for every logged name, and `lr`, the
-# learning rate each epoch ended with:
+# learning rate each epoch ended with. `plot.history` draws one panel per
+# quantity, training and validation together; it leaves `lr` out unless `keys`
+# names it:
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(12, 3))
-axes[0].plot(history["loss"], label="training")
-axes[0].plot(history["val_loss"], label="validation")
-axes[0].set(title="loss", xlabel="epoch")
-axes[0].legend()
-axes[1].plot(history["accuracy_rate"], label="training")
-axes[1].plot(history["val_accuracy_rate"], label="validation")
-axes[1].set(title="accuracy", xlabel="epoch")
-axes[1].legend()
-axes[2].plot(history["lr"])
-axes[2].set(title="learning rate (cosine)", xlabel="epoch")
-plot.save_figure(fig, FIGURES / "t5_fit_history.png")
+axes = plot.history(history, keys=["loss", "accuracy_rate", "lr"],
+                    titles={"accuracy_rate": "accuracy", "lr": "learning rate (cosine)"})  # fmt: skip
+plot.save_figure(axes[0].figure, FIGURES / "t5_fit_history.png")
 
 # %% [markdown]
 # Training may have gone on past the best epoch (early stopping waits 4 epochs

@@ -190,16 +190,8 @@ seconds = time.perf_counter() - start
 accuracy = net.evaluate(test_loader, loss_fn=loss_fn, metrics=[SF.accuracy_rate])["accuracy_rate"]
 print(f"{len(history.epoch)} epochs in {seconds:.1f} s; test accuracy {accuracy:.3f}")
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-axes[0].plot(history["loss"], label="training")
-axes[0].plot(history["val_loss"], label="test")
-axes[0].set(title="loss", xlabel="epoch")
-axes[0].legend()
-axes[1].plot(history["accuracy_rate"], label="training")
-axes[1].plot(history["val_accuracy_rate"], label="test")
-axes[1].set(title="accuracy", xlabel="epoch")
-axes[1].legend()
-plot.save_figure(fig, FIGURES / "t6_history.png")
+axes = plot.history(history, titles={"accuracy_rate": "accuracy"}, labels=("training", "test"))
+plot.save_figure(axes[0].figure, FIGURES / "t6_history.png")
 
 # %% [markdown]
 # ## After training

@@ -288,26 +288,20 @@ print(f"{len(history.epoch)} epochs in {seconds:.1f} s, compiled training steps:
 print(f"test accuracy: {accuracy:.3f}")
 assert trainer.trace_count == 1
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-axes[0].plot(history["loss"], label="training")
-axes[0].plot(history["val_loss"], label="test")
-axes[0].set(title="mse_count_loss", xlabel="epoch")
-axes[0].legend()
-axes[1].plot(history["accuracy_rate"], label="training")
-axes[1].plot(history["val_accuracy_rate"], label="test")
-axes[1].set(title="accuracy", xlabel="epoch")
-axes[1].legend()
-plot.save_figure(fig, FIGURES / "t7_history.png")
+axes = plot.history(history, titles={"loss": "mse_count_loss", "accuracy_rate": "accuracy"},
+                    labels=("training", "test"))  # fmt: skip
+plot.save_figure(axes[0].figure, FIGURES / "t7_history.png")
 
 # %% [markdown]
-# The output layer's spikes for one test recording, and its spike counts:
+# The output layer's spikes for one test recording, and its spike counts. The
+# spike plots take the network's outputs `(spk, mem)` as they are and draw `spk`:
 
 # %%
 x, y, lengths = next(iter(test_loader))
-spk, _ = net(x)
+outputs = net(x)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-plot.raster(spk, axes[0], sample=0, s=40, title=f"output spikes for a {int(y[0])}")
-plot.spike_counts(spk, axes[1], sample=0, highlight=int(y[0]), title="spike counts")
+plot.raster(outputs, axes[0], sample=0, s=40, title=f"output spikes for a {int(y[0])}")
+plot.spike_counts(outputs, axes[1], sample=0, highlight=int(y[0]), title="spike counts")
 plot.save_figure(fig, FIGURES / "t7_output.png")
 if not QUICK:
     assert accuracy > 0.8

@@ -15,6 +15,7 @@ from .linear import Flatten, Linear
 from .linear_leaky import LinearLeaky
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .lstm import LSTMCell
+from .model_summary import LayerSummary, ModelSummary, TrainingMemory, summary
 from .module import FacadeLayer, LoadResult, Module, Parameter
 from .nir_layers import Reshape, Scale, SumPool2d, Threshold
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -88,4 +89,8 @@ __all__ = [
     "HuberLoss",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "summary",
+    "ModelSummary",
+    "LayerSummary",
+    "TrainingMemory",
 ]

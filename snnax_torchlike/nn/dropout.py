@@ -43,4 +43,4 @@ class Dropout(Module):
         return jnp.where(keep, x / (1.0 - self.p), 0.0)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace=False"

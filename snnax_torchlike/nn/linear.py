@@ -76,3 +76,6 @@ class Flatten(Module):
         if x.ndim < 1:
             raise ValueError("Flatten: expected a batch axis, got a scalar.")
         return jnp.reshape(x, (x.shape[0], -1))
+
+    def extra_repr(self) -> str:
+        return "start_dim=1, end_dim=-1"

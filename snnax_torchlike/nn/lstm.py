@@ -66,4 +66,4 @@ class LSTMCell(Module):
         return snn.lstm_cell(x, h, c, **self.weights())
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

@@ -689,7 +689,7 @@ class Module:
     # -- training (Keras/Lightning words; implemented by snnax_torchlike.train) ------
     def _trainer(
         self, optimizer: Any, loss_fn: Any, metrics: Any, callbacks: Any, progress: bool, devices: Any,
-        precision: str,
+        precision: str, logger: Any = None, log_every_n_steps: int = 10,
     ) -> Any:  # fmt: skip
         """A ``Trainer`` for these arguments, reused across calls so its compiled steps are too.
 
@@ -714,7 +714,8 @@ class Module:
             del trainers[:-3]
         trainers.append(trainer)
         # The Trainer checks what it is given; each precision has its own compiled steps.
-        trainer.callbacks, trainer.progress, trainer.precision = callbacks, progress, precision
+        trainer.callbacks, trainer.loggers, trainer.progress, trainer.precision = callbacks, logger, progress, precision
+        trainer.log_every_n_steps = log_every_n_steps
         if devices is not trainer.devices:
             trainer.devices = devices
         return trainer
@@ -736,6 +737,8 @@ class Module:
         loss_fn: Any,
         metrics: Any = (),
         callbacks: Any = (),
+        logger: Any = None,
+        log_every_n_steps: int = 10,
         progress: bool = True,
         devices: Any = None,
         precision: str = "32-true",
@@ -743,7 +746,8 @@ class Module:
     ) -> Any:
         """Train on ``train_loader``; see [`Trainer.fit`][]. Returns the ``History``.
 
-        ``metrics``, ``callbacks``, ``progress``, ``precision`` (``"bf16-mixed"``:
+        ``metrics``, ``callbacks``, ``logger`` (a ``CSVLogger``, a
+        ``TensorBoardLogger`` or a list of loggers), ``log_every_n_steps``, ``progress``, ``precision`` (``"bf16-mixed"``:
         mixed precision) and ``devices`` (data parallelism:
         ``"all"``, a count or a device list) are the [`Trainer`][]'s; every other
         keyword (``val_loader``, ``scheduler``, ``ckpt_path``, ...) goes to
@@ -751,7 +755,9 @@ class Module:
         ``Trainer``, so nothing recompiles between them (the same holds for
         ``evaluate``/``predict``).
         """
-        trainer = self._trainer(optimizer, loss_fn, metrics, callbacks, progress, devices, precision)
+        trainer = self._trainer(
+            optimizer, loss_fn, metrics, callbacks, progress, devices, precision, logger, log_every_n_steps
+        )
         return trainer.fit(train_loader, epochs=epochs, **fit_options)
 
     def evaluate(
@@ -779,3 +785,14 @@ class Module:
         if not children:
             return head + ")"
         return head + "\n" + "\n".join(children) + "\n)"
+
+    def summary(self, input: Any, *, training_memory: bool = True) -> Any:
+        """A table of the layers, their output shapes, parameters and state, and the training memory.
+
+        ``net.summary((25, 128, 784))`` (a time-first shape, or an example batch) returns a
+        [`ModelSummary`][snnax_torchlike.nn.ModelSummary] that prints as the table; see
+        [`summary`][snnax_torchlike.nn.summary] for the arguments.
+        """
+        from .model_summary import summary
+
+        return summary(self, input, training_memory=training_memory)

@@ -20,6 +20,11 @@ def _pair(value: int | Sequence[int], *, layer: str, name: str, minimum: int = 1
     return _tuple(value, 2, layer=layer, name=name, minimum=minimum)  # type: ignore[return-value]
 
 
+def _as_given(value: int | Sequence[int]) -> int | tuple[int, ...]:
+    """A pooling argument as the user wrote it, hashable: an int, or a tuple of ints."""
+    return tuple(int(v) for v in value) if isinstance(value, Sequence) else int(value)
+
+
 def _windows(x: Array, kernel: tuple[int, int]) -> Array:
     """``x`` ``[..., H, W]`` viewed as ``[..., H/kh, kh, W/kw, kw]`` (a reshape, no copy)."""
     (kh, kw), (h, w) = kernel, x.shape[-2:]
@@ -118,6 +123,8 @@ class _Pool2d(Module):
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"{name}: padding {self.padding} must be at most half the kernel {self.kernel_size}.")
         self.count_include_pad = bool(count_include_pad)
+        # The arguments as given, for torch's repr (which shows `2`, not `(2, 2)`).
+        self._given = tuple(_as_given(v) for v in (kernel_size, kernel_size if stride is None else stride, padding))
 
     def core_layer(self) -> PoolKernel:
         return PoolKernel(self.kind, self.kernel_size, self.stride, self.padding, self.count_include_pad)
@@ -136,7 +143,8 @@ class _Pool2d(Module):
         return self.core_layer()(x)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        kernel_size, stride, padding = self._given
+        return f"kernel_size={kernel_size}, stride={stride}, padding={padding}"
 
 
 class MaxPool2d(_Pool2d):
@@ -147,6 +155,9 @@ class MaxPool2d(_Pool2d):
     def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                  padding: int | Sequence[int] = 0):  # fmt: skip
         super().__init__(kernel_size, stride, padding)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ", dilation=1, ceil_mode=False"
 
 
 class AvgPool2d(_Pool2d):

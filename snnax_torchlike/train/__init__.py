@@ -3,7 +3,10 @@
 from ..nn.module import TrainingBackend, register_training_backend
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .checkpoint import CheckpointError, load, save
+from .csv_logger import CSVLogger
 from .history import History
+from .logger import FolderLogger, Logger
+from .tensorboard_logger import TensorBoardLogger
 from .trainer import NonFiniteError, Trainer
 
 # Module.fit/evaluate/predict/save reach this layer through the backend it registers.
@@ -14,6 +17,10 @@ __all__ = [
     "Callback",
     "EarlyStopping",
     "ModelCheckpoint",
+    "Logger",
+    "FolderLogger",
+    "CSVLogger",
+    "TensorBoardLogger",
     "History",
     "save",
     "load",

@@ -9,6 +9,7 @@ from typing import Any
 from jaxtyping import Array
 
 from .callbacks import Callback
+from .logger import Logger
 
 
 def metric_name(metric: Callable[..., Any]) -> str:
@@ -21,8 +22,10 @@ HOOKS = {
     "on_fit_start": ("trainer",),
     "on_train_epoch_start": ("trainer", "epoch"),
     "on_train_batch_end": ("trainer", "batch_index", "loss"),
+    "on_train_step_logs": ("trainer", "step", "logs"),
     "on_train_epoch_end": ("trainer", "epoch", "logs"),
     "on_fit_end": ("trainer",),
+    "on_exception": ("trainer", "error"),
 }
 _HOOK_LIST = ", ".join(f"{hook}({', '.join(arguments)})" for hook, arguments in HOOKS.items())
 # Names the trainer logs itself: a metric of the same name would overwrite them.
@@ -102,6 +105,27 @@ def checked_callbacks(callbacks: Any) -> list[Callback]:
             )
         _check_hooks(f"Trainer: callbacks[{index}] ({type(callback).__name__})", callback)
     return callbacks
+
+
+def checked_loggers(loggers: Any) -> list[Logger]:
+    """``loggers`` (one [`Logger`][], a list of them, or None) as a list, or a clear error."""
+    if loggers is None or loggers is False:
+        return []
+    single = isinstance(loggers, (Logger, type)) or not isinstance(loggers, (list, tuple))
+    listed = [loggers] if single else list(loggers)
+    for index, logger in enumerate(listed):
+        where = "Trainer: logger" if single else f"Trainer: logger[{index}]"
+        if isinstance(logger, type) and issubclass(logger, Logger):
+            raise TypeError(f"{where} is the class {logger.__name__}, not an instance; pass {logger.__name__}(...).")
+        if not isinstance(logger, Logger):
+            raise TypeError(
+                f"{where} is a {type(logger).__name__}, not a Logger; pass snnax_torchlike.CSVLogger(dir), "
+                "TensorBoardLogger(dir), a list of them, or a subclass of snnax_torchlike.Logger."
+            )
+        _check_hooks(f"{where} ({type(logger).__name__})", logger)
+    if len({id(logger) for logger in listed}) != len(listed):
+        raise ValueError("Trainer: the same logger object is listed twice; it would log every value twice.")
+    return listed
 
 
 def _check_hooks(where: str, callback: Callback) -> None:

@@ -19,19 +19,57 @@ class Callback:
     """Base class; override the hooks you need. ``trainer.should_stop = True`` ends ``fit``.
 
     The model's parameters are up to date (written back from the compiled step)
-    whenever an epoch-level hook runs.
+    whenever an epoch-level hook runs. ``fit`` calls, in this order:
+    ``on_fit_start``; per epoch ``on_train_epoch_start``, per batch
+    ``on_train_batch_end`` (and ``on_train_step_logs`` every ``log_every_n_steps``
+    steps), then ``on_train_epoch_end``; finally ``on_fit_end``, or
+    ``on_exception`` when ``fit`` raises.
+
+    A callback with state to keep across a restart returns it from
+    ``state_dict`` (JSON values); training checkpoints store it under
+    ``state_key`` and a resumed ``fit`` hands it to ``load_state_dict`` before
+    ``on_fit_start``.
     """
 
-    def on_fit_start(self, trainer: Trainer) -> None: ...
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Before the first step of ``fit`` (after a checkpoint given as ``ckpt_path`` was restored)."""
 
-    def on_train_epoch_start(self, trainer: Trainer, epoch: int) -> None: ...
+    def on_train_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """Before the first step of epoch ``epoch`` (counted from 0)."""
 
     def on_train_batch_end(self, trainer: Trainer, batch_index: int, loss: Any) -> None:
         """After each step; ``loss`` is a device scalar (``float(loss)`` waits for the step)."""
 
-    def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_train_step_logs(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        """The values of training step ``step`` (``trainer.global_step`` counting), every ``log_every_n_steps``.
 
-    def on_fit_end(self, trainer: Trainer) -> None: ...
+        ``logs`` holds the batch's ``loss`` and metrics (means over its real
+        samples), ``lr`` (the rate the step used), ``epoch`` (the step's, from
+        0) and, with ``fit(..., log_grad_norm=True)``, ``grad_norm``. It is called one log
+        interval late (at the latest when the epoch ends), once the step has
+        finished, so reading the values never makes the host wait for the device.
+        """
+
+    def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """After epoch ``epoch``: ``logs`` holds its means, ``lr`` and the ``val_`` results (as ``History``)."""
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """After the last epoch, after an early stop, and after Ctrl-C."""
+
+    def on_exception(self, trainer: Trainer, error: BaseException) -> None:
+        """When ``fit`` raises ``error`` (e.g. a [`NonFiniteError`][]), before it propagates; ``on_fit_end`` is not called."""
+
+    @property
+    def state_key(self) -> str:
+        """The name this callback's ``state_dict`` is stored under in a training checkpoint (its class's name)."""
+        return type(self).__qualname__
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a training checkpoint keeps of this callback (JSON values); nothing by default."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned, when ``fit`` resumes from a checkpoint."""
 
 
 class EarlyStopping(Callback):

@@ -55,6 +55,8 @@ class CheckpointError(ValueError):
 
 
 _SCOPE = "checksum_scope"
+_GLOBAL_STEP = "global_step"
+_CALLBACKS = "callbacks"
 _FINISHED = "epoch_finished"
 """Whether the checkpoint's epoch had ended when it was written (absent in files written before it existed: yes)."""
 _SCOPE_ALL = "tensors+metadata"
@@ -260,8 +262,7 @@ def save(state: Module | Mapping[str, Any], path: str | os.PathLike) -> None:
             else ""
         )
         raise TypeError(
-            f"save: expected a Module or a state dict (a mapping of names to arrays), got {type(state).__name__}"
-            f"{hint}."
+            f"save: expected a Module or a state dict (a mapping of names to arrays), got {type(state).__name__}{hint}."
         )
     _atomic_save(dict(state_dict), path, {"format": _FORMAT, "kind": "state_dict"})
 
@@ -286,6 +287,8 @@ def save_training_checkpoint(
     epoch: int,
     rng_state: np.ndarray,
     history: dict[str, list[float]],
+    global_step: int = 0,
+    callback_states: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Everything ``fit`` needs to continue: weights, optimizer state, epoch, history, PRNG position.
 
@@ -294,6 +297,9 @@ def save_training_checkpoint(
     resumed run starts with the next one; with ``epoch`` values (a save after
     Ctrl-C or a [`NonFiniteError`][], from a batch callback, or before any
     training) the epoch is marked unfinished and a resumed run starts it over.
+    ``global_step`` counts the training steps a resumed run starts after (those
+    of the finished epochs); ``callback_states`` maps each callback's
+    ``state_key`` to its ``state_dict()`` (JSON values).
     """
     lengths = {len(values) for values in history.values()}
     if len(lengths) > 1:
@@ -319,6 +325,8 @@ def save_training_checkpoint(
         "epoch": str(int(epoch)),
         _FINISHED: "true" if finished else "false",
         "history": json.dumps(history),
+        _GLOBAL_STEP: str(int(global_step)),
+        _CALLBACKS: json.dumps(dict(callback_states or {})),
     }
     _atomic_save(tensors, path, metadata)
 
@@ -357,6 +365,25 @@ def _parse_history(name: str, metadata: Mapping[str, str], epoch: int) -> dict[s
                 f"{epoch + 1} (one per finished epoch)."
             )
     return {key: [float(v) for v in values] for key, values in history.items()}
+
+
+def _parse_global_step(name: str, metadata: Mapping[str, str]) -> int:
+    """The training steps of the finished epochs (0 in files written before it was recorded)."""
+    text = metadata.get(_GLOBAL_STEP, "0")
+    if not text.isdigit() or not text.isascii():
+        raise CheckpointError(f"{name}: metadata {_GLOBAL_STEP!r} must be a non-negative integer, got {text!r}.")
+    return int(text)
+
+
+def _parse_callback_states(name: str, metadata: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Each callback's saved state by ``state_key`` (none in files written before they were recorded)."""
+    try:
+        states = json.loads(metadata.get(_CALLBACKS, "{}"))
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{name}: metadata {_CALLBACKS!r} is not JSON ({error}).") from error
+    if not isinstance(states, dict) or not all(isinstance(state, dict) for state in states.values()):
+        raise CheckpointError(f"{name}: metadata {_CALLBACKS!r} must map state keys to dicts, got {states!r}.")
+    return states
 
 
 def _parse_rng(name: str, tensors: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -435,8 +462,9 @@ def load_training_checkpoint(
 
     **Returns:** a dict with ``model`` (state dict), ``optimizer_state`` (same
     structure as the template), ``epoch`` (the last finished epoch; ``-1`` when
-    none was), ``rng_state`` and ``history`` (one float per epoch ``0..epoch``
-    for every logged name). A file written mid-epoch warns that its epoch starts
+    none was), ``rng_state``, ``history`` (one float per epoch ``0..epoch``
+    for every logged name), ``global_step`` (the steps of those epochs) and
+    ``callback_states`` (each callback's ``state_dict`` by ``state_key``). A file written mid-epoch warns that its epoch starts
     over.
     Raises [`CheckpointError`][], naming the file and the problem, for a foreign,
     corrupted, modified or mismatched file.
@@ -465,6 +493,8 @@ def load_training_checkpoint(
         "epoch": last_finished,
         "rng_state": _parse_rng(name, tensors),
         "history": _parse_history(name, metadata, last_finished),
+        "global_step": _parse_global_step(name, metadata),
+        "callback_states": _parse_callback_states(name, metadata),
     }
     if last_finished < epoch:  # warned once the whole file has loaded
         warnings.warn(

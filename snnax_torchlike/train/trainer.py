@@ -33,11 +33,12 @@ from ._accumulation import GradientAccumulation
 from ._resume import check_scheduler_length, resume_scheduler, warn_if_shuffle_not_resumable
 from ._sharding import data_parallel_mesh, replicated
 from ._steps import Guard, StepOptions, Steps
-from ._validation import check_function, checked_callbacks, checked_metrics
+from ._validation import check_function, checked_callbacks, checked_loggers, checked_metrics, metric_name
 from .batches import iterate_batches
 from .callbacks import Callback
 from .checkpoint import load_training_checkpoint, save_training_checkpoint
 from .history import History
+from .logger import Logger
 
 
 class _Means:
@@ -86,6 +87,25 @@ def _private_copies(tree: Any) -> Any:
     return jax.tree_util.tree_map(jnp.copy, tree)
 
 
+@dataclasses.dataclass(frozen=True)
+class _StepLog:
+    """A logged step's values, still on the device: read one log interval later, when the step has run."""
+
+    step: int
+    epoch: int
+    guard: Guard
+    loss: Array
+    sums: dict[str, Array]
+    size: int
+    lr: float
+
+    def values(self) -> dict[str, float]:
+        """The step's loss and metrics (means over its real samples), ``grad_norm`` when logged, ``lr``, ``epoch``."""
+        sums = jax.device_get(self.sums)
+        return {**{name: float(total) / self.size for name, total in sums.items()}, "lr": self.lr,
+                "epoch": float(self.epoch)}  # fmt: skip
+
+
 @dataclasses.dataclass
 class _FitRun:
     """What one ``fit`` call carries from batch to batch and from epoch to epoch.
@@ -104,6 +124,7 @@ class _FitRun:
     epochs: int
     max_batches: int | None
     time_first: bool
+    pending_log: _StepLog | None = None
 
 
 def _one_checkpoint_path(ckpt_path: str | os.PathLike | None, resume: str | os.PathLike | None) -> Any:
@@ -136,7 +157,13 @@ class Trainer:
     - ``metrics``: functions ``metric(spk, targets) -> scalar`` (batch means), e.g.
       ``functional.accuracy_rate``; logged under their ``__name__``.
     - ``callbacks``: [`Callback`][] objects.
+    - ``logger``: a [`Logger`][] (``CSVLogger``, ``TensorBoardLogger``, your
+      own) or a list of them, which ``fit`` gives the loss and metrics every
+      ``log_every_n_steps`` steps, each epoch's logs and the run's
+      ``hparams``; loggers are callbacks, called after ``callbacks``.
     - ``progress``: show a tqdm bar (default True).
+    - ``log_every_n_steps``: how often (in training steps) the bar's loss, the
+      loggers' per-step values and the NaN guard are read (default 10).
     - ``devices``: data parallelism over several devices: ``"all"``, a count, or a
       list of ``jax.Device`` (default None: one device). Batches are split over a
       ``Mesh`` axis ``"data"``, parameters and optimizer state replicated, and the
@@ -178,6 +205,7 @@ class Trainer:
         *,
         metrics: Sequence[Callable[[Array, Array], Array]] = (),
         callbacks: Sequence[Callback] = (),
+        logger: Logger | Sequence[Logger] | None = None,
         progress: bool = True,
         log_every_n_steps: int = 10,
         devices: int | Sequence[Any] | str | None = None,
@@ -192,14 +220,24 @@ class Trainer:
         self.loss_fn = loss_fn
         self.metrics = checked_metrics(metrics)
         self.callbacks = callbacks
+        self.loggers = logger
         self.progress = progress
-        self.log_every_n_steps = positive_int("Trainer", "log_every_n_steps", log_every_n_steps)
+        self.log_every_n_steps = log_every_n_steps
         self.should_stop = False
         self.trace_count = 0
         """How many times the training step was traced (compiled); one per input shape."""
         self.eval_trace_count = 0
         self.history = History()
         self.current_epoch = 0
+        self.global_step = 0
+        """Training steps (batches) run since the run started, those before a resumed checkpoint included."""
+        self._epoch_first_step = 0
+        self.ckpt_path: str | os.PathLike | None = None
+        """The checkpoint the current ``fit`` resumed from (None: a new run)."""
+        self.hparams: dict[str, Any] = {}
+        """The settings of the current ``fit`` (model, optimizer and its hyper-parameters, loss, ...): what loggers record."""
+        self.logged_names: list[str] = []
+        """The names each epoch of the current ``fit`` logs (``loss``, metrics, ``lr``, ``val_...``)."""
         self.devices = devices
         self.precision = precision
         self._steps: Steps | None = None
@@ -213,6 +251,33 @@ class Trainer:
     @callbacks.setter
     def callbacks(self, callbacks: Sequence[Callback]) -> None:
         self._callbacks = checked_callbacks(callbacks)
+
+    @property
+    def log_every_n_steps(self) -> int:
+        """How often, in training steps, step values are read and logged; assigning checks it."""
+        return self._log_every_n_steps
+
+    @log_every_n_steps.setter
+    def log_every_n_steps(self, every: int) -> None:
+        self._log_every_n_steps = positive_int("Trainer", "log_every_n_steps", every)
+
+    @property
+    def loggers(self) -> list[Logger]:
+        """The [`Logger`][] objects given as ``logger``; assigning one, a list or None checks them."""
+        return self._loggers
+
+    @loggers.setter
+    def loggers(self, loggers: Logger | Sequence[Logger] | None) -> None:
+        self._loggers = checked_loggers(loggers)
+
+    @property
+    def logger(self) -> Logger | None:
+        """The first of ``loggers`` (Lightning's ``trainer.logger``), or None."""
+        return self._loggers[0] if self._loggers else None
+
+    def _hooked(self) -> list[Callback]:
+        """The objects whose hooks ``fit`` calls: the callbacks, then the loggers not among them."""
+        return self._callbacks + [logger for logger in self._loggers if logger not in self._callbacks]
 
     def _count_trace(self, kind: str) -> None:
         if kind == "train":
@@ -343,17 +408,22 @@ class Trainer:
             ckpt_path=_one_checkpoint_path(ckpt_path, resume),
             options=(bool(terminate_on_nan), bool(log_grad_norm)),
         )  # fmt: skip
-        for epoch in range(run.first_epoch, run.epochs):
-            self.current_epoch = epoch
-            means = self._train_epoch(run, train_loader, epoch)
-            if means is None:  # interrupted (Ctrl-C)
-                break
-            logs = self._end_epoch(run, epoch, means, val_loader)
-            for callback in self.callbacks:
-                callback.on_train_epoch_end(self, epoch, logs)
-            if self.should_stop:
-                break
-        for callback in self.callbacks:
+        try:
+            for epoch in range(run.first_epoch, run.epochs):
+                self.current_epoch = epoch
+                means = self._train_epoch(run, train_loader, epoch)
+                if means is None:  # interrupted (Ctrl-C)
+                    break
+                logs = self._end_epoch(run, epoch, means, val_loader)
+                for callback in self._hooked():
+                    callback.on_train_epoch_end(self, epoch, logs)
+                if self.should_stop:
+                    break
+        except BaseException as error:
+            for callback in self._hooked():
+                callback.on_exception(self, error)
+            raise
+        for callback in self._hooked():
             callback.on_fit_end(self)
         return self.history
 
@@ -381,6 +451,8 @@ class Trainer:
         if seed is not None:
             manual_seed(seed)
         self.history = History()
+        self.global_step = self._epoch_first_step = 0
+        self.ckpt_path = ckpt_path
         first_epoch = 0 if ckpt_path is None else self._resume(ckpt_path, epochs, train_loader, scheduler)
         check_scheduler_length(scheduler, train_loader, epochs - first_epoch, max_batches)
         if isinstance(val_loader, Iterator) and epochs - first_epoch > 1:
@@ -389,7 +461,8 @@ class Trainer:
                 "later epochs would validate on nothing; pass a re-iterable loader (a list, a DataLoader)."
             )
         self.should_stop = False
-        for callback in self.callbacks:
+        self._describe_run(epochs, val_loader, scheduler, accumulation.every, seed, options[1])
+        for callback in self._hooked():
             callback.on_fit_start(self)
         optimizer = self.optimizer
         params, inner_state = _private_copies((tuple(p.data for p in optimizer.params), optimizer.state))
@@ -422,7 +495,8 @@ class Trainer:
         """One pass over ``train_loader``: the epoch's sums, or None when Ctrl-C interrupted it."""
         if epoch > run.first_epoch:  # the model holds the arrays of the epoch before (written back)
             run.params, run.opt_state = _private_copies((run.params, run.opt_state))
-        for callback in self.callbacks:
+        self._epoch_first_step = self.global_step
+        for callback in self._hooked():
             callback.on_train_epoch_start(self, epoch)
         if run.scheduler is not None:
             self._sync_hyperparameters(run)
@@ -444,31 +518,46 @@ class Trainer:
         return means
 
     def _train_batches(self, run: _FitRun, batches: Iterable[Any], means: _Means, bar: tqdm) -> None:
-        """The steps of one epoch; the guard and the bar's loss are read one log interval late.
+        """The steps of one epoch; every ``log_every_n_steps`` steps, the step logged before is read.
 
-        By the time they are read, their step has run, so reading them never makes
-        the host wait for the step it has just dispatched.
+        By the time it is read, its step has run, so reading its guard and values
+        never makes the host wait for the step it has just dispatched.
         """
         steps = self._steps
-        logged: tuple[Guard, Array] | None = None
         for index, batch in enumerate(batches):
+            lr = self.optimizer.lr
             run.params, run.opt_state, run.guard, loss, batch_sums = steps.train(
                 run.params, run.opt_state, run.guard, frozen=run.frozen, x=batch.x, y=batch.y, mask=batch.mask,
                 lengths=batch.lengths, key=next_key(), options=run.options,
             )  # fmt: skip
+            step, self.global_step = self.global_step, self.global_step + 1
             means.add(batch_sums, batch.size)
             if run.scheduler is not None and run.scheduler.interval == "step":
                 run.scheduler.step()
                 self._sync_hyperparameters(run)
-            for callback in self.callbacks:
+            for callback in self._hooked():
                 callback.on_train_batch_end(self, index, loss)
             bar.update(1)
-            if index % self.log_every_n_steps == 0:
-                if logged is not None:
-                    self._check_guard(run, logged[0])
-                    if self.progress:
-                        bar.set_postfix(loss=f"{float(logged[1]):.4f}")
-                logged = (run.guard, loss)
+            if step % self.log_every_n_steps == 0:
+                self._read_step_log(run, bar)
+                run.pending_log = _StepLog(step, self.current_epoch, run.guard, loss, batch_sums, batch.size, lr)
+
+    def _read_step_log(self, run: _FitRun, bar: tqdm | None) -> None:
+        """Check the guard of the pending logged step, show its loss and hand its values to the hooks."""
+        logged, run.pending_log = run.pending_log, None
+        if logged is None:
+            return
+        self._check_guard(run, logged.guard)
+        if self.progress and bar is not None:
+            bar.set_postfix(loss=f"{float(logged.loss):.4f}")
+        listeners = [
+            callback for callback in self._hooked()
+            if type(callback).on_train_step_logs is not Callback.on_train_step_logs
+        ]  # fmt: skip
+        if listeners:
+            values = logged.values()
+            for callback in listeners:
+                callback.on_train_step_logs(self, logged.step, dict(values))
 
     def _end_epoch(self, run: _FitRun, epoch: int, means: _Means, val_loader: Iterable[Any] | None) -> dict[str, float]:
         """Apply pending accumulated gradients, check the guard, write back, step the scheduler, validate, log."""
@@ -477,6 +566,7 @@ class Trainer:
                 run.params, run.opt_state, accumulation=run.options.accumulation
             )
         self._check_guard(run, run.guard)
+        self._read_step_log(run, None)
         empty = "Trainer.fit: the training loader yielded no batches."
         if epoch > run.first_epoch:
             empty = (
@@ -541,6 +631,7 @@ class Trainer:
         """
         if jax.process_index() != 0:
             return
+        finished = len(self.history.epoch) > self.current_epoch
         save_training_checkpoint(
             path,
             model=self.model,
@@ -548,6 +639,10 @@ class Trainer:
             epoch=self.current_epoch,
             rng_state=get_rng_state(),
             history=self.history.history,
+            global_step=self.global_step if finished else self._epoch_first_step,
+            callback_states={
+                callback.state_key: state for callback in self._hooked() if (state := callback.state_dict())
+            },
         )
 
     def _restore(self, path: str | os.PathLike) -> int:
@@ -558,7 +653,41 @@ class Trainer:
         set_rng_state(checkpoint["rng_state"])
         for epoch in range(checkpoint["epoch"] + 1):
             self.history.append(epoch, {name: values[epoch] for name, values in checkpoint["history"].items()})
+        self.global_step = self._epoch_first_step = checkpoint["global_step"]
+        states = checkpoint["callback_states"]
+        for callback in self._hooked():
+            if callback.state_key in states:
+                callback.load_state_dict(states[callback.state_key])
         return checkpoint["epoch"]
+
+    def _describe_run(
+        self, epochs: int, val_loader: Iterable[Any] | None, scheduler: LRScheduler | None, accumulate: int,
+        seed: int | None, log_grad_norm: bool,
+    ) -> None:  # fmt: skip
+        """Set ``hparams`` (the run's settings) and ``logged_names`` (what each epoch logs) for the loggers."""
+        optimizer = self.optimizer
+        self.hparams = {
+            "model": type(self.model).__name__,
+            "trainable_parameters": sum(int(p.data.size) for p in optimizer.params),
+            "optimizer": type(optimizer).__name__,
+            **{f"optimizer.{name}": float(value) for name, value in optimizer.state.hyperparams.items()},
+            "max_grad_norm": optimizer.max_grad_norm,
+            "loss_fn": metric_name(self.loss_fn),
+            "metrics": ", ".join(metric_name(metric) for metric in self.metrics),
+            "epochs": epochs,
+            "scheduler": None if scheduler is None else type(scheduler).__name__,
+            "accumulate_grad_batches": accumulate,
+            "precision": self.precision,
+            "seed": seed,
+            "devices": 1 if self.mesh is None else int(self.mesh.size),
+            "log_every_n_steps": self.log_every_n_steps,
+            "resumed_from": None if self.ckpt_path is None else os.fspath(self.ckpt_path),
+        }
+        names = ["loss", *(metric_name(metric) for metric in self.metrics)]
+        self.logged_names = [
+            *names, *(["grad_norm"] if log_grad_norm else []), "lr",
+            *([f"val_{name}" for name in names] if val_loader is not None else []),
+        ]  # fmt: skip
 
     def evaluate(self, loader: Iterable[Any], *, time_first: bool = True) -> dict[str, float]:
         """Mean loss and metrics over ``loader`` (every sample weighs the same).
