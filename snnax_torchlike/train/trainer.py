@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -525,7 +526,8 @@ class Trainer:
         """
         steps = self._steps
         for index, batch in enumerate(batches):
-            lr = self.optimizer.lr
+            logged = self.global_step % self.log_every_n_steps == 0
+            lr = self.optimizer.lr if logged else math.nan  # the rate this step uses, read only when it is logged
             run.params, run.opt_state, run.guard, loss, batch_sums = steps.train(
                 run.params, run.opt_state, run.guard, frozen=run.frozen, x=batch.x, y=batch.y, mask=batch.mask,
                 lengths=batch.lengths, key=next_key(), options=run.options,
@@ -538,7 +540,7 @@ class Trainer:
             for callback in self._hooked():
                 callback.on_train_batch_end(self, index, loss)
             bar.update(1)
-            if step % self.log_every_n_steps == 0:
+            if logged:
                 self._read_step_log(run, bar)
                 run.pending_log = _StepLog(step, self.current_epoch, run.guard, loss, batch_sums, batch.size, lr)
 
