@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
 from jaxtyping import Array
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from ..nn.module import Module
 from ..optim.lr_scheduler import LRScheduler
@@ -31,6 +31,7 @@ from ..random import get_rng_state, manual_seed, next_key, set_rng_state
 from ..snn.checks import positive_int
 from ..snn.precision import checked_precision
 from ._accumulation import GradientAccumulation
+from ._progress import progress_bar
 from ._resume import check_scheduler_length, resume_scheduler, warn_if_shuffle_not_resumable
 from ._sharding import data_parallel_mesh, replicated
 from ._steps import Guard, StepOptions, Steps
@@ -758,7 +759,7 @@ class Trainer:
 
     def _bar(self, loader: Iterable[Any], desc: str) -> tqdm:
         total = len(loader) if hasattr(loader, "__len__") else None
-        return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
+        return progress_bar()(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
 
     def _check_optimizer_fits_model(self, scheduler: LRScheduler | None) -> None:
         """Refuse, before any step, an optimizer or scheduler that would silently train nothing or the wrong thing."""
