@@ -11,6 +11,10 @@ of the bare scripts (``docs/hooks.py``).
     python docs/notebooks.py site-notebooks --quick    # the test suite's quick mode
     SNNAX_DOCS_NOTEBOOKS=site-notebooks mkdocs build --strict
 
+Every tutorial runs, even after one fails; the time of each is printed, and the
+failures, with the end of each traceback, at the end (exit status 1). A failed
+tutorial writes no notebook, so its page stays the bare script.
+
 ``tests/test_tutorials.py`` runs every tutorial this way (quick mode), and
 ``tests/test_docs_site.py`` builds the site from the notebooks it wrote.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,14 +63,55 @@ def execute_tutorial(path: Path, out: Path, *, quick: bool, timeout: int = 900) 
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     # The tutorials keep their figures open inside a kernel, so the inline backend shows them.
     env.pop("MPLBACKEND", None)
+    # coalesce_streams: a cell's printed text as Jupyter shows it, one block per stream with the lines a
+    # carriage return overwrote (progress bars) dropped, rather than one block per write.
     client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT)}},
+        coalesce_streams=True,
     )
     client.execute(env=env)
     target = out / "tutorials" / f"{path.stem}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
     return target
+
+
+def _error_summary(error: Exception, lines: int = 12) -> str:
+    """The last ``lines`` lines of an error's message: for a failing cell, the end of its traceback."""
+    text = str(error).strip() or type(error).__name__
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run_tutorials(paths: list[Path], out: Path, *, quick: bool) -> dict[str, Exception]:
+    """Run every tutorial of ``paths`` (``execute_tutorial``), going on past failures, and print each one's time.
+
+    **Arguments:**
+
+    - `paths`: the tutorials, run in this order.
+    - `out`: the folder for the executed notebooks and figures.
+    - `quick`: run each in its quick mode.
+
+    **Returns:** the error of each tutorial that failed, by file name (empty when all ran).
+    """
+    failures: dict[str, Exception] = {}
+    started = time.monotonic()
+    for path in paths:
+        print(f"running {path.name} ...", flush=True)
+        start = time.monotonic()
+        try:
+            target = execute_tutorial(path, out, quick=quick)
+        except Exception as error:  # the others still run; every failure is reported at the end
+            failures[path.name] = error
+            print(f"  FAILED after {time.monotonic() - start:.0f} s: {type(error).__name__}", flush=True)
+        else:
+            print(f"  {time.monotonic() - start:.0f} s, wrote {target}", flush=True)
+    print(
+        f"{len(paths) - len(failures)} of {len(paths)} tutorials ran in {time.monotonic() - started:.0f} s", flush=True
+    )
+    return failures
 
 
 def _main() -> None:
@@ -78,9 +124,11 @@ def _main() -> None:
     unknown = sorted(set(args.names) - {path.stem for path in TUTORIALS})
     if unknown:
         sys.exit(f"no such tutorials: {unknown}; the tutorials are {[path.stem for path in TUTORIALS]}")
-    for path in chosen:
-        print(f"running {path.name} ...", flush=True)
-        print(f"  wrote {execute_tutorial(path, args.out, quick=args.quick)}", flush=True)
+    failures = run_tutorials(chosen, args.out, quick=args.quick)
+    for name, error in failures.items():
+        print(f"\n{name} failed:\n{_error_summary(error)}", file=sys.stderr)
+    if failures:
+        sys.exit(f"\n{len(failures)} tutorial(s) failed: {', '.join(failures)}; their pages stay the bare scripts")
 
 
 if __name__ == "__main__":

@@ -20,14 +20,16 @@ panel), so you can style it further or call ``ax.figure.savefig(path)``.
 come, the ``(spk, mem)`` pair of ``net(x)`` or ``predict``: the spike plots draw
 ``spk``, ``traces`` draws ``mem``. Shapes are checked: a wrong rank raises a
 ``ValueError`` naming the function, the expected layouts and the actual shape;
-non-numeric input raises a ``TypeError``::
+non-numeric input raises a ``TypeError``:
 
-    from snnax_torchlike import plot
+```python
+from snnax_torchlike import plot
 
-    outputs = net(x)                                # (spk, mem), [T, B, N] each
-    ax = plot.raster(outputs, sample=0, title="output spikes")
-    ax.figure.savefig("raster.png")
-    plot.history(net.fit(loader, epochs=5, val_loader=val_loader, ...))
+outputs = net(x)                                # (spk, mem), [T, B, N] each
+ax = plot.raster(outputs, sample=0, title="output spikes")
+ax.figure.savefig("raster.png")
+plot.history(net.fit(loader, epochs=5, val_loader=val_loader, ...))
+```
 """
 
 from __future__ import annotations

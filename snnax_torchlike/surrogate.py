@@ -177,13 +177,15 @@ def custom_surrogate(custom_surrogate_function: Callable[[Any, Any, Any], Any]) 
 
     **Arguments:** ``custom_surrogate_function``: a function of ``input_`` (membrane
     minus threshold), ``grad_input`` (the gradient arriving at the spikes) and
-    ``out`` (the spikes), returning the gradient of ``input_``, as in snnTorch::
+    ``out`` (the spikes), returning the gradient of ``input_``, as in snnTorch:
 
-        def custom_fast_sigmoid(input_, grad_input, spikes):
-            slope = 25  # hyper-parameters live inside the function, as in snnTorch
-            return grad_input / (slope * torch.abs(input_) + 1.0) ** 2
+    ```python
+    def custom_fast_sigmoid(input_, grad_input, spikes):
+        slope = 25  # hyper-parameters live inside the function, as in snnTorch
+        return grad_input / (slope * torch.abs(input_) + 1.0) ** 2
 
-        spike_grad = surrogate.custom_surrogate(custom_fast_sigmoid)
+    spike_grad = surrogate.custom_surrogate(custom_fast_sigmoid)
+    ```
 
     The three arguments are [`snnax_torchlike.Tensor`][]s, so torch functions
     (``torch.abs``, ``torch.exp``), tensor methods and ``jax.numpy`` all work on

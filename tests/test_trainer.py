@@ -250,3 +250,29 @@ def test_module_trainers_are_reused_by_equal_arguments_and_left_out_of_copies():
     assert twin._trainers == [] and restored._trainers == [] and len(net._trainers) == 4
     x = batches[0][0]
     np.testing.assert_array_equal(np.asarray(restored(x)[0]), np.asarray(net(x)[0]))
+
+
+def test_in_a_kernel_without_ipywidgets_fit_draws_no_bar_on_stderr_and_prints_epochs(monkeypatch, capsys):
+    """A notebook without ipywidgets would show tqdm's text bar as stderr output, one line per redraw."""
+    import importlib.util
+    import sys
+    import types
+
+    from snnax_torchlike.train._progress import progress_bar
+
+    kernel = types.SimpleNamespace(config={"IPKernelApp": {}})
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ipywidgets" else real_find_spec(name, *a)
+    )
+    progress_bar.cache_clear()
+    try:
+        net = _net()
+        batches = _digits_batches(limit=128)
+        snx.Trainer(net, optim.Adam(net.parameters(), lr=1e-3), SF.ce_rate_loss(), progress=True).fit(batches, epochs=2)
+        captured = capsys.readouterr()
+    finally:
+        progress_bar.cache_clear()
+    assert captured.err == ""
+    assert "Epoch 1/2: loss=" in captured.out and "Epoch 2/2: loss=" in captured.out

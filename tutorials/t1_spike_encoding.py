@@ -15,7 +15,11 @@
 # Full run: `python tutorials/t1_spike_encoding.py` takes about 15 s on 2 CPU cores and
 # writes its figures (PNG and GIF) to the folder in `SNNAX_FIGURES` (default: a new
 # temporary folder, printed at the end). No training; the data is scikit-learn's
-# 8x8 digits, offline. The test suite runs it with `SNNAX_QUICK=1`.
+# 8x8 digits, offline. The test suite, and the documentation site, run it with
+# `SNNAX_QUICK=1`, which only shortens the first animation.
+#
+# Requirements: `pip install -e ".[demo,plot]"` (scikit-learn for the digits,
+# matplotlib for the figures).
 
 # %%
 import os
@@ -59,7 +63,11 @@ print(f"{len(images)} images of {images.shape[1]} pixels; the first shows a {lab
 # spike with probability `x` (clipped to [0, 1]). A white pixel fires at every
 # step, a black one never. The random numbers come from the library's stream,
 # seeded with `snx.manual_seed` (like `torch.manual_seed`); pass `key=` to
-# control them yourself.
+# control them yourself (JAX's [PRNG keys](../../glossary/#prng-key)).
+#
+# `plot.save_figure` writes a figure to a file and returns the file's path. In a
+# notebook the figure also shows under the cell; `_ = ...` keeps the returned
+# path from being printed there too.
 
 # %%
 snx.manual_seed(0)
@@ -69,7 +77,7 @@ print("rate-coded:", spikes.shape, spikes.dtype, f"{int(spikes.sum())} spikes")
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
 plot.raster(spikes, ax, s=12, title=f"rate coding of a {label}: one row per pixel")
-plot.save_figure(fig, FIGURES / "t1_rate_raster.png")
+_ = plot.save_figure(fig, FIGURES / "t1_rate_raster.png")
 
 # %% [markdown]
 # The firing rate over time recovers the image: the more steps, the closer the
@@ -91,7 +99,7 @@ axes[3].set_title(f"gain 0.25: {int(sparse.sum())} spikes\n(instead of {int(spik
 for ax in axes:
     ax.set_xticks([])
     ax.set_yticks([])
-plot.save_figure(fig, FIGURES / "t1_rate_average.png")
+_ = plot.save_figure(fig, FIGURES / "t1_rate_average.png")
 
 # %% [markdown]
 # A batch works the same way: `[B, 64]` becomes `[T, B, 64]`. To watch the spikes
@@ -134,7 +142,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
 plot.raster(log_code, axes[0], s=25, title="logarithmic (tau=7, threshold=0.05), first 15 steps")
 axes[0].set_xlim(-0.5, 15)
 plot.raster(linear_code, axes[1], s=25, title="linear, normalized")
-plot.save_figure(fig, FIGURES / "t1_latency_raster.png")
+_ = plot.save_figure(fig, FIGURES / "t1_latency_raster.png")
 
 # %% [markdown]
 # Each pixel's spike time against its value shows the two curves. Black pixels
@@ -149,7 +157,7 @@ for code, name in ((log_code, "logarithmic"), (linear_code, "linear, normalized"
 ax.set_xlabel("pixel value")
 ax.set_ylabel("spike time (step)")
 ax.legend()
-plot.save_figure(fig, FIGURES / "t1_latency_times.png")
+_ = plot.save_figure(fig, FIGURES / "t1_latency_times.png")
 
 # %% [markdown]
 # ## Delta modulation
@@ -172,7 +180,7 @@ print("delta events per channel (on, off):", list(zip((events > 0).sum(0).tolist
 fig, axes = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
 plot.traces(signal, axes[0], labels=["1 cycle", "2 cycles", "3 cycles", "5 cycles"], ylabel="signal", title="input")
 plot.raster(events, axes[1], s=30, title="delta spikes: on (black), off (red)")
-plot.save_figure(fig, FIGURES / "t1_delta_sine.png")
+_ = plot.save_figure(fig, FIGURES / "t1_delta_sine.png")
 
 # %% [markdown]
 # Then a small "video": the digit slides across a wider canvas. Only its moving
@@ -198,7 +206,7 @@ for column, t in enumerate((2, 6, 10)):
 for ax in axes.flat:
     ax.set_xticks([])
     ax.set_yticks([])
-plot.save_figure(fig, FIGURES / "t1_delta_video.png")
+_ = plot.save_figure(fig, FIGURES / "t1_delta_video.png")
 
 # %%
 anim = plot.animate(polarity, interval=150, title="on + off events")
@@ -211,4 +219,4 @@ plot.save_gif(anim, FIGURES / "t1_events.gif")
 # integrate-and-fire neuron, `nn.Leaky`.
 
 # %%
-print(f"figures written to {FIGURES}")
+print("figures in FIGURES (SNNAX_FIGURES, else a temporary folder):", sorted(path.name for path in FIGURES.iterdir()))

@@ -10,8 +10,10 @@
 #
 # Full run: `python tutorials/t2_leaky_neuron.py` takes about 10 s on 2 CPU cores and
 # writes its figures to the folder in `SNNAX_FIGURES` (default: a new temporary
-# folder, printed at the end). No data, no training. The test suite runs it with
-# `SNNAX_QUICK=1` (shorter simulations).
+# folder, printed at the end). No data, no training. The test suite, and the
+# documentation site, run it with `SNNAX_QUICK=1` (shorter simulations).
+#
+# Requirements: `pip install -e ".[plot]"` (matplotlib for the figures).
 
 # %%
 import os
@@ -98,7 +100,7 @@ def current_membrane_spikes(current, mem, spk, title, threshold=1.0, spiking_inp
     return fig
 
 
-plot.save_figure(
+_ = plot.save_figure(
     current_membrane_spikes(current, mem, spk, "nn.Leaky(beta=0.8), step current 0.25"), FIGURES / "t2_step_current.png"
 )
 
@@ -137,7 +139,7 @@ leaky3 = nn.Leaky(beta=betas)
 _, mem = simulate(leaky3, jnp.zeros((30, 3)).at[0].set(0.9))  # a single kick at step 0
 fig, ax = plt.subplots(figsize=(6, 3))
 plot.traces(mem, ax, labels=[f"beta = {b:.2f}" for b in betas.tolist()], title="the leak, without input")
-plot.save_figure(fig, FIGURES / "t2_leak.png")
+_ = plot.save_figure(fig, FIGURES / "t2_leak.png")
 
 # %% [markdown]
 # ## Spikes as input
@@ -153,7 +155,7 @@ input_spikes = spikegen.rate(jnp.full((1,), 0.3), num_steps=STEPS)  # [T, 1]
 spk, mem = simulate(nn.Leaky(beta=0.85), 0.4 * input_spikes)
 title = "input spikes (weight 0.4) into nn.Leaky(beta=0.85)"
 fig = current_membrane_spikes(input_spikes, mem, spk, title, spiking_input=True)
-plot.save_figure(fig, FIGURES / "t2_spike_input.png")
+_ = plot.save_figure(fig, FIGURES / "t2_spike_input.png")
 
 # %% [markdown]
 # ## Reset mechanisms
@@ -178,14 +180,14 @@ for column, mechanism in enumerate(mechanisms):
     axes[0, column].set_xlabel("")
     axes[1, column].set_yticks([])
     axes[1, column].set_ylabel("spikes")
-plot.save_figure(fig, FIGURES / "t2_reset_mechanisms.png")
+_ = plot.save_figure(fig, FIGURES / "t2_reset_mechanisms.png")
 
 # %% [markdown]
 # ## Firing rate against input: `beta` and `threshold`
 #
 # How often a neuron fires for a constant input current is its f-I curve. To
 # sweep 50 currents at once we give the layer 50 neurons (one current each), and
-# to run the whole sequence in one compiled call we wrap it in `nn.Sequential`,
+# to run the whole sequence in one [compiled](../../glossary/#jit) call we wrap it in `nn.Sequential`,
 # which takes time-first `[T, B, N]` input and returns the spikes and membranes
 # of all steps (tutorial 3 says more). It computes exactly what the step-by-step
 # loop does:
@@ -214,7 +216,7 @@ for ax in axes:
     ax.set_xlabel("input current per step")
     ax.legend()
 axes[0].set_ylabel("spikes per step")
-plot.save_figure(fig, FIGURES / "t2_f_i_curves.png")
+_ = plot.save_figure(fig, FIGURES / "t2_f_i_curves.png")
 
 # %% [markdown]
 # With `beta < 1` a neuron fires only once its input exceeds
@@ -228,4 +230,4 @@ plot.save_figure(fig, FIGURES / "t2_f_i_curves.png")
 # neurons into a network.
 
 # %%
-print(f"figures written to {FIGURES}")
+print("figures in FIGURES (SNNAX_FIGURES, else a temporary folder):", sorted(path.name for path in FIGURES.iterdir()))

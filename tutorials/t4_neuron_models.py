@@ -15,8 +15,10 @@
 #
 # Full run: `python tutorials/t4_neuron_models.py` takes about 20 s on 2 CPU cores and
 # writes its figures to the folder in `SNNAX_FIGURES` (default: a new temporary
-# folder, printed at the end). No data, no training. The test suite runs it with
-# `SNNAX_QUICK=1` (shorter simulations).
+# folder, printed at the end). No data, no training. The test suite, and the
+# documentation site, run it with `SNNAX_QUICK=1` (shorter simulations).
+#
+# Requirements: `pip install -e ".[plot]"` (matplotlib for the figures).
 
 # %%
 import os
@@ -103,7 +105,7 @@ plot.traces(
     ylabel="synaptic current",
     title="the currents behind them",
 )
-plot.save_figure(fig, FIGURES / "t4_psp_shapes.png")
+_ = plot.save_figure(fig, FIGURES / "t4_psp_shapes.png")
 
 # %% [markdown]
 # Driven by a random spike train (weight 0.07 per input spike), the synaptic
@@ -144,12 +146,12 @@ for ax, amplitude in zip(axes, (0.08, 0.15)):
     current = jnp.zeros((STEPS * 2, 1)).at[10:].set(amplitude)
     spk, mem = simulate(lapicque, current, [lapicque.init_lapicque()])
     plot.traces(mem, ax, threshold=0.5, title=f"I = {amplitude}: R I = {5.1 * amplitude:.2f}, {int(spk.sum())} spikes")
-plot.save_figure(fig, FIGURES / "t4_lapicque.png")
+_ = plot.save_figure(fig, FIGURES / "t4_lapicque.png")
 
 # %% [markdown]
 # ## ODE neurons with an explicit time step: `nn.LIF`, `nn.LI`, `nn.CubaLIF`
 #
-# NIR (the neuromorphic exchange format) describes neurons by their differential
+# [NIR](../../interop-nir/) (the neuromorphic exchange format) describes neurons by their differential
 # equations, with time constants in seconds, and leaves the time step open. The
 # facade's `nn.LIF`, `nn.LI` (no threshold: a leaky readout), `nn.CubaLIF` (with a
 # synaptic current), `nn.IF` and `nn.Integrator` take NIR's parameters plus a
@@ -186,7 +188,7 @@ for ax, convention in zip(axes, ("euler", "exact")):
     ax.set_xlabel("time (ms)")
     ax.legend(fontsize="small")
 axes[0].set_ylabel("membrane")
-plot.save_figure(fig, FIGURES / "t4_conventions.png")
+_ = plot.save_figure(fig, FIGURES / "t4_conventions.png")
 
 # %% [markdown]
 # A current-based LIF with physical time constants, driven by input spikes: the
@@ -218,7 +220,7 @@ plot.raster(jnp.stack(spikes), axes[2], s=60)
 axes[2].set_yticks([])
 for ax in axes[:-1]:
     ax.set_xlabel("")
-plot.save_figure(fig, FIGURES / "t4_cuba_lif.png")
+_ = plot.save_figure(fig, FIGURES / "t4_cuba_lif.png")
 
 # %% [markdown]
 # ## Recurrence: `nn.RLeaky` and `nn.RSynaptic`
@@ -258,7 +260,7 @@ for ax, v in zip(axes, (-0.5, 0.0, 1.2)):
     ax.get_legend().remove()
 for ax in axes[:-1]:
     ax.set_xlabel("")
-plot.save_figure(fig, FIGURES / "t4_one_to_one.png")
+_ = plot.save_figure(fig, FIGURES / "t4_one_to_one.png")
 
 # %% [markdown]
 # All-to-all recurrence (the default; pass `linear_features=N`) feeds the layer's
@@ -283,7 +285,7 @@ for ax, gain in zip(axes, (0.0, 2.0, 6.0)):
     after = int(spk[20:].sum())
     plot.raster(spk, ax, sample=0, s=8, title=f"recurrent weights x {gain:g}: {after} spikes after the input")
     ax.axvspan(0, 19, color="tab:green", alpha=0.1)
-plot.save_figure(fig, FIGURES / "t4_all_to_all.png")
+_ = plot.save_figure(fig, FIGURES / "t4_all_to_all.png")
 
 # %% [markdown]
 # Step by step and as a sequence compute the same thing, as for every neuron:
@@ -297,8 +299,9 @@ print(f"RSynaptic in nn.Sequential: spikes {spk_syn.shape}, {int(spk_syn.sum())}
 
 # %% [markdown]
 # The functional core behind all of these (`snnax_torchlike.snn`), and how to
-# write your own neuron there, is the subject of "the functional core for JAX
-# users".
+# write your own neuron there, is the subject of
+# ["The functional core, for JAX users"](../functional_core_for_jax_users/); the
+# [functional core page](../../core/) lists every neuron's equations.
 
 # %%
-print(f"figures written to {FIGURES}")
+print("figures in FIGURES (SNNAX_FIGURES, else a temporary folder):", sorted(path.name for path in FIGURES.iterdir()))

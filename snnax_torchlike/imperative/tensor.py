@@ -544,6 +544,28 @@ class Tensor:
     """A JAX array with torch's tensor methods; see the module docstring.
 
     ``Tensor(array)`` wraps an array-like (JAX, numpy, a torch tensor, a list).
+
+    Besides the methods below, a tensor has torch's:
+
+    - reductions ``sum``, ``mean``, ``prod``, ``any``, ``all``, ``amax``, ``amin``
+      (``dim=None, keepdim=False, dtype=None``); ``max`` and ``min``: the value, or
+      with ``dim`` the pair ``(values, indices)``, or with a tensor the elementwise
+      extremum;
+    - elementwise ``mul``, ``div``, ``pow``, ``matmul``/``mm``, ``remainder``,
+      ``floor_divide``, ``maximum``, ``minimum``, ``lt``/``le``/``gt``/``ge``,
+      ``logical_and``/``logical_or``/``logical_not``, ``abs``, ``neg``, ``exp``,
+      ``log``, ``log1p``, ``sqrt``, ``rsqrt``, ``square``, ``sin``, ``cos``, ``tanh``,
+      ``sigmoid``, ``relu``, ``floor``, ``ceil``, ``round``, ``sign``, ``reciprocal``,
+      ``isnan``, ``isinf``, ``isfinite``, and the operators (``+``, ``@``, ``<``,
+      ``~``, ...);
+    - other names, the same method: ``reshape`` (``view``), ``reshape_as``
+      (``view_as``), ``swapaxes`` (``transpose``), ``ndimension`` (``dim``),
+      ``nelement`` (``numel``), ``clip`` (``clamp``), ``subtract`` (``sub``),
+      ``multiply`` (``mul``), ``divide`` and ``true_divide`` (``div``);
+    - in-place ``add_``, ``sub_``, ``mul_``, ``div_``, ``pow_``, ``clamp_``, ``clip_``,
+      ``abs_``, ``neg_``, ``exp_``, ``sigmoid_``, ``relu_``, ``masked_fill_``,
+      ``unsqueeze_``, ``squeeze_`` and ``+=``, ``-=``, ``*=``, ``/=``: the tensor
+      object then holds the result, so every reference to it sees it.
     """
 
     __slots__ = ("_value", "_node", "_index", "__weakref__")
@@ -614,6 +636,7 @@ class Tensor:
         return np.asarray(self._host_value("Tensor.item()")).reshape(()).item()
 
     def tolist(self) -> Any:
+        """The value as (nested) Python lists of numbers; a 0-d tensor gives a number."""
         return np.asarray(self._host_value("Tensor.tolist()")).tolist()
 
     def __bool__(self) -> bool:
@@ -657,12 +680,14 @@ class Tensor:
     # -- torch's metadata ----------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape, a tuple of ints (known without computing a pending tensor)."""
         if self._value is not None:
             return tuple(self._value.shape)
         return tuple(self._node.avals[self._index].shape)
 
     @property
     def dtype(self) -> Any:
+        """The dtype, a numpy/JAX dtype such as ``float32`` (known without computing a pending tensor)."""
         if self._value is not None:
             return self._value.dtype
         return self._node.avals[self._index].dtype
@@ -688,15 +713,18 @@ class Tensor:
         return self
 
     def dim(self) -> int:
+        """The number of axes (``ndimension()`` too)."""
         return len(self.shape)
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return len(self.shape)
 
     ndimension = dim
 
     def numel(self) -> int:
+        """The number of elements (``nelement()`` too)."""
         return math.prod(self.shape)
 
     nelement = numel
@@ -716,6 +744,7 @@ class Tensor:
 
     @property
     def device(self) -> str:
+        """The device the value is on, as a string (``"cpu"`` while the tensor is pending or traced)."""
         return "cpu" if self._value is None or _is_tracer(self._value) else str(next(iter(self._value.devices())))
 
     is_cuda = False
@@ -727,10 +756,12 @@ class Tensor:
 
     @property
     def grad_fn(self) -> Any:
+        """The recorded operation this tensor comes from when ``backward()`` can go through it, else None."""
         return self._node if self.requires_grad else None
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no gradient flows back through this tensor (it does not depend on a trained parameter)."""
         return not self.requires_grad
 
     @property
@@ -762,6 +793,11 @@ class Tensor:
         return self._assign(self.detach())
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """``requires_grad_(False)`` detaches the tensor in place; ``True`` raises unless it already requires grad.
+
+        Gradients flow only to [`nn.Parameter`][snnax_torchlike.nn.Parameter] objects: make a
+        trained value a parameter instead.
+        """
         if requires_grad and not self.requires_grad:
             raise RuntimeError(
                 "Tensor.requires_grad_: gradients flow to nn.Parameter objects only; wrap the value in "
@@ -770,9 +806,11 @@ class Tensor:
         return self if requires_grad else self.detach_()
 
     def clone(self, *, memory_format: Any = None) -> Tensor:
+        """A copy that stays in the graph (gradients flow back through it), as torch's."""
         return op("clone", lambda x: x, self)
 
     def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Accepted for torch code: returns the tensor itself (JAX arrays have no memory layout to fix)."""
         return self
 
     # -- devices and dtypes (JAX places arrays; device moves are accepted and do nothing) ------------
@@ -787,12 +825,15 @@ class Tensor:
         return self if dtype is None else self.type(dtype)
 
     def cpu(self) -> Tensor:
+        """Accepted for torch code: returns the tensor itself (JAX places arrays itself)."""
         return self
 
     def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Accepted for torch code: returns the tensor itself (JAX places arrays itself)."""
         return self
 
     def type(self, dtype: Any = None) -> Any:
+        """``type()``: the type's name, a string; ``type(dtype)``: the values cast to ``dtype`` (torch or numpy)."""
         if dtype is None:
             return f"snnax_torchlike.Tensor[{self.dtype}]"
         target = _dtype_of(dtype)
@@ -801,9 +842,11 @@ class Tensor:
         return op("astype", lambda x, dtype: x.astype(dtype), self, dtype=target)
 
     def type_as(self, other: Any) -> Tensor:
+        """The values cast to ``other``'s dtype."""
         return self.type(other.dtype)
 
     def float(self) -> Tensor:
+        """The values as float32."""
         return self.type(jnp.float32)
 
     def double(self) -> Tensor:
@@ -811,9 +854,11 @@ class Tensor:
         return self.type(jnp.float64)
 
     def half(self) -> Tensor:
+        """The values as float16."""
         return self.type(jnp.float16)
 
     def bfloat16(self) -> Tensor:
+        """The values as bfloat16."""
         return self.type(jnp.bfloat16)
 
     def long(self) -> Tensor:
@@ -821,13 +866,20 @@ class Tensor:
         return self.type(jnp.int64)
 
     def int(self) -> Tensor:
+        """The values as int32."""
         return self.type(jnp.int32)
 
     def bool(self) -> Tensor:
+        """The values as booleans."""
         return self.type(jnp.bool_)
 
     # -- shapes -------------------------------------------------------------------------------
     def view(self, *shape: Any) -> Tensor:
+        """The values in a new shape: ``view(2, -1)`` or ``view((2, -1))`` (one ``-1`` is inferred), as torch's.
+
+        ``reshape`` is the same method (a JAX array has no strides, so both always work);
+        ``view(dtype)`` casts, as ``type(dtype)``.
+        """
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
             return self.type(shape[0])  # view(dtype)
         shape = _shape_args(shape)
@@ -837,11 +889,13 @@ class Tensor:
     reshape = view
 
     def view_as(self, other: Any) -> Tensor:
+        """The values in ``other``'s shape (``reshape_as`` too)."""
         return self.view(tuple(other.shape))
 
     reshape_as = view_as
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim`` to ``end_dim`` (inclusive) merged into one; a 0-d tensor becomes shape ``(1,)``."""
         shape = self.shape
         if not shape:
             return self.reshape(1)
@@ -851,6 +905,7 @@ class Tensor:
         return self.reshape(shape[:start] + (merged,) + shape[end + 1 :])
 
     def permute(self, *dims: Any) -> Tensor:
+        """The axes in the order ``dims`` (``permute(1, 0, 2)`` or ``permute((1, 0, 2))``), as torch's."""
         axes = _shape_args(dims)
         if len(axes) != self.ndim:
             raise RuntimeError(
@@ -863,23 +918,28 @@ class Tensor:
         return op("permute", jnp.transpose, self, axes=axes)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Axes ``dim0`` and ``dim1`` swapped (``swapaxes`` too)."""
         _check_dims("transpose", (dim0, dim1), self.ndim)
         return op("swapaxes", jnp.swapaxes, self, axis1=int(dim0), axis2=int(dim1))
 
     swapaxes = transpose
 
     def t(self) -> Tensor:
+        """The transpose of a matrix; a tensor of fewer than 2 axes as it is."""
         return self if self.ndim < 2 else self.transpose(0, 1)
 
     @property
     def T(self) -> Tensor:
+        """The axes in reverse order."""
         return op("permute", jnp.transpose, self, axes=tuple(reversed(range(self.ndim))))
 
     def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of length 1 at position ``dim``."""
         _check_dims("unsqueeze", dim, self.ndim, extra=1)
         return op("expand_dims", jnp.expand_dims, self, axis=int(dim))
 
     def squeeze(self, dim: Any = None) -> Tensor:
+        """Axes of length 1 removed: every one (``dim=None``), or those of ``dim`` (an int or a tuple) that are."""
         shape = self.shape
         dims = range(len(shape)) if dim is None else ([dim] if isinstance(dim, int) else dim)
         _check_dims("squeeze", tuple(dims), len(shape))
@@ -887,23 +947,28 @@ class Tensor:
         return self if not axes else op("squeeze", jnp.squeeze, self, axis=axes)
 
     def repeat(self, *sizes: Any) -> Tensor:
+        """The tensor tiled ``sizes`` times along each axis, as torch's ``repeat`` (numpy's ``tile``)."""
         return op("tile", jnp.tile, self, reps=_shape_args(sizes))
 
     def expand(self, *sizes: Any) -> Tensor:
+        """The tensor broadcast to ``sizes`` (``-1`` keeps an axis), new axes in front, as torch's."""
         sizes = _shape_args(sizes)
         shape = (1,) * (len(sizes) - self.ndim) + self.shape
         target = tuple(s if n == -1 else n for s, n in zip(shape, sizes))
         return op("broadcast_to", jnp.broadcast_to, self, shape=target)
 
     def expand_as(self, other: Any) -> Tensor:
+        """The tensor broadcast to ``other``'s shape."""
         return self.expand(*other.shape)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``ceil(length / chunks)`` along ``dim`` (the last one shorter; at most ``chunks``), as torch's."""
         _check_dims("chunk", dim, self.ndim)
         size = -(-self.shape[dim] // chunks)
         return self.split(size, dim)
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along ``dim`` of ``split_size`` each (the last one shorter), or of the lengths in a list."""
         _check_dims("split", dim, self.ndim)
         length = self.shape[dim]
         if isinstance(split_size, (list, tuple)):
@@ -919,10 +984,12 @@ class Tensor:
         return tuple(pieces)
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, as a tuple of tensors with that axis removed."""
         _check_dims("unbind", dim, self.ndim)
         return tuple(self.select(dim, i) for i in range(self.shape[dim]))
 
     def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim`` (that axis removed): ``t.select(1, 0)`` is ``t[:, 0]``."""
         _check_dims("select", dim, self.ndim)
         return self[(slice(None),) * (dim % self.ndim) + (index,)]
 
@@ -953,19 +1020,23 @@ class Tensor:
     min = _extremum("min", jnp.min, _arg(jnp.argmin), jnp.minimum)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """The index of the largest value along ``dim`` (of the flattened tensor if None)."""
         _check_dims("argmax", _dims(dim), self.ndim)
         return op("argmax", _arg(jnp.argmax), self, axis=_dims(dim), keepdims=bool(keepdim))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """The index of the smallest value along ``dim`` (of the flattened tensor if None)."""
         _check_dims("argmin", _dims(dim), self.ndim)
         return op("argmin", _arg(jnp.argmin), self, axis=_dims(dim), keepdims=bool(keepdim))
 
     def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+        """The standard deviation over ``dim`` (every axis if None); ``unbiased``/``correction`` as torch's."""
         ddof = (1 if unbiased else 0) if correction is None else int(correction)
         _check_dims("std", _dims(dim), self.ndim)
         return op("std", jnp.std, self, axis=_dims(dim), ddof=ddof, keepdims=bool(keepdim))
 
     def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False, *, correction: Any = None) -> Tensor:
+        """The variance over ``dim`` (every axis if None); ``unbiased``/``correction`` as torch's."""
         ddof = (1 if unbiased else 0) if correction is None else int(correction)
         _check_dims("var", _dims(dim), self.ndim)
         return op("var", jnp.var, self, axis=_dims(dim), ddof=ddof, keepdims=bool(keepdim))
@@ -981,13 +1052,16 @@ class Tensor:
         return op("vector_norm", jnp.linalg.vector_norm, x, ord=ord, axis=_dims(dim), keepdims=bool(keepdim))
 
     def cumsum(self, dim: int) -> Tensor:
+        """The cumulative sum along ``dim``."""
         _check_dims("cumsum", dim, self.ndim)
         return op("cumsum", jnp.cumsum, self, axis=int(dim))
 
     def count_nonzero(self, dim: Any = None) -> Tensor:
+        """The number of non-zero values over ``dim`` (every axis if None)."""
         return op("count_nonzero", jnp.count_nonzero, self, axis=_dims(dim))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ReturnTypes:
+        """``(values, indices)`` of the ``k`` largest values along ``dim`` (the smallest with ``largest=False``)."""
         moved = self.transpose(dim, -1) if dim not in (-1, self.ndim - 1) else self
         values, indices = op("topk", _topk, moved, k=int(k), largest=bool(largest))
         if moved is not self:
@@ -995,17 +1069,21 @@ class Tensor:
         return ReturnTypes(values, indices)
 
     def sort(self, dim: int = -1, descending: bool = False) -> ReturnTypes:
+        """The values sorted along ``dim`` (stable) and the indices that sort them, as ``(values, indices)``."""
         indices = op("argsort", _argsort, self, axis=int(dim), descending=bool(descending))
         values = op("take_along_axis", jnp.take_along_axis, self, indices, axis=int(dim))
         return ReturnTypes(values, indices)
 
     def eq(self, other: Any) -> Tensor:
+        """Elementwise ``self == other``, a boolean tensor."""
         return self == other
 
     def ne(self, other: Any) -> Tensor:
+        """Elementwise ``self != other``, a boolean tensor."""
         return self != other
 
     def equal(self, other: Any) -> bool:
+        """Whether ``other`` has the same shape and the same values (a Python bool), as torch's."""
         other = Tensor(other)
         return self.shape == other.shape and bool((self == other).all())
 
@@ -1106,28 +1184,35 @@ class Tensor:
     clip = clamp
 
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        """The softmax along ``dim`` (computed in ``dtype`` if given)."""
         _check_dims("softmax", dim, self.ndim)
         x = self if dtype is None else self.type(dtype)
         return op("softmax", jax.nn.softmax, x, axis=int(dim))
 
     def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        """The log of the softmax along ``dim`` (computed in ``dtype`` if given)."""
         _check_dims("log_softmax", dim, self.ndim)
         x = self if dtype is None else self.type(dtype)
         return op("log_softmax", jax.nn.log_softmax, x, axis=int(dim))
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """``value`` where ``mask`` (a boolean array broadcast to the shape) is true, the tensor's values elsewhere."""
         return op("masked_fill", lambda x, m, v: jnp.where(m, jnp.asarray(v, x.dtype), x), self, mask, value)
 
     def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` is true, ``other`` elsewhere (torch's ``where(condition, self, other)``)."""
         return op("where", jnp.where, condition, self, other)
 
     def zero_(self) -> Tensor:
+        """Set every value to zero, in place (the tensor object now holds the result). Returns the tensor."""
         return self._assign(op("zeros_like", jnp.zeros_like, self))
 
     def fill_(self, value: Any) -> Tensor:
+        """Set every value to ``value``, in place (the tensor object now holds the result). Returns the tensor."""
         return self._assign(op("full_like", lambda x, v: jnp.full_like(x, v), self, value))
 
     def copy_(self, source: Any) -> Tensor:
+        """Take ``source``'s values (broadcast to the shape, cast to the dtype), in place. Returns the tensor."""
         return self._assign(op("copy", lambda x, s: jnp.broadcast_to(jnp.asarray(s, x.dtype), x.shape), self, source))
 
     add_ = _inplace("add_")

@@ -54,6 +54,7 @@ class Alpha(_TwoDecayNeuron):
                 "beta": self._value("beta")}  # fmt: skip
 
     def core_layer(self) -> snn.Alpha:
+        """The neuron as a pure core layer over the current arrays."""
         arguments = self._arguments()
         return snn.Alpha(arguments.pop("alpha"), arguments.pop("beta"), **arguments)
 

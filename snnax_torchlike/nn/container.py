@@ -63,6 +63,7 @@ class Sequential(Module):
     @property
     def records_as_node(self) -> bool:  # type: ignore[override]
         # With hidden-state neurons each call is one time step and each layer records its own node.
+        """Whether a call records as one node: yes, unless a layer keeps hidden state (then each layer does)."""
         return not self.steps_hidden_state()
 
     def steps_hidden_state(self) -> bool:
@@ -74,6 +75,11 @@ class Sequential(Module):
         return snn.Sequential(*(layer.core_layer() for layer in self))
 
     def forward(self, x: Any) -> Any:
+        """Run the layers over the sequence ``x`` ``[T, B, ...]``: a last neuron's ``(spk, mem)``, else the output.
+
+        With a neuron that keeps hidden state (``init_hidden=True``), one time step:
+        ``x`` is ``[B, ...]`` and each layer is applied in turn (see the class).
+        """
         if self.steps_hidden_state():
             for layer in self:
                 x = layer(x)

@@ -43,11 +43,13 @@ class DeltaLeaky(Leaky):
     ``threshold``, ``reset_mechanism``, ``graded_spikes_factor`` and ``output``
     are accepted and stored but do not enter the dynamics.
 
-    The state is the pair ``(mem, mem_prev)``, the membrane and the one before it::
+    The state is the pair ``(mem, mem_prev)``, the membrane and the one before it:
 
-        state = neuron.reset_mem()                 # (None, None): zeros on the first step
-        for t in range(T):
-            spk, state = neuron(x[t], state)       # state = (mem[t], mem[t-1])
+    ```python
+    state = neuron.reset_mem()                 # (None, None): zeros on the first step
+    for t in range(T):
+        spk, state = neuron(x[t], state)       # state = (mem[t], mem[t-1])
+    ```
 
     With ``init_hidden=True`` the neuron keeps ``mem`` and ``mem_prev`` itself and
     is called with the input only; it still returns ``(spk, (mem, mem_prev))``, as
@@ -127,4 +129,5 @@ class DeltaLeaky(Leaky):
         return spk, (new_mem, previous)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``delta_threshold``."""
         return f"delta_threshold={self.delta_threshold}"

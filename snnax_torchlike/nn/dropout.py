@@ -33,9 +33,11 @@ class Dropout(Module):
         self.p = float(p)
 
     def core_layer(self) -> eqx.nn.Dropout:
+        """The layer as a pure Equinox module (``eqx.nn.Dropout``, off in evaluation mode)."""
         return eqx.nn.Dropout(self.p, inference=not self.training)
 
     def forward(self, x: Any) -> Array:
+        """Each element zeroed with probability ``p``, the rest scaled by ``1 / (1 - p)``; ``x`` as is in eval mode."""
         x = to_array(x)
         if not self.training or self.p == 0:
             return x
@@ -43,4 +45,5 @@ class Dropout(Module):
         return jnp.where(keep, x / (1.0 - self.p), 0.0)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``, as torch's: ``p``."""
         return f"p={self.p}, inplace=False"

@@ -49,6 +49,7 @@ class GradedSpikes(Module):
         self.weights = Parameter(weights)
 
     def forward(self, x: Any) -> Array:
+        """``x * weights`` with torch's broadcasting (see the class)."""
         x = to_array(x)
         weights = self.weights.data
         try:
@@ -61,4 +62,5 @@ class GradedSpikes(Module):
         return x * weights
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``size``."""
         return f"size={self.size}"

@@ -209,6 +209,7 @@ class Graph(Module):
         return results[0] if len(results) == 1 else tuple(results)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: its inputs, outputs and edges (``@k``: a delay of ``k`` steps)."""
         edges = ", ".join(f"{s}->{d}" + (f"@{k}" if k else "") for s, d, k in self.edges)
         return f"inputs={list(self.input_names)}, outputs={list(self.output_names)}, edges=[{edges}]"
 

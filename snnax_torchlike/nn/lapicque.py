@@ -90,6 +90,7 @@ class Lapicque(SnnTorchNeuron):
                 "time_step": self._value("time_step")}  # fmt: skip
 
     def core_layer(self) -> snn.Lapicque:
+        """The neuron as a pure core layer over the current arrays."""
         return snn.Lapicque(**self._arguments())
 
     def forward(self, input_: Any, mem: Any = None) -> tuple[Array, Array]:

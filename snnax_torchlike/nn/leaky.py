@@ -19,11 +19,13 @@ class Leaky(SnnTorchNeuron):
     spike, ``beta`` is clamped to [0, 1] in the forward pass, and the membrane
     returned is the pre-reset value.
 
-    Use step by step, as in snnTorch::
+    Use step by step, as in snnTorch:
 
-        mem = lif.init_leaky()            # a scalar zero; broadcasts on the first step
-        for t in range(T):
-            spk, mem = lif(cur[t], mem)
+    ```python
+    mem = lif.init_leaky()            # a scalar zero; broadcasts on the first step
+    for t in range(T):
+        spk, mem = lif(cur[t], mem)
+    ```
 
     with the state kept in the neuron (``Leaky(..., init_hidden=True)``, then
     ``spk = lif(cur[t])``; see ``SnnTorchNeuron``), or inside ``nn.Sequential``,

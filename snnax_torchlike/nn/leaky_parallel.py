@@ -208,4 +208,5 @@ class LeakyParallel(Module):
                              spike_fn=self.spike_grad)  # fmt: skip
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``input_size, hidden_size``."""
         return f"{self.input_size}, {self.hidden_size}"

@@ -54,11 +54,13 @@ class Linear(Module):
         return Affine(self.weight.data, None if self.bias is None else self.bias.data, snn.current_precision())
 
     def forward(self, x: Any) -> Array:
+        """``x @ weight.T + bias`` over the last axis: ``[..., in_features]`` in, ``[..., out_features]`` out."""
         x = to_array(x)
         check_features(x, self.in_features, layer="Linear")
         return self.core_layer()(x)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``, as torch's: ``in_features``, ``out_features``, ``bias``."""
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
@@ -69,13 +71,16 @@ class Flatten(Module):
     """
 
     def core_layer(self) -> snn.Flatten:
+        """The layer as a pure Equinox module."""
         return snn.Flatten()
 
     def forward(self, x: Any) -> Array:
+        """``x`` ``[B, ...]`` flattened to ``[B, features]`` (torch's ``start_dim=1``)."""
         x = to_array(x)
         if x.ndim < 1:
             raise ValueError("Flatten: expected a batch axis, got a scalar.")
         return jnp.reshape(x, (x.shape[0], -1))
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``, as torch's."""
         return "start_dim=1, end_dim=-1"

@@ -593,6 +593,7 @@ class CrossEntropyLoss(_ClassIndexLoss):
         self._register_weight("weight", _check_class_weight_rank(name, weight))
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of logits ``input`` ``[B, C, ...]`` against ``target`` (class indices or probabilities)."""
         return cross_entropy(
             to_array(input),
             to_array(target),
@@ -624,6 +625,7 @@ class NLLLoss(_ClassIndexLoss):
         self._register_weight("weight", _check_class_weight_rank(name, weight))
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of log-probabilities ``input`` ``[B, C, ...]`` against class indices ``target`` ``[B, ...]``."""
         return nll_loss(
             to_array(input), to_array(target), weight=self.weight, ignore_index=self.ignore_index,
             reduction=self.reduction,
@@ -640,6 +642,7 @@ class MSELoss(_Loss):
     """
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of ``input`` against ``target`` of the same shape, reduced by ``reduction``."""
         return mse_loss(to_array(input), to_array(target), reduction=self.reduction)
 
 
@@ -652,6 +655,7 @@ class L1Loss(_Loss):
     """
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of ``input`` against ``target`` of the same shape, reduced by ``reduction``."""
         return l1_loss(to_array(input), to_array(target), reduction=self.reduction)
 
 
@@ -668,6 +672,7 @@ class SmoothL1Loss(_Loss):
         self.beta = _check_nonnegative(type(self).__name__, "beta", beta, strict=False)
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of ``input`` against ``target`` of the same shape, reduced by ``reduction``."""
         return smooth_l1_loss(to_array(input), to_array(target), reduction=self.reduction, beta=self.beta)
 
 
@@ -684,6 +689,7 @@ class HuberLoss(_Loss):
         self.delta = _check_nonnegative(type(self).__name__, "delta", delta, strict=True)
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of ``input`` against ``target`` of the same shape, reduced by ``reduction``."""
         return huber_loss(to_array(input), to_array(target), reduction=self.reduction, delta=self.delta)
 
 
@@ -704,6 +710,7 @@ class BCELoss(_Loss):
         self._register_weight("weight", weight)
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of probabilities ``input`` against ``target`` of the same shape, reduced by ``reduction``."""
         return binary_cross_entropy(to_array(input), to_array(target), weight=self.weight, reduction=self.reduction)
 
 
@@ -729,6 +736,7 @@ class BCEWithLogitsLoss(_Loss):
         self._register_weight("pos_weight", pos_weight)
 
     def forward(self, input: Any, target: Any) -> Array:
+        """The loss of logits ``input`` against ``target`` of the same shape, reduced by ``reduction``."""
         return binary_cross_entropy_with_logits(
             to_array(input), to_array(target), weight=self.weight, reduction=self.reduction,
             pos_weight=self.pos_weight,

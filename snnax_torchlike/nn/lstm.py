@@ -56,6 +56,7 @@ class LSTMCell(Module):
         return {name: None if getattr(self, name) is None else getattr(self, name).data for name in names}
 
     def forward(self, input: Any, hx: tuple[Any, Any] | None = None) -> tuple[Array, Array]:
+        """One step: ``(h, c)`` from ``input`` ``[B, I]`` (or ``[I]``) and ``hx = (h, c)`` (None: zeros)."""
         x = to_array(input)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"LSTMCell: expected input [B, {self.input_size}] or [{self.input_size}], got {x.shape}.")
@@ -66,4 +67,5 @@ class LSTMCell(Module):
         return snn.lstm_cell(x, h, c, **self.weights())
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``, as torch's: ``input_size, hidden_size`` and ``bias=False`` if so."""
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

@@ -108,18 +108,23 @@ class Parameter:
         return self
 
     def add_(self, other: Any, *, alpha: float = 1.0) -> Parameter:
+        """``self += alpha * other`` in place, under ``no_grad()`` (as torch). Returns the parameter."""
         return self._in_place("add_", other, lambda a, b: a + alpha * b)
 
     def sub_(self, other: Any, *, alpha: float = 1.0) -> Parameter:
+        """``self -= alpha * other`` in place, under ``no_grad()`` (as torch). Returns the parameter."""
         return self._in_place("sub_", other, lambda a, b: a - alpha * b)
 
     def mul_(self, other: Any) -> Parameter:
+        """``self *= other`` in place, under ``no_grad()`` (as torch). Returns the parameter."""
         return self._in_place("mul_", other, jnp.multiply)
 
     def div_(self, other: Any) -> Parameter:
+        """``self /= other`` in place, under ``no_grad()`` (as torch). Returns the parameter."""
         return self._in_place("div_", other, jnp.divide)
 
     def fill_(self, value: Any) -> Parameter:
+        """Set every value to ``value`` in place, under ``no_grad()`` (as torch). Returns the parameter."""
         return self._in_place("fill_", value, lambda a, b: jnp.full_like(a, b))
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -155,10 +160,12 @@ class Parameter:
         return self.data
 
     def requires_grad_(self, requires_grad: bool = True) -> Parameter:
+        """Train (``True``) or freeze (``False``) this parameter, as torch's. Returns the parameter."""
         self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self) -> Tensor:
+        """The current value as a [`Tensor`][snnax_torchlike.Tensor] that no gradient flows back through."""
         return Tensor(self.data)
 
     def copy_(self, src: Any) -> Parameter:
@@ -189,18 +196,22 @@ class Parameter:
         return Size(self.shape)
 
     def numel(self) -> int:
+        """The number of elements."""
         return int(self.size)
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape, a tuple of ints."""
         return tuple(self.data.shape)
 
     @property
     def dtype(self) -> Any:
+        """The dtype of the array (float32 for the layers' parameters)."""
         return self.data.dtype
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     def numpy(self) -> np.ndarray:
@@ -245,7 +256,8 @@ class FacadeLayer(Protocol):
     is_neuron: bool
     needs_key: bool
 
-    def core_layer(self) -> Any: ...
+    def core_layer(self) -> Any:
+        """The layer as a pure core layer (an Equinox module of ``snnax_torchlike.snn``) over its current arrays."""
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -402,6 +414,7 @@ class Module:
         self.__dict__["_version"] += 1
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (a [`Parameter`][snnax_torchlike.nn.Parameter], or None: an empty slot) as ``name``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"{type(self).__name__}.register_parameter: expected a Parameter, got {type(param).__name__}."
@@ -410,25 +423,33 @@ class Module:
         self.__dict__["_version"] += 1
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` (or None) as the child ``name``, as ``setattr(self, name, module)`` does."""
         self._registries()[2][name] = module
         self.__dict__["_version"] += 1
 
     # -- traversal ----------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` of the direct children, in the order they were assigned."""
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
     def children(self) -> Iterator[Module]:
+        """The direct children, in the order they were assigned."""
         for _, module in self.named_children():
             yield module
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` of this module (named ``prefix``) and every module below it, depth first.
+
+        Names are torch's: ``""`` for this module, ``"0"``, ``"0.fc"``, ...
+        """
         yield prefix, self
         for name, child in self.named_children():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every module below it, depth first (as ``named_modules``)."""
         for _, module in self.named_modules():
             yield module
 
@@ -444,10 +465,15 @@ class Module:
                 yield (f"{module_prefix}.{name}" if module_prefix else name), param
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every [`Parameter`][snnax_torchlike.nn.Parameter] (of the children too unless ``recurse=False``), each once.
+
+        This is what an optimizer takes: ``optim.Adam(net.parameters(), lr=1e-3)``.
+        """
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Array]]:
+        """``(dotted name, array)`` of the buffers (of the children too unless ``recurse=False``), set ones only."""
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, buffer in module._buffers.items():
@@ -455,6 +481,7 @@ class Module:
                     yield (f"{module_prefix}.{name}" if module_prefix else name), buffer
 
     def buffers(self, recurse: bool = True) -> Iterator[Array]:
+        """The buffers' arrays (of the children too unless ``recurse=False``), as ``named_buffers``."""
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
@@ -468,6 +495,7 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode, ``train(False)``: no dropout, batch norm uses its running statistics. Returns ``self``."""
         return self.train(False)
 
     # -- state dict ---------------------------------------------------------------
@@ -630,6 +658,11 @@ class Module:
 
     # -- calling ----------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of a call: ``module(x)`` calls ``forward(x)``. Override it in a subclass.
+
+        Layers of this library take and return what torch's and snnTorch's do (see each
+        class); a network defined by subclassing runs its ``forward`` as ordinary Python.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement forward().")
 
     is_neuron: ClassVar[bool] = False
@@ -668,12 +701,15 @@ class Module:
         return self
 
     def cpu(self) -> Module:
+        """Accepted for torch code; does nothing (JAX places arrays itself). Returns ``self``."""
         return self
 
     def cuda(self, device: Any = None) -> Module:
+        """Accepted for torch code; does nothing (JAX places arrays itself). Returns ``self``."""
         return self
 
     def float(self) -> Module:
+        """Accepted for torch code; does nothing (parameters are float32). Returns ``self``."""
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -682,6 +718,7 @@ class Module:
             param.grad = None if set_to_none or param.grad is None else jnp.zeros_like(param.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Train (``True``) or freeze (``False``) every parameter of the module, as torch's. Returns ``self``."""
         for param in self.parameters():
             param.requires_grad = bool(requires_grad)
         return self
@@ -777,6 +814,7 @@ class Module:
 
     # -- display ----------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The text between the parentheses of ``repr(module)`` (its settings); override it, as in torch."""
         return ""
 
     def __repr__(self) -> str:

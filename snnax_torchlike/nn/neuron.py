@@ -520,6 +520,7 @@ class SnnTorchNeuron(Module):
                 )
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``reset_mechanism`` and ``reset_delay``."""
         return f"reset_mechanism={self.reset_mechanism!r}, reset_delay={self.reset_delay}"
 
 

@@ -66,9 +66,11 @@ class Scale(Module):
         return ScaleKernel(_value(self, "scale"))
 
     def forward(self, x: Any) -> Array:
+        """``x * scale``, elementwise: ``[..., *shape]`` in, the same shape out."""
         return self.core_layer()(to_array(x))
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: the shape of ``scale``."""
         return f"shape={tuple(_value(self, 'scale').shape)}"
 
 
@@ -112,12 +114,14 @@ class Threshold(Module):
         return ThresholdKernel(_value(self, "threshold"), self.spike_grad)
 
     def forward(self, x: Any) -> Array:
+        """Spikes ``H(x - threshold)`` (0.0/1.0; the gradient is the surrogate's), of ``x``'s shape."""
         x = to_array(x)
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.float32)
         return self.core_layer()(x)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: the shape of ``threshold``."""
         return f"shape={tuple(_value(self, 'threshold').shape)}"
 
 
@@ -195,7 +199,9 @@ class Reshape(Module):
         return ReshapeKernel(self.in_shape, self.shape)
 
     def forward(self, x: Any) -> Array:
+        """Each sample reshaped: ``[B, *in_shape]`` in, ``[B, *shape]`` out."""
         return self.core_layer()(to_array(x))
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``in_shape`` and ``shape``."""
         return f"in_shape={self.in_shape}, shape={self.shape}"

@@ -55,6 +55,7 @@ class LayerNorm(Module):
         self.bias = Parameter(jnp.zeros(shape)) if elementwise_affine and bias else None
 
     def core_layer(self) -> LayerNormKernel:
+        """The layer as a pure Equinox module over the current arrays."""
         return LayerNormKernel(
             None if self.weight is None else self.weight.data,
             None if self.bias is None else self.bias.data,
@@ -63,6 +64,7 @@ class LayerNorm(Module):
         )
 
     def forward(self, x: Any) -> Array:
+        """``x`` normalised over its last axes (``normalized_shape``), times ``weight`` plus ``bias`` (if any)."""
         x = to_array(x)
         if tuple(x.shape[x.ndim - len(self.normalized_shape) :]) != self.normalized_shape:
             raise ValueError(
@@ -71,6 +73,7 @@ class LayerNorm(Module):
         return self.core_layer()(x)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``, as torch's."""
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.weight is not None}, "
             f"bias={self.bias is not None}"

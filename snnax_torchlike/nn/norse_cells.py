@@ -461,6 +461,7 @@ class IAFCell(_EulerCell, defaults=_IAF):
     nir_node = "IF"
 
     def coefficients(self) -> Coefficients:
+        """No decay and unit gains: the membrane integrates its input (Norse's IAF)."""
         one = jnp.ones(())
         return Coefficients(one, None, one, one)
 
@@ -573,12 +574,14 @@ class LIFRecurrentCell(_EulerCell, defaults=_LIF):
         return out, new_state
 
     def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
+        """Not one NIR node: raises ``ValueError`` (a recurrent cell exports as a subgraph)."""
         raise ValueError(
             f"{type(self).__name__}: a recurrent cell is a NIR subgraph (Affine input_weights -> CubaLIF with a "
             "recurrent Linear), not one node; it cannot be exported as a single neuron."
         )
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``input_size``, ``hidden_size``, ``autapses`` and the neuron's."""
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}, autapses={self.autapses}, " + (
             super().extra_repr()
         )

@@ -174,6 +174,7 @@ class ODENeuron(NamedParameterModule):
         return batched_step(type(self).__name__, self.core_layer(), input_, state)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: parameter shapes, ``dt``, ``convention``, ``reset``."""
         shapes = self._parameter_shapes()
         return f"{shapes}, dt={self.dt}, convention={self.convention!r}, reset={self.reset!r}"
 
@@ -203,6 +204,7 @@ class CubaLIF(ODENeuron):
         super().__init__({**values, "v_reset": v_reset, "w_in": w_in}, **options)
 
     def coefficients(self) -> Coefficients:
+        """The per-step coefficients of ``tau_mem``, ``r``, ``tau_syn`` and ``w_in`` for ``dt`` under ``convention``."""
         v = self.value
         return discretise(
             self.convention, self.dt, tau_mem=v("tau_mem"), r=v("r"), tau_syn=v("tau_syn"), w_in=v("w_in")
@@ -246,6 +248,7 @@ class LIF(ODENeuron):
         super().__init__(values, **options)
 
     def coefficients(self) -> Coefficients:
+        """The per-step coefficients of ``tau`` and ``r`` for ``dt`` under ``convention``."""
         return discretise(self.convention, self.dt, tau_mem=self.value("tau"), r=self.value("r"))
 
 
@@ -284,6 +287,7 @@ class IF(ODENeuron):
         super().__init__(values, **options)
 
     def coefficients(self) -> Coefficients:
+        """The per-step coefficients of ``r`` for ``dt`` under ``convention`` (no leak)."""
         return discretise(self.convention, self.dt, tau_mem=None, r=self.value("r"))
 
     def _v_leak(self) -> Array:
@@ -301,4 +305,5 @@ class Integrator(IF):
         ODENeuron.__init__(self, dict(r=r), **options)
 
     def nir_parameters(self) -> tuple[str, dict[str, np.ndarray]]:
+        """NIR's ``I`` node and its ``r``."""
         return "I", {"r": np.array(self.value("r"))}

@@ -157,6 +157,7 @@ class MaxPool2d(_Pool2d):
         super().__init__(kernel_size, stride, padding)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``, as torch's."""
         return super().extra_repr() + ", dilation=1, ceil_mode=False"
 
 

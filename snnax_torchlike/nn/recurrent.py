@@ -146,6 +146,7 @@ class RLeaky(SnnTorchNeuron):
         return {**recurrence, **self._neuron_arguments(), **self._fire_options()}
 
     def core_layer(self) -> snn.RLeaky:
+        """The neuron and its recurrent connection as a pure core layer over the current arrays."""
         return snn.RLeaky(self._value("beta"), **self._core_arguments())
 
     def _check_input(self, x: Array) -> None:
@@ -231,6 +232,7 @@ class RSynaptic(RLeaky):
     reset_mem = init_rsynaptic
 
     def core_layer(self) -> snn.RSynaptic:
+        """The neuron and its recurrent connection as a pure core layer over the current arrays."""
         return snn.RSynaptic(self._value("alpha"), self._value("beta"), **self._core_arguments())
 
     def _update_arguments(self) -> dict[str, Any]:

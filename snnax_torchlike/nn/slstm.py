@@ -76,10 +76,12 @@ class SLSTM(_SpikingLSTM):
     runs the cell from the (reset) previous ``mem`` and fires ``H(mem - threshold)``
     (equations: [`snnax_torchlike.snn.slstm_update`][]). Since $|h| < 1$, a spike needs
     ``threshold < 1``. ``reset_mechanism`` defaults to ``"none"``; ``"subtract"`` and
-    ``"zero"`` reset ``mem`` only, from the previous step's spike. Step by step::
+    ``"zero"`` reset ``mem`` only, from the previous step's spike. Step by step:
 
-        syn, mem = lstm.reset_mem()          # or init_slstm()
-        spk, syn, mem = lstm(x[t], syn, mem) # x[t]: [B, input_size]; states [B, hidden_size]
+    ```python
+    syn, mem = lstm.reset_mem()          # or init_slstm()
+    spk, syn, mem = lstm(x[t], syn, mem) # x[t]: [B, input_size]; states [B, hidden_size]
+    ```
 
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``lstm_cell.weight_ih`` ``[4H, I]``, ``lstm_cell.weight_hh`` ``[4H, H]``,
@@ -133,6 +135,7 @@ class SLSTM(_SpikingLSTM):
         return snn.slstm_update(x, syn, mem, **self.lstm_cell.weights(), **self._spike_arguments())
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``input_size, hidden_size``, ``bias`` and ``reset_mechanism``."""
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}, reset_mechanism={self.reset_mechanism!r}"
 
 
@@ -143,10 +146,12 @@ class SConv2dLSTM(_SpikingLSTM):
     padding=kernel_size // 2)`` over ``[x, mem]`` gives the gates in snnTorch's order
     i, f, o, g (equations: [`snnax_torchlike.snn.sconv2dlstm_update`][]).
     ``max_pool`` or ``avg_pool`` (a window, stride = window) pools ``mem`` before the
-    threshold; the states keep the input's height and width. Step by step::
+    threshold; the states keep the input's height and width. Step by step:
 
-        syn, mem = lstm.reset_mem()          # or init_sconv2dlstm()
-        spk, syn, mem = lstm(x[t], syn, mem) # x[t]: [B, C_in, H, W]; states [B, C_out, H, W]
+    ```python
+    syn, mem = lstm.reset_mem()          # or init_sconv2dlstm()
+    spk, syn, mem = lstm(x[t], syn, mem) # x[t]: [B, C_in, H, W]; states [B, C_out, H, W]
+    ```
 
     ``state_dict``: ``threshold``, ``graded_spikes_factor``, ``reset_mechanism_val``,
     ``conv.weight`` ``[4 C_out, C_in + C_out, kh, kw]``, ``conv.bias`` (snnTorch's names).
@@ -219,6 +224,7 @@ class SConv2dLSTM(_SpikingLSTM):
                                       **self._spike_arguments())  # fmt: skip
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: the sizes, ``bias``, the pooling and ``reset_mechanism``."""
         pool = f", max_pool={self.max_pool}" if self.max_pool else ""
         pool += f", avg_pool={self.avg_pool}" if self.avg_pool else ""
         return (

@@ -123,11 +123,13 @@ class StateLeaky(SnnTorchNeuron):
         return self.output
 
     def fire_inhibition(self, batch_size: int, mem: Any) -> None:
+        """Not supported: raises ``NotImplementedError`` (the spikes come from a whole-sequence membrane)."""
         raise NotImplementedError(
             f"{type(self).__name__} does not support inhibition: its spikes come from a whole-sequence membrane."
         )
 
     def mem_reset(self, mem: Any) -> None:
+        """Not supported: raises ``NotImplementedError`` (spikes never feed back, so there is no reset)."""
         raise NotImplementedError(
             f"{type(self).__name__} keeps no step-by-step reset (spikes never feed back); mem_reset does not apply."
         )
@@ -163,6 +165,7 @@ class StateLeaky(SnnTorchNeuron):
         return Tensor(spk), Tensor(mem)
 
     def extra_repr(self) -> str:
+        """The settings shown in ``repr(layer)``: ``channels``, ``output`` and ``kernel_truncation_steps``."""
         return (
             f"channels={self.channels}, output={self.output}, "
             f"kernel_truncation_steps={self.kernel_truncation_steps}"

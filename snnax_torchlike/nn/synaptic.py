@@ -17,10 +17,12 @@ class Synaptic(_TwoDecayNeuron):
 
     Same constructor and numerics as ``snntorch.Synaptic`` (equations:
     [`snnax_torchlike.snn.synaptic_update`][]; note snnTorch's zero reset clears
-    the whole new membrane, input included). Step by step::
+    the whole new membrane, input included). Step by step:
 
-        syn, mem = lif.init_synaptic()
-        spk, syn, mem = lif(cur, syn, mem)
+    ```python
+    syn, mem = lif.init_synaptic()
+    spk, syn, mem = lif(cur, syn, mem)
+    ```
 
     **Arguments:** ``alpha``, the synaptic current's decay; ``beta``, the
     membrane's; ``learn_alpha``, ``learn_beta``; then, by keyword, the
@@ -46,6 +48,7 @@ class Synaptic(_TwoDecayNeuron):
     reset_mem = init_synaptic
 
     def core_layer(self) -> snn.Synaptic:
+        """The neuron as a pure core layer over the current arrays."""
         return snn.Synaptic(self._value("alpha"), self._value("beta"), **self._neuron_arguments(),
                             **self._fire_options())  # fmt: skip
 

@@ -37,6 +37,7 @@ class LRScheduler:
         self._apply()
 
     def lr_at(self, step: int) -> float:
+        """The learning rate after ``step`` calls of ``step()``; a subclass implements it (torch's closed form)."""
         raise NotImplementedError
 
     def _apply(self) -> None:
@@ -48,6 +49,7 @@ class LRScheduler:
         self._apply()
 
     def get_last_lr(self) -> list[float]:
+        """The optimizer's current learning rate, as a one-element list (torch's, one per parameter group)."""
         return [self.optimizer.lr]
 
     def state_dict(self) -> dict[str, Any]:
@@ -81,6 +83,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr_at(self, step: int) -> float:
+        """``base_lr * gamma ** (step // step_size)``."""
         return self.base_lr * self.gamma ** (step // self.step_size)
 
 
@@ -92,6 +95,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr_at(self, step: int) -> float:
+        """``base_lr * gamma ** step``."""
         return self.base_lr * self.gamma**step
 
 
@@ -104,6 +108,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr_at(self, step: int) -> float:
+        """``eta_min + (base_lr - eta_min) * (1 + cos(pi * step / T_max)) / 2``."""
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * step / self.T_max)) / 2
 
 
@@ -186,12 +191,14 @@ class OneCycleLR(LRScheduler):
         return 1, min((step - self.phase_end) / (self.total_steps - 1 - self.phase_end), 1.0)
 
     def lr_at(self, step: int) -> float:
+        """The rate at batch ``step``: ``initial_lr`` to ``max_lr``, then to ``min_lr``, as ``anneal_strategy`` says."""
         phase, pct = self._phase(step)
         if phase == 0:
             return self._anneal(self.initial_lr, self.max_lr, pct)
         return self._anneal(self.max_lr, self.min_lr, pct)
 
     def momentum_at(self, step: int) -> float:
+        """SGD's ``momentum`` or Adam's ``b1`` at batch ``step``: ``max_momentum`` to ``base_momentum`` and back."""
         phase, pct = self._phase(step)
         if phase == 0:
             return self._anneal(self.max_momentum, self.base_momentum, pct)

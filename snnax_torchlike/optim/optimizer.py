@@ -161,6 +161,7 @@ class Optimizer:
 
     @property
     def lr(self) -> float:
+        """The learning rate; assign to change it (an injected hyper-parameter: nothing recompiles)."""
         return float(self.state.hyperparams["learning_rate"])
 
     @lr.setter

@@ -72,6 +72,10 @@ class CompoundLayer(StatefulLayer):
         self.layers = tuple(layers)
 
     def init_state(self, shape: Any, key: PRNGKeyArray | None = None) -> tuple[State, ...]:
+        """The members' initial states, as a tuple.
+
+        Each member's is for the shape the member before it outputs; ``key`` is split among them.
+        """
         states = []
         name = type(self).__name__
         for i, (layer, k) in enumerate(zip(self.layers, _split(key, len(self.layers)))):
@@ -132,6 +136,10 @@ class Residual(CompoundLayer):
     """
 
     def init_state(self, shape: Any, key: PRNGKeyArray | None = None) -> tuple[State, ...]:
+        """The chain's initial states, as [`CompoundLayer`][]'s.
+
+        Raises ``ValueError`` if the chain's output shape is not ``shape`` (the skip connection adds them).
+        """
         states = super().init_state(shape, key)
         _, out = jax.eval_shape(lambda s, x: self._chain(s, x, key), states, jax.ShapeDtypeStruct(shape, "float32"))
         if tuple(out.shape) != tuple(shape):
@@ -178,6 +186,11 @@ class Parallel(StatefulLayer):
         return tuple(shape)
 
     def init_state(self, shape: Any, key: PRNGKeyArray | None = None) -> tuple[State, ...]:
+        """The branches' initial states, as a tuple.
+
+        ``shape`` is one input shape for every branch, or a tuple of one shape per branch.
+        Raises ``ValueError`` if the branches' outputs differ in shape (they are summed).
+        """
         states, outs = [], []
         for i, (layer, s, k) in enumerate(zip(self.layers, self._branch_shapes(shape), _split(key, len(self.layers)))):
             state, out = init_layer(layer, s, k, name=f"Parallel branch {layer_name(layer, i)}")

@@ -1,11 +1,13 @@
 """snnTorch's public API as a drop-in namespace: ``import snnax_torchlike.snntorch as snn``.
 
-Laid out like the ``snntorch`` package, so a script ports by changing its imports::
+Laid out like the ``snntorch`` package, so a script ports by changing its imports:
 
-    import snnax_torchlike.snntorch as snn
-    from snnax_torchlike.snntorch import spikegen, surrogate, utils
-    import snnax_torchlike.snntorch.functional as SF
-    import snnax_torchlike.snntorch.spikeplot as splt
+```python
+import snnax_torchlike.snntorch as snn
+from snnax_torchlike.snntorch import spikegen, surrogate, utils
+import snnax_torchlike.snntorch.functional as SF
+import snnax_torchlike.snntorch.spikeplot as splt
+```
 
 Every name here is an alias of the one class or function that lives where it
 belongs (``nn``, ``functional``, ``spikegen``, ``surrogate``, ``utils``, ``plot``);

@@ -94,11 +94,16 @@ class EarlyStopping(Callback):
         self.stopped_epoch: int | None = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
+        """Start counting afresh: no best value yet, no epochs waited."""
         self.best = math.inf if self.mode == "min" else -math.inf
         self.wait = 0
         self.stopped_epoch = None
 
     def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Compare ``logs[monitor]`` with the best so far; after ``patience`` epochs without improvement, stop ``fit``.
+
+        Raises ``KeyError`` if ``monitor`` is not logged (the message lists what is).
+        """
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not logged; available: {sorted(logs)}.")
         value = logs[self.monitor]
@@ -202,6 +207,11 @@ class ModelCheckpoint(Callback):
             )
 
     def on_fit_start(self, trainer: Trainer) -> None:
+        """Prepare the folder: check that it is writable, count the checkpoints already there, remove temporary files.
+
+        A new run into a folder that holds another run's checkpoints raises
+        ``FileExistsError``; a resumed run takes the best ``monitor`` value from the history.
+        """
         self._check_writable()
         found = []
         for name in os.listdir(self.dirpath):
@@ -218,6 +228,10 @@ class ModelCheckpoint(Callback):
                     self.best = value
 
     def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Write ``epoch-XXXX.safetensors``, delete the oldest beyond ``keep_last``, and update ``best.safetensors``.
+
+        Raises ``KeyError`` if ``monitor`` is given but not logged.
+        """
         path = os.path.join(self.dirpath, f"epoch-{epoch:04d}.safetensors")
         trainer.save_checkpoint(path)
         self._written.add(path)

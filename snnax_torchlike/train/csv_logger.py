@@ -78,6 +78,7 @@ class CSVLogger(FolderLogger):
         self._rewrite()  # the rows past the checkpoint are gone before the resumed run logs its own
 
     def log_hyperparams(self, params: dict[str, Any]) -> None:
+        """Write ``params`` to ``hparams.json`` in the run's folder."""
         text = json.dumps(params, indent=2, default=str)
 
         def write(temporary: str) -> None:
@@ -87,6 +88,7 @@ class CSVLogger(FolderLogger):
         write_atomically(os.path.join(self.log_dir, "hparams.json"), write, "CSVLogger: cannot write hparams.json")
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Add a row of ``metrics`` at ``step``; rows are written every ``flush_logs_every_n_steps``."""
         if "epoch" in metrics:
             self._epoch = int(metrics["epoch"])
         row = {"epoch": str(self._epoch), "step": str(int(step))}
@@ -101,11 +103,13 @@ class CSVLogger(FolderLogger):
             self._flush()
 
     def on_train_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Log the epoch's values (as [`Logger`][]) and write the rows so far to ``metrics.csv``."""
         super().on_train_epoch_end(trainer, epoch, logs)
         if self.log_dir is not None:
             self._flush()
 
     def finalize(self, status: str) -> None:
+        """Write the rows not yet written to ``metrics.csv``."""
         if self.log_dir is not None:
             self._flush()
 

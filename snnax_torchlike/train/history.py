@@ -13,9 +13,12 @@ class History:
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
+        """Each logged name (``"loss"``, metric names, ``lr``, ``"val_..."``) to its values, one float per epoch."""
         self.epoch: list[int] = []
+        """The indices of the recorded epochs (from 0; a resumed run continues the count)."""
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record epoch ``epoch``: append each value of ``logs`` (name to number) to its list, as a float."""
         self.epoch.append(epoch)
         for name, value in logs.items():
             self.history.setdefault(name, []).append(float(value))

@@ -53,23 +53,28 @@ class Logger(Callback):
         """Write out and close what the logger holds; ``status`` is ``"success"`` or ``"failed"``."""
 
     def on_fit_start(self, trainer: Trainer) -> None:
+        """Call ``log_hyperparams(trainer.hparams)``."""
         if _logs_here():
             self.log_hyperparams(dict(trainer.hparams))
 
     def on_train_step_logs(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        """Call ``log_metrics`` with the step's values, named ``<name>_step`` (``epoch`` as it is)."""
         if _logs_here():
             values = {name if name == "epoch" else name + STEP_SUFFIX: value for name, value in logs.items()}
             self.log_metrics(values, step)
 
     def on_train_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """Call ``log_metrics`` with ``epoch`` and the epoch's values, at the step that ended the epoch."""
         if _logs_here():
             self.log_metrics({"epoch": float(epoch), **logs}, trainer.global_step - 1)
 
     def on_fit_end(self, trainer: Trainer) -> None:
+        """Call ``finalize("success")``."""
         if _logs_here():
             self.finalize("success")
 
     def on_exception(self, trainer: Trainer, error: BaseException) -> None:
+        """Call ``finalize("failed")``."""
         if _logs_here():
             self.finalize("failed")
 
@@ -136,12 +141,15 @@ class FolderLogger(Logger):
 
     @property
     def state_key(self) -> str:
+        """The class's name and ``root_dir``: a checkpoint keeps one state per logger folder."""
         return f"{type(self).__qualname__}:{os.path.normpath(self.root_dir)}"
 
     def state_dict(self) -> dict[str, Any]:
+        """``{"version": version}`` once ``fit`` has started: a resumed run logs into the same folder."""
         return {} if self.version is None else {"version": self.version}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take the version a checkpoint's run logged into, for the resumed ``fit`` to continue in it."""
         version = state.get("version")
         if not isinstance(version, str):
             raise ValueError(f"{type(self).__name__}: a checkpoint's logger state must name a version, got {state!r}.")
@@ -156,6 +164,10 @@ class FolderLogger(Logger):
         return f"version_{max(taken, default=-1) + 1}"
 
     def on_fit_start(self, trainer: Trainer) -> None:
+        """Choose the version folder (the given one, the resumed run's or the next free one), open it, log the settings.
+
+        A new run into a version that holds logs raises ``FileExistsError``.
+        """
         resumed_version, self._resumed_version = self._resumed_version, None
         if not _logs_here():
             return

@@ -60,10 +60,12 @@ class TensorBoardLogger(FolderLogger):
         self._writer = self._writer_class(self.log_dir, purge_step=first_step, filename_suffix=suffix)
 
     def on_fit_start(self, trainer: Any) -> None:
+        """Open the event file (as [`FolderLogger`][]), noting the epoch's logged names for the HPARAMS tab."""
         self._metric_names = list(trainer.logged_names)
         super().on_fit_start(trainer)
 
     def log_hyperparams(self, params: dict[str, Any]) -> None:
+        """Write ``params`` to TensorBoard's HPARAMS tab (values other than numbers, strings and bools as strings)."""
         from tensorboardX.summary import hparams
 
         values = {
@@ -74,15 +76,18 @@ class TensorBoardLogger(FolderLogger):
             writer.add_summary(summary)
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Write each value of ``metrics`` as a scalar at ``step``."""
         for name, value in metrics.items():
             self._writer.add_scalar(name, float(value), step)
 
     def on_train_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Log the epoch's values (as [`Logger`][]) and flush the event file."""
         super().on_train_epoch_end(trainer, epoch, logs)
         if self._writer is not None:
             self._writer.flush()
 
     def finalize(self, status: str) -> None:
+        """Close the event file."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None

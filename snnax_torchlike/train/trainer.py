@@ -226,11 +226,15 @@ class Trainer:
         self.progress = progress
         self.log_every_n_steps = log_every_n_steps
         self.should_stop = False
+        """Set it to ``True`` (from a callback) to end ``fit`` after the current epoch, as Lightning's."""
         self.trace_count = 0
         """How many times the training step was traced (compiled); one per input shape."""
         self.eval_trace_count = 0
+        """How many times the evaluation step was traced (compiled); one per input shape."""
         self.history = History()
+        """The [`History`][] of the current (or last) ``fit``: the logged values of each epoch."""
         self.current_epoch = 0
+        """The epoch ``fit`` is running (counted from 0; a resumed run continues the count)."""
         self.global_step = 0
         """Training steps (batches) run since the run started, those before a resumed checkpoint included."""
         self._epoch_first_step = 0
@@ -759,7 +763,8 @@ class Trainer:
 
     def _bar(self, loader: Iterable[Any], desc: str) -> tqdm:
         total = len(loader) if hasattr(loader, "__len__") else None
-        return progress_bar()(total=total, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True)
+        bar, drawable = progress_bar()
+        return bar(total=total, desc=desc, disable=not (self.progress and drawable), leave=False, dynamic_ncols=True)
 
     def _check_optimizer_fits_model(self, scheduler: LRScheduler | None) -> None:
         """Refuse, before any step, an optimizer or scheduler that would silently train nothing or the wrong thing."""

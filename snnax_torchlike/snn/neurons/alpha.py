@@ -72,6 +72,10 @@ class Alpha(Leaky):
         self.alpha = as_float_array(alpha, layer="Alpha", name="alpha")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> AlphaState:
+        """``syn_exc = syn_inh = mem = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="Alpha")
         super().init_state(shape)
         check_param_shapes(self, shape, ("alpha",))

@@ -60,6 +60,10 @@ class DeltaLeaky(StatefulLayer):
         self.spike_fn = check_spike_fn(atan(2.0) if spike_fn is None else spike_fn, layer="DeltaLeaky")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The membrane ``0`` of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="DeltaLeaky")
         check_param_shapes(self, shape, ("beta", "delta_threshold"))
         return jnp.zeros(shape)

@@ -50,6 +50,10 @@ class SimpleIAF(SpikingNeuron):
         self.leak = as_hyperparameter(leak, layer="SimpleIAF", name="leak")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The membrane ``0`` of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="SimpleIAF")
         self._check_params(shape, "leak")
         return jnp.zeros(shape)
@@ -100,6 +104,10 @@ class IAF(SpikingNeuron):
         self.leak = as_hyperparameter(leak, layer="IAF", name="leak")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> IAFState:
+        """``v = i = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="IAF")
         self._check_params(shape, "syn_decay", "leak")
         return IAFState(jnp.zeros(shape), jnp.zeros(shape))

@@ -82,6 +82,10 @@ class Lapicque(StatefulLayer):
         self.state_quant = check_state_quant(state_quant, layer="Lapicque")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The membrane ``0`` of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="Lapicque")
         check_param_shapes(self, shape, ("R", "C", "threshold"))
         if self.inhibition:

@@ -127,6 +127,10 @@ class Leaky(StatefulLayer):
         return dict(inhibition=self.inhibition, state_quant=self.state_quant)
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The membrane ``0`` of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer=type(self).__name__)
         check_param_shapes(self, shape, ("beta", "threshold", "graded_spikes_factor"))
         if self.inhibition:

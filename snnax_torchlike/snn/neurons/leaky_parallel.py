@@ -139,6 +139,7 @@ class LeakyParallel(StatefulLayer):
             raise ValueError(f"{type(self).__name__}: expected one sample's input of shape ({inputs},), got {shape}.")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The hidden state ``0`` ``[hidden_size]`` for inputs of ``shape`` ``(input_size,)`` (one sample, one step)."""
         shape = check_shape_argument(shape, layer=type(self).__name__)
         self._check(shape)
         hidden = (self.weight_hh.shape[0],)

@@ -52,6 +52,10 @@ class SimpleLI(StatefulLayer):
         self.scale_input = scale_input
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The membrane ``0`` of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="SimpleLI")
         check_param_shape(self.decay, shape, layer="SimpleLI", name="decay")
         return jnp.zeros(shape)

@@ -65,6 +65,10 @@ class SimpleLIF(SpikingNeuron):
         self.scale_input = scale_input
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The membrane ``0`` of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="SimpleLIF")
         self._check_params(shape, "decay")
         return jnp.zeros(shape)
@@ -134,6 +138,10 @@ class CurrentBasedLIF(SpikingNeuron):
         self.scale_input = scale_input
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> CurrentBasedLIFState:
+        """``v = i = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer=type(self).__name__)
         self._check_params(shape, "mem_decay", "syn_decay")
         return CurrentBasedLIFState(jnp.zeros(shape), jnp.zeros(shape))
@@ -229,6 +237,10 @@ class AdaptiveLIF(SpikingNeuron):
         self.scale_input = scale_input
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> AdaptiveLIFState:
+        """``v = w = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="AdaptiveLIF")
         self._check_params(shape, "mem_decay", "adapt_decay", "coupling", "jump")
         return AdaptiveLIFState(jnp.zeros(shape), jnp.zeros(shape))

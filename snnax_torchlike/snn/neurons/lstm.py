@@ -266,13 +266,16 @@ class SLSTM(_SpikingLSTM):
 
     @property
     def input_size(self) -> int:
+        """The number of input features ``I`` (from ``weight_ih`` ``[4H, I]``)."""
         return self.weight_ih.shape[1]
 
     @property
     def hidden_size(self) -> int:
+        """The number of hidden units ``H`` (from ``weight_hh`` ``[4H, H]``)."""
         return self.weight_hh.shape[1]
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> LSTMState:
+        """``syn = mem = 0`` ``[hidden_size]`` for inputs of ``shape`` ``(input_size,)`` (one sample, one step)."""
         shape = check_shape_argument(shape, layer=type(self).__name__)
         if shape != (self.input_size,):
             raise ValueError(f"{type(self).__name__}: expected an input shape ({self.input_size},), got {shape}.")
@@ -327,6 +330,7 @@ class SConv2dLSTM(_SpikingLSTM):
         self.out_channels = int(out_channels)
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> LSTMState:
+        """``syn = mem = 0`` ``[out_channels, H, W]``, for inputs of ``shape`` ``(C_in, H, W)`` (one sample)."""
         shape = check_shape_argument(shape, layer=type(self).__name__)
         if len(shape) != 3:
             raise ValueError(f"{type(self).__name__}: expected an input shape (C_in, H, W), got {shape}.")

@@ -186,6 +186,10 @@ class RLeaky(Leaky):
         return recurrent_input(spk, self.recurrent_weight, self.recurrent_bias, self.V)
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> RLeakyState:
+        """``spk = mem = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer=type(self).__name__)
         super().init_state(shape)
         self._check_recurrence(shape)
@@ -217,6 +221,10 @@ class RSynaptic(RLeaky):
         self.alpha = as_float_array(alpha, layer="RSynaptic", name="alpha")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> RSynapticState:
+        """``spk = syn = mem = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         spk, mem = super().init_state(shape)
         check_param_shapes(self, tuple(shape), ("alpha",))
         return RSynapticState(spk, jnp.zeros_like(mem), mem)

@@ -58,6 +58,10 @@ class SigmaDelta(StatefulLayer):
         self.spike_fn = check_spike_fn(spike_fn, layer="SigmaDelta")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> SigmaDeltaState:
+        """``sigma = residue = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="SigmaDelta")
         check_param_shape(self.threshold, shape, layer="SigmaDelta", name="threshold")
         return SigmaDeltaState(jnp.zeros(shape), jnp.zeros(shape))

@@ -21,6 +21,7 @@ class SpikeCounter(StatefulLayer):
     """
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> Array:
+        """The count ``0`` of ``shape`` (one sample, one step)."""
         return jnp.zeros(check_shape_argument(shape, layer="SpikeCounter"))
 
     def __call__(self, state: Array, x: Array, *, key: PRNGKeyArray | None = None) -> tuple[Array, Array]:

@@ -102,6 +102,10 @@ class SRM(StatefulLayer):
         self.spike_fn = check_spike_fn(spike_fn, layer="SRM")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> SRMState:
+        """``fast = slow = refractory = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer="SRM")
         check_param_shapes(
             self, shape, ("fast_decay", "slow_decay", "refractory_decay", "refractory_strength", "threshold")

@@ -143,6 +143,10 @@ class StateLeaky(StatefulLayer):
         return 0 if self.kernel_truncation_steps is None else self.kernel_truncation_steps - 1
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> StateLeakyState:
+        """``mem = 0`` of ``shape`` and no past inputs (zeros ``[K - 1, *shape]``).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         shape = check_shape_argument(shape, layer=type(self).__name__)
         check_param_shapes(self, shape, ("tau", "threshold", "graded_spikes_factor"))
         return StateLeakyState(jnp.zeros(shape), jnp.zeros((self._history_length(), *shape)))

@@ -77,6 +77,10 @@ class Synaptic(Leaky):
         self.alpha = as_float_array(alpha, layer="Synaptic", name="alpha")
 
     def init_state(self, shape: Sequence[int], key: PRNGKeyArray | None = None) -> SynapticState:
+        """``syn = mem = 0``, each of ``shape`` (one sample, one step).
+
+        Raises ``ValueError`` unless each parameter is a scalar or has ``shape``'s rank, each axis 1 or full.
+        """
         mem = super().init_state(shape)
         check_param_shapes(self, mem.shape, ("alpha",))
         return SynapticState(jnp.zeros_like(mem), mem)
