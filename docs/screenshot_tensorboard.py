@@ -20,15 +20,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from screenshots import Chromium  # docs/screenshots.py: headless Chromium over its DevTools pipe
+
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "img" / "tensorboard.png"
-# Chromium started as the machine's own checks start it: no sandbox (root), no GPU, no background network.
-# The TIME SERIES dashboard, every logged scalar of the run.
+# TensorBoard's TIME SERIES dashboard, every logged scalar of the run.
 VIEW = "#timeseries"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--run-all-compositor-stages-before-draw", "--window-size=1400,1000",
-                  "--virtual-time-budget=20000"]  # fmt: skip
 
 
 def _free_port() -> int:
@@ -66,8 +63,11 @@ def main() -> int:
             url = f"http://127.0.0.1:{port}/"
             _wait_until_served(url + "data/environment")
             OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([chromium, *CHROMIUM_FLAGS, f"--screenshot={OUTPUT}", url + VIEW], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            browser = Chromium(chromium)
+            try:
+                browser.capture(url + VIEW, OUTPUT, settle=8.0)  # TensorBoard fetches and draws after loading
+            finally:
+                browser.close()
         finally:
             server.terminate()
             server.wait()

@@ -59,7 +59,7 @@ _SCROLL = """(() => {{
 }})()"""
 
 
-class _Chromium:
+class Chromium:
     """Headless Chromium, driven over the DevTools protocol through a pair of pipes (its fds 3 and 4)."""
 
     def __init__(self, executable: str, timeout: float = 60.0):
@@ -126,6 +126,30 @@ class _Chromium:
                 until = ""
         return result
 
+    def capture(self, url: str, target: Path, *, element: str = "", settle: float = 0.5) -> Path:
+        """Load ``url`` and write a PNG screenshot of it to ``target``.
+
+        **Arguments:**
+
+        - `url`: the page.
+        - `target`: the PNG file to write.
+        - `element`: the id of an element to scroll to first (or ``FIRST_FIGURE``); ``""``: the top.
+        - `settle`: seconds to wait before the screenshot, for scripts that draw after loading.
+
+        **Returns:** ``target``.
+
+        **Raises:** ``FileNotFoundError`` when the page has no such element.
+        """
+        self.call("Page.navigate", {"url": url}, session=True, until="Page.loadEventFired")
+        self.evaluate("document.fonts.ready.then(() => true)")
+        scroll = _SCROLL.format(target=json.dumps(element), first_figure=json.dumps(FIRST_FIGURE))
+        if element and not self.evaluate(scroll):
+            raise FileNotFoundError(f"{url} has no element {element!r}")
+        time.sleep(settle)  # Material's header and table of contents follow the scroll position
+        screenshot = self.call("Page.captureScreenshot", {"format": "png"}, session=True)["data"]
+        target.write_bytes(base64.b64decode(screenshot))
+        return target
+
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (promises awaited)."""
         params = {"expression": expression, "returnByValue": True, "awaitPromise": True}
@@ -182,19 +206,11 @@ def take_screenshots(site: Path, out: Path, extra_pages: list[str]) -> list[Path
             raise FileNotFoundError(f"{site / path} is not in the site; build the site first")
     out.mkdir(parents=True, exist_ok=True)
     server, base = _serve(site)
-    browser = _Chromium(executable)
+    browser = Chromium(executable)
     written = []
     try:
         for name, path, element in pages:
-            browser.call("Page.navigate", {"url": base + path}, session=True, until="Page.loadEventFired")
-            browser.evaluate("document.fonts.ready.then(() => true)")
-            if element and not browser.evaluate(_SCROLL.format(target=json.dumps(element),
-                                                               first_figure=json.dumps(FIRST_FIGURE))):  # fmt: skip
-                raise FileNotFoundError(f"{base + path} has no element {element!r}")
-            time.sleep(0.5)  # Material's header and table of contents follow the scroll position
-            target = out / f"{name}.png"
-            target.write_bytes(base64.b64decode(browser.call("Page.captureScreenshot", {"format": "png"},
-                                                             session=True)["data"]))  # fmt: skip
+            target = browser.capture(base + path, out / f"{name}.png", element=element)
             written.append(target)
             print(f"{base + path}{'#' + element if element else ''} -> {target}", flush=True)
     finally:
