@@ -52,6 +52,10 @@ from typing import Any
 
 import numpy as np
 
+# First-step (compile) times are measured cold: the library's persistent compilation cache would turn
+# them into loads of an earlier run's programs. SNNAX_COMPILATION_CACHE=<folder> measures warm starts.
+os.environ.setdefault("SNNAX_COMPILATION_CACHE", "0")
+
 LIBRARIES = ("ours", "snntorch", "norse", "spyx")
 LABELS = {"ours": "snnax-torchlike", "snntorch": "snnTorch", "norse": "Norse", "spyx": "Spyx",
           "bound": "matmul bound"}  # fmt: skip

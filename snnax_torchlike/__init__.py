@@ -7,13 +7,15 @@
 Nothing here imports torch; ``snnax_torchlike.interop`` bridges to it.
 """
 
-from . import functional, imperative, nn, optim, plot, random, snn, spikegen, surrogate, train, utils
+from . import compilation_cache, functional, imperative, nn, optim, plot, random, snn, spikegen, surrogate, train, utils
 from .compile import compile
 from .imperative import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from .train import *  # noqa: F403  (Trainer, callbacks, save/load: their list is train.__all__)
 
 __version__ = "0.1.0"
+
+compilation_cache.enable_by_default()
 
 __all__ = [
     "snn",
@@ -31,6 +33,7 @@ __all__ = [
     "surrogate",
     "random",
     "plot",
+    "compilation_cache",
     "manual_seed",
     "compile",
     *train.__all__,

@@ -74,6 +74,17 @@ def test_library_imports_and_runs_without_torch():
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
 
 
+_OPTIONAL = ("torch", "matplotlib", "tensorboardX", "tensorboard", "sklearn", "IPython", "ipywidgets", "nir",
+             "snntorch", "norse", "pandas", "latex2mathml", "snnax_torchlike.interop")  # fmt: skip
+
+
+def test_import_loads_no_optional_dependency():
+    """``import snnax_torchlike`` loads JAX, Equinox, optax and the core; plotting, interop and loggers wait for use."""
+    script = f"import sys, snnax_torchlike; print(sorted(m for m in {_OPTIONAL!r} if m in sys.modules))"
+    result = _run([sys.executable, "-c", script])
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr[-3000:]
+
+
 def test_every_package_of_the_library_is_installed():
     """pyproject's explicit package list names every folder with an ``__init__.py`` (a normal install,
     unlike an editable one, ships only what is listed)."""
