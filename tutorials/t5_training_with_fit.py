@@ -25,6 +25,7 @@
 # matplotlib for the figures).
 
 # %%
+import csv
 import os
 import sys
 import tempfile
@@ -124,6 +125,14 @@ net = make_net()
 print(net)
 
 # %% [markdown]
+# `net.summary(shape)` is torchinfo's `summary` for this network: each layer's
+# time-first output shape, its parameters and neuron state, and the memory a
+# training step on a batch of that shape takes (XLA's own figure):
+
+# %%
+print(net.summary((STEPS, 128, 64)))
+
+# %% [markdown]
 # ## 1. `fit`
 #
 # - `loss_fn`: snnTorch's rate cross-entropy on the output spikes
@@ -135,6 +144,9 @@ print(net)
 #   improved for 4 epochs; `ModelCheckpoint` writes a resumable checkpoint every
 #   epoch and, with `monitor=`, the weights of the best epoch so far to
 #   `best.safetensors`.
+# - `logger`: `CSVLogger` writes the loss and metrics every `log_every_n_steps`
+#   steps and every epoch to `metrics.csv` (`TensorBoardLogger` writes the same
+#   for TensorBoard).
 # - A callback of our own: subclass `snx.Callback` and override the hooks you
 #   need. This one keeps the best validation accuracy and the epoch it came in.
 #
@@ -158,6 +170,7 @@ class BestEpoch(snx.Callback):
 
 
 checkpoints = Path(tempfile.mkdtemp(prefix="t5_checkpoints_"))
+csv_logger = snx.CSVLogger(tempfile.mkdtemp(prefix="t5_logs_"))
 optimizer = optim.Adam(net.parameters(), lr=5e-3)
 scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)
 early_stopping = snx.EarlyStopping(monitor="val_loss", patience=4)
@@ -174,6 +187,7 @@ history = net.fit(
     val_loader=val_loader,
     scheduler=scheduler,
     callbacks=[early_stopping, snx.ModelCheckpoint(str(checkpoints), monitor="val_loss"), best_epoch],
+    logger=csv_logger,
     progress=not QUICK,
 )
 fit_seconds = time.perf_counter() - start
@@ -184,6 +198,15 @@ print(f"{len(history.epoch)} epochs in {fit_seconds:.1f} s; best validation accu
       + ("no early stop" if stopped is None else f"early stopping ended training after epoch {stopped + 1}"))  # fmt: skip
 if QUICK:
     print(f"{QUICK_NOTE} about 97% validation accuracy and stops early after about 23 epochs")
+
+# %% [markdown]
+# The logger's file has one row per logged step and one per epoch:
+
+# %%
+with open(csv_logger.metrics_file) as handle:
+    rows = list(csv.DictReader(handle))
+print(f"{len(rows)} rows; columns {list(rows[0])}")
+print("last epoch row:", {name: value for name, value in rows[-1].items() if value})
 
 # %% [markdown]
 # `history` holds one value per epoch for every logged name, and `lr`, the

@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from ..snn.checks import positive_int
 from .checkpoint import write_atomically
 from .logger import FolderLogger
 
@@ -44,13 +45,7 @@ class CSVLogger(FolderLogger):
         flush_logs_every_n_steps: int = 100,
     ):
         super().__init__(save_dir, name=name, version=version)
-        if isinstance(flush_logs_every_n_steps, bool) or not isinstance(flush_logs_every_n_steps, int):
-            raise TypeError(
-                f"CSVLogger: flush_logs_every_n_steps must be an int >= 1, got {flush_logs_every_n_steps!r}."
-            )
-        if flush_logs_every_n_steps < 1:
-            raise ValueError(f"CSVLogger: flush_logs_every_n_steps must be >= 1, got {flush_logs_every_n_steps}.")
-        self.flush_logs_every_n_steps = flush_logs_every_n_steps
+        self.flush_logs_every_n_steps = positive_int("CSVLogger", "flush_logs_every_n_steps", flush_logs_every_n_steps)
         self._rows: list[dict[str, str]] = []
         self._columns: list[str] = list(_FIXED_COLUMNS)
         self._written_rows = 0
