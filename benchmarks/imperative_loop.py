@@ -79,8 +79,14 @@ IMPORTS = {
 }
 
 
-def _build(library: str, num_steps: int) -> dict:
-    namespace = dict(num_inputs=700, num_hidden=256, num_outputs=20, num_steps=num_steps, beta=0.95)
+def build(library: str, num_steps: int, sizes: tuple[int, int, int] = (700, 256, 20)) -> dict:
+    """The namespace of ``LOOP_SOURCE`` run with ``library``'s imports: ``net``, ``optimizer``, ``train_step``.
+
+    ``sizes``: inputs, hidden and output neurons (W1's by default).
+    """
+    num_inputs, num_hidden, num_outputs = sizes
+    namespace = dict(num_inputs=num_inputs, num_hidden=num_hidden, num_outputs=num_outputs, num_steps=num_steps,
+                     beta=0.95)  # fmt: skip
     exec(IMPORTS[library] + LOOP_SOURCE, namespace)  # the same source text for both libraries
     return namespace
 
@@ -114,7 +120,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     data = torch.from_numpy((rng.random((num_steps, 64, 700)) < 0.05).astype(np.float32))
     targets = torch.from_numpy(rng.integers(0, 20, 64))
-    contenders = {library: _build(library, num_steps)["train_step"] for library in IMPORTS}
+    contenders = {library: build(library, num_steps)["train_step"] for library in IMPORTS}
 
     start = time.perf_counter()
     first_loss = contenders["ours"](data, targets)
@@ -154,7 +160,7 @@ def _compile_vs_steps() -> None:
     rng = np.random.default_rng(0)
     print("ours: first iteration (compile included) / steady iteration, against the number of time steps")
     for num_steps in (25, 100, 400):
-        train_step = _build("ours", num_steps)["train_step"]
+        train_step = build("ours", num_steps)["train_step"]
         data = torch.from_numpy((rng.random((num_steps, 64, 700)) < 0.05).astype(np.float32))
         targets = torch.from_numpy(rng.integers(0, 20, 64))
         compiled = stats.compiled

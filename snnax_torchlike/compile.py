@@ -13,6 +13,7 @@ import jax
 from ._closures import modules_used_by
 from .imperative import pure_scope
 from .imperative.convert import is_foreign_array, to_array
+from .nn.time_loop import run_captured
 from .random import key_scope, next_key
 
 __all__ = ["compile"]
@@ -50,7 +51,7 @@ def compile(fn: Callable[..., Any]) -> Callable[..., Any]:
                 module.set_hidden(states_in)  # hidden state enters as arguments, never as constants
             stack.enter_context(key_scope(key))
             stack.enter_context(pure_scope())
-            result = fn(*args, **kwargs)
+            result = run_captured(lambda: fn(*args, **kwargs), modules)
             return result, [dict(module.named_hidden()) for module in modules]
 
     @functools.wraps(fn)

@@ -137,7 +137,7 @@ assert (spk == spk_loop).all() and jnp.allclose(mem, mem_loop, atol=1e-5)
 # with a `forward` that loops over time); see
 # ["PyTorch users: start here"](../../pytorch-users/#your-own-module). It runs
 # eagerly as above, and compiled inside `fit`, where the Python loop is
-# [unrolled](../../glossary/#scan).
+# recorded and compiled as one loop, not [unrolled](../../glossary/#scan).
 #
 # ## Inside the untrained network
 #

@@ -10,13 +10,26 @@ use it; the core does not know it exists). What it provides:
   recorded; reading a value, or ``loss.backward()``, compiles what was recorded
   into one jitted program (cached by structure; a Python loop over time steps
   becomes one ``lax.scan``) and runs it.
+- Loop capture: inside the library's traced functions (``fit``'s step, a
+  closure step, ``snx.compile``) a network's Python ``forward`` is recorded too,
+  so its loop over time steps compiles as one ``lax.scan`` (`capture_loops`).
 - Gradient mode: `no_grad`, `enable_grad`, `set_grad_enabled`, `is_grad_enabled`
   (``torch.no_grad()`` is honoured too where the script imports torch).
 """
 
+from ._capture import captured_call
 from ._function import recordable, torch_facing
 from ._program import stats
-from ._state import enable_grad, in_pure_scope, is_grad_enabled, no_grad, pure_scope, set_grad_enabled
+from ._state import (
+    capture_loops,
+    enable_grad,
+    in_pure_scope,
+    is_grad_enabled,
+    loops_captured,
+    no_grad,
+    pure_scope,
+    set_grad_enabled,
+)
 from ._torch_function import register_torch_function
 from .tensor import ReturnTypes, Size, Tensor, apply, cached_zeros, cat, known_values, op, stack, unwrap
 
@@ -41,4 +54,7 @@ __all__ = [
     "recordable",
     "torch_facing",
     "stats",
+    "capture_loops",
+    "captured_call",
+    "loops_captured",
 ]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import jax
 import numpy as np
 
-from ._state import in_pure_scope
+from ._state import in_pure_scope, is_capturing
 from .convert import is_foreign_array
 from .tensor import Tensor, apply
 
@@ -111,7 +111,7 @@ def recordable(fn: _F | None = None, *, torch_facing: bool = False) -> Any:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if in_pure_scope():
+        if in_pure_scope() and not is_capturing():
             return fn(*args, **kwargs)
         leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=lambda x: isinstance(x, Tensor))
         if not any(_pending_or_differentiable(leaf) for leaf in leaves):

@@ -10,7 +10,8 @@ the same computation). Its inputs are references:
 
 ``ints`` are Python ints that may differ from one time step to the next (the
 ``step`` of ``x[step]``); keeping them out of ``key`` lets a loop of identical
-steps be recognised and run as one ``lax.scan``.
+steps be recognised and run as one ``lax.scan``. They are positions, checked
+before recording, so they never change the shapes and dtypes of the outputs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 Ref = tuple
 _SEQUENCE = itertools.count()
 _AVAL_CACHE: dict[Any, tuple] = {}
+_SHAPE_CACHE: dict[Any, tuple] = {}
 _SIGNATURES = itertools.count()
 
 
@@ -110,20 +112,28 @@ def output_avals(
 
     Cached per signature: ``jax.eval_shape`` runs once for each.
     """
-    cache_key = (key, ints, tuple([_ref_aval_key(ref) for ref in inputs]))
+    in_keys = tuple([_ref_aval_key(ref) for ref in inputs])
+    cache_key = (key, ints, in_keys)
     cached = _AVAL_CACHE.get(cache_key)
     if cached is None:
-        in_avals = tuple(ref_aval(ref) for ref in inputs)
-        from ._state import pure_scope
+        # ``ints`` never change the outputs' shapes (see the module docstring): one eval_shape serves
+        # every step of a loop over ``x[step]``.
+        shapes = _SHAPE_CACHE.get((key, in_keys))
+        if shapes is None:
+            in_avals = tuple(ref_aval(ref) for ref in inputs)
+            from ._state import pure_scope
 
-        with pure_scope():
-            out = jax.eval_shape(lambda *arrays: fn(ints, *arrays), *in_avals)
-        leaves, treedef = jax.tree_util.tree_flatten(out)
-        avals = tuple(jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves)
-        inexact = any(np.issubdtype(aval.dtype, np.inexact) for aval in avals)
-        cached = (avals, tuple(aval_key(aval) for aval in avals), treedef, inexact, next(_SIGNATURES))
+            with pure_scope():
+                out = jax.eval_shape(lambda *arrays: fn(ints, *arrays), *in_avals)
+            leaves, treedef = jax.tree_util.tree_flatten(out)
+            avals = tuple(jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves)
+            inexact = any(np.issubdtype(aval.dtype, np.inexact) for aval in avals)
+            shapes = (avals, tuple(aval_key(aval) for aval in avals), treedef, inexact)
+            _SHAPE_CACHE[(key, in_keys)] = shapes
+        cached = (*shapes, next(_SIGNATURES))
         if len(_AVAL_CACHE) > 100_000:  # bounded: signatures of long-gone shapes (numbers are never reused)
             _AVAL_CACHE.clear()
+            _SHAPE_CACHE.clear()
         _AVAL_CACHE[cache_key] = cached
     return cached
 

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from ._graph import Node, array_aval_key
 from ._replay import make_runner
 from ._reroll import find_regions
-from ._state import in_differentiated_scope, in_pure_scope, pure_scope
+from ._state import in_differentiated_scope, in_pure_scope, is_capturing, pure_scope
 from .tensor import PENDING, Tensor, forget_constants
 
 _PROGRAMS: dict[Any, tuple[Callable[..., Any], list]] = {}
@@ -33,11 +33,13 @@ class ProgramStats:
     compiled = 0
     runs = 0
     rolled_loops = 0
+    capture_fallbacks = 0
 
 
 stats = ProgramStats()
 """Counters of the imperative layer: ``stats.compiled`` programs compiled, ``stats.runs`` programs run,
-``stats.rolled_loops`` Python loops found and run as loops."""
+``stats.rolled_loops`` Python loops found and run as loops, ``stats.capture_fallbacks`` traced ``forward``
+calls that could not be captured and ran unrolled (see ``nn.time_loop.traced_forward``)."""
 
 
 _OUTPUTS_PER_NODE = 64
@@ -159,12 +161,8 @@ class _Program:
         return array_aval_key(self.consts[ref[1]])
 
 
-def _compiled(program: _Program, loss_output: int | None, seeded: bool) -> Callable[..., Any]:
-    """The jitted function of ``program``'s structure: from the cache, or built and compiled now."""
-    key = program.key((loss_output, seeded))
-    cached = _PROGRAMS.get(key)
-    if cached is not None:
-        return cached[0]
+def _replay(program: _Program) -> Callable[[list, list], list]:
+    """``program`` as a pure function ``(params, consts) -> output values``, each found loop a ``lax.scan``."""
     desc = program.desc
     regions = find_regions(desc, program.avals_of)
     stats.rolled_loops += len(regions)
@@ -173,6 +171,17 @@ def _compiled(program: _Program, loss_output: int | None, seeded: bool) -> Calla
     def forward(params: list, consts: list) -> list:
         with pure_scope():
             return runner(params, consts)
+
+    return forward
+
+
+def _compiled(program: _Program, loss_output: int | None, seeded: bool) -> Callable[..., Any]:
+    """The jitted function of ``program``'s structure: from the cache, or built and compiled now."""
+    key = program.key((loss_output, seeded))
+    cached = _PROGRAMS.get(key)
+    if cached is not None:
+        return cached[0]
+    forward = _replay(program)
 
     if loss_output is None:
         function = jax.jit(forward)
@@ -235,9 +244,12 @@ def materialize() -> None:
         return
     roots, which = _unique_roots(tensors)
     program = _Program(roots, differentiate=False)
-    function = _compiled(program, None, False)
-    values = function(program.param_arrays, program.consts)
-    stats.runs += 1
+    if is_capturing():
+        # Its leaves are the enclosing function's tracers: replayed inline, into that function's trace.
+        values = _replay(program)(program.param_arrays, program.consts)
+    else:
+        values = _compiled(program, None, False)(program.param_arrays, program.consts)
+        stats.runs += 1
     _store(tensors, [values[i] for i in which])
     forget_constants()
 

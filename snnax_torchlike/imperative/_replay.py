@@ -97,6 +97,7 @@ class _Loop:
         for position, k in consumers:
             self.needed.add(((position - region.start) % region.period, k))
         self.values: dict[tuple[int, int], tuple[str, Any]] = {}
+        self._unstacked: dict[tuple[int, int], list[Any]] = {}
 
     def _ints(self, q: int, step: Any) -> tuple:
         start, stride = self.region.ints_start[q], self.region.ints_stride[q]
@@ -237,6 +238,7 @@ class _Loop:
             self.values[h] = ("series", ys[h])
 
     def run(self, get: Callable[[tuple], Any], consts: Sequence[Any]) -> None:
+        self._unstacked.clear()  # a runner may run again (another trace): nothing of the last run is kept
         for component, recurrent in zip(self.components, self.recurrent):
             if recurrent:
                 self._scan(component, get, consts)
@@ -246,7 +248,14 @@ class _Loop:
     def lookup(self, position: int, k: int) -> Any:
         block, q = divmod(position - self.region.start, self.region.period)
         kind, value = self.values[(q, k)]
-        return value[block] if kind == "series" else value
+        if kind != "series":
+            return value
+        # Read as a whole: a script that keeps every step's output (``jnp.stack(spk_rec)``) reads each
+        # block, and one unstack traces in a fraction of the time of as many slices.
+        steps = self._unstacked.get((q, k))
+        if steps is None:
+            steps = self._unstacked[(q, k)] = jnp.unstack(value)
+        return steps[block]
 
     def series(self, q: int, k: int) -> Any:
         """Output ``k`` of node ``q`` over every block, stacked on axis 0."""

@@ -15,6 +15,8 @@ class _Switches:
     grad_enabled: bool = True
     pure_depth: int = 0
     differentiated_depth: int = 0
+    capturing: bool = False
+    capture_loops: bool = True
 
 
 _SWITCHES = _Switches()
@@ -41,6 +43,48 @@ def in_pure_scope() -> bool:
     return _SWITCHES.pure_depth > 0
 
 
+def is_capturing() -> bool:
+    """Whether a traced function is being captured: operations are recorded although their inputs are traced.
+
+    See ``capture_scope``; a nested ``pure_scope`` (a recorded program being replayed) runs at once again.
+    """
+    return _SWITCHES.capturing
+
+
+def loops_captured() -> bool:
+    """Whether traced functions capture their Python loops (see `capture_loops`)."""
+    return _SWITCHES.capture_loops
+
+
+class capture_loops:
+    """Turn loop capture in the library's traced functions on or off, as a context manager or a function.
+
+    ``fit``/``evaluate``/``predict``, ``optimizer.step(closure)`` and
+    ``snx.compile`` record a network's Python ``forward`` while tracing it, so a
+    loop over time steps compiles as one ``lax.scan`` instead of ``T`` copies of
+    the network (compile time flat in ``T``; same outputs and gradients). This is
+    on by default. ``capture_loops(False)`` traces ``forward`` as plain code, which
+    unrolls its loops. The switch is read when a function is traced: a step
+    already compiled keeps how it was compiled.
+
+    ```python
+    with snx.imperative.capture_loops(False):
+        net.fit(loader, epochs=1)   # traced with its loop unrolled
+    snx.imperative.capture_loops(False)  # as a call: from now on
+    ```
+    """
+
+    def __init__(self, enabled: bool):
+        self._saved = _SWITCHES.capture_loops
+        _SWITCHES.capture_loops = bool(enabled)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _SWITCHES.capture_loops = self._saved
+
+
 def in_differentiated_scope() -> bool:
     """Whether the innermost traced function differentiates what it runs itself (a closure step, ``fit``'s step).
 
@@ -56,13 +100,29 @@ def pure_scope(*, differentiated: bool = False) -> Iterator[None]:
     ``differentiated``: the caller takes the gradient of the result itself (see
     ``in_differentiated_scope``).
     """
+    capturing = _SWITCHES.capturing
     _SWITCHES.pure_depth += 1
     _SWITCHES.differentiated_depth += int(differentiated)
+    _SWITCHES.capturing = False
     try:
         yield
     finally:
         _SWITCHES.pure_depth -= 1
         _SWITCHES.differentiated_depth -= int(differentiated)
+        _SWITCHES.capturing = capturing
+
+
+@contextlib.contextmanager
+def capturing_scope() -> Iterator[None]:
+    """Record operations inside a pure scope, with traced values as the recording's leaves (see ``_capture``)."""
+    if _SWITCHES.pure_depth == 0:
+        raise RuntimeError("capturing_scope: only inside a pure scope (a traced function of the library).")
+    capturing = _SWITCHES.capturing
+    _SWITCHES.capturing = True
+    try:
+        yield
+    finally:
+        _SWITCHES.capturing = capturing
 
 
 class set_grad_enabled:

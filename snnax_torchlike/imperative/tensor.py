@@ -19,6 +19,7 @@ and ``jax.grad`` accept it; ``lax`` and optax functions need ``jnp.asarray(t)``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import traceback
@@ -33,7 +34,7 @@ import numpy as np
 from . import _graph
 from ._foreign_leaf import foreign_leaf
 from ._indexing import build_index, split_index
-from ._state import in_pure_scope, is_grad_enabled
+from ._state import in_pure_scope, is_capturing, is_grad_enabled
 from .convert import is_foreign_array, to_array, to_numpy
 
 
@@ -54,6 +55,16 @@ class _Pending:
 
     def discard(self, tensor: Tensor) -> None:
         self._refs.pop(id(tensor), None)
+
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Keep the tensors made inside apart: a capture computes its own pending tensors, no others."""
+        saved = self._refs
+        self._refs = {}
+        try:
+            yield
+        finally:
+            self._refs = saved
 
     def __iter__(self) -> Iterator[Tensor]:
         for ref in list(self._refs.values()):
@@ -179,13 +190,14 @@ def _wrap(out: Any) -> Any:
     return jax.tree_util.tree_map(lambda leaf: Tensor(leaf), out)
 
 
-def _refs(operands: tuple[Any, ...], record: bool) -> tuple[list[_graph.Ref], bool, bool] | None:
+def _refs(operands: tuple[Any, ...], record: bool, traced: bool) -> tuple[list[_graph.Ref], bool, bool] | None:
     """``(refs, has_graph, input_requires_grad)`` of operands to record, or None if one holds a tracer.
 
-    One pass over the operands: this runs for every recorded operation.
+    ``traced``: a capture (see ``_capture``) is running; tracers are then leaves like arrays, which the
+    enclosing function may differentiate, and every operation is recorded. One pass over the operands: this runs for every recorded operation.
     """
     refs: list[_graph.Ref] = []
-    has_graph = record
+    has_graph = record or traced
     requires_grad = False
     grad_enabled = None
     for x in operands:
@@ -196,13 +208,20 @@ def _refs(operands: tuple[Any, ...], record: bool) -> tuple[list[_graph.Ref], bo
                 has_graph = True
                 requires_grad = requires_grad or node.requires_grad
             elif isinstance(value, jax.core.Tracer):
-                return None
+                if not traced:
+                    return None
+                refs.append(("c", value))
+                requires_grad = True  # the enclosing function may differentiate it
             else:
                 refs.append(("c", value))
         elif getattr(type(x), "_is_parameter", False):
             data = x.data
             if isinstance(data, jax.core.Tracer):
-                return None
+                if not traced:
+                    return None
+                refs.append(("c", data))
+                requires_grad = True
+                continue
             if grad_enabled is None:
                 grad_enabled = is_grad_enabled()
             if grad_enabled and x.requires_grad:
@@ -211,7 +230,10 @@ def _refs(operands: tuple[Any, ...], record: bool) -> tuple[list[_graph.Ref], bo
             else:
                 refs.append(("c", data))
         elif isinstance(x, jax.core.Tracer):
-            return None
+            if not traced:
+                return None
+            refs.append(("c", x))
+            requires_grad = True
         elif isinstance(x, jax.Array):
             refs.append(("c", x))
         elif (leaf := foreign_leaf(x)) is not None and (grad_enabled := is_grad_enabled()):
@@ -243,8 +265,9 @@ def apply(
 
     **Returns:** ``fn``'s output pytree with every array a ``Tensor``.
     """
-    if not in_pure_scope():
-        found = _refs(operands, record)
+    capturing = is_capturing()
+    if capturing or not in_pure_scope():
+        found = _refs(operands, record, capturing)
         if found is None:  # tracers of the caller's own jax.jit/grad/vmap: JAX code, which gets arrays
             return fn(ints, *(_raw(x) for x in operands))
         if found[1]:
@@ -783,7 +806,8 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same values, cut from the graph: no gradient flows back through the result."""
         if self._value is not None:
-            return Tensor(self._value)
+            # A traced value (inside fit's step or a closure step) is cut for the enclosing jax.grad.
+            return Tensor(_stop_gradient(self._value) if _is_tracer(self._value) else self._value)
         detached = op("detach", _stop_gradient, self)
         detached._node.requires_grad = False  # a fresh node: nothing flows back through it
         return detached

@@ -25,7 +25,7 @@ from ..imperative import Tensor, pure_scope, unwrap
 from ..random import key_scope
 from .module import Module, bind_parameters, to_numpy
 from .stepped_graph import SteppedGraph
-from .time_loop import keeps_hidden_state, reset_hidden_state, run_over_time
+from .time_loop import keeps_hidden_state, reset_hidden_state, traced_forward
 
 __all__ = ["summary", "ModelSummary", "LayerSummary", "TrainingMemory"]
 
@@ -449,7 +449,7 @@ def _training_memory(module: Module, spec: jax.ShapeDtypeStruct) -> TrainingMemo
     def objective(trained_arrays: tuple[Any, ...], frozen_arrays: dict[str, Any], x: Any, key: Any) -> Any:
         with bind_parameters(trained, trained_arrays), module.bind(frozen_arrays), key_scope(key), \
                 pure_scope(differentiated=True):  # fmt: skip
-            output = run_over_time(module, x) if keeps_hidden_state(module) else unwrap(module(x))
+            output = traced_forward(module, x)
         leaves = jax.tree_util.tree_leaves(output)
         floats = [y for y in leaves if hasattr(y, "dtype") and jnp.issubdtype(y.dtype, jnp.inexact)]
         return sum((jnp.sum(y.astype(jnp.float32)) for y in floats), jnp.float32(0))

@@ -17,6 +17,7 @@ from jaxtyping import Array
 from .._closures import SplitClosure, modules_used_by, split_closure
 from ..imperative import in_pure_scope, pure_scope
 from ..nn.module import Module, Parameter, bind_parameters
+from ..nn.time_loop import run_captured
 from ..random import key_scope, next_key
 
 
@@ -323,7 +324,7 @@ class Optimizer:
                     stack.enter_context(binding)
                 stack.enter_context(bind_parameters(self.params, arrays))
                 stack.enter_context(pure_scope(differentiated=True))
-                loss = jnp.asarray(closure())
+                loss = jnp.asarray(run_captured(closure, modules))
                 hidden = [dict(module.named_hidden()) for module in modules]
             if loss.shape != ():
                 raise ValueError(f"{type(self).__name__}.step: the closure must return a scalar, got {loss.shape}.")

@@ -13,9 +13,9 @@ import optax
 from jaxtyping import Array
 
 from ..functional.time_mask import mask_padding
-from ..imperative import pure_scope, unwrap
+from ..imperative import pure_scope
 from ..nn.module import Module, bind_parameters
-from ..nn.time_loop import keeps_hidden_state, run_over_time
+from ..nn.time_loop import traced_forward
 from ..optim.optimizer import Optimizer
 from ..random import key_scope
 from ..snn.precision import precision_scope
@@ -199,9 +199,7 @@ class Steps:
         """The model's time-first outputs for ``x`` ``[T, B, ...]`` with the given arrays bound in."""
         with bind_parameters(self.trained(), params), self.model.bind(frozen), key_scope(key), \
                 pure_scope(differentiated=True), precision_scope(precision):  # fmt: skip
-            if keeps_hidden_state(self.model):
-                return run_over_time(self.model, x)
-            return unwrap(self.model(x))
+            return traced_forward(self.model, x)
 
     def _loss_and_metric_sums(
         self, output: Any, y: Array, mask: Array, lengths: Array | None
