@@ -62,13 +62,10 @@ def _run(steps: int, capture: bool) -> dict:
             xla_per_call.append(xla[0] - xla_before)
     return {
         "steps": steps,
-        "capture": capture,
         "first_s": timings[0],
         "second_s": timings[1],
         "compile_s": timings[0] - timings[1],
         "xla_s": xla_per_call[0],
-        "xla_second_s": xla_per_call[1],
-        "rolled_loops": snx.imperative.stats.rolled_loops,
     }
 
 
@@ -89,21 +86,17 @@ def main() -> None:
     if args.one:
         print(_REPORT + json.dumps(_run(args.one[0], bool(args.one[1]))), flush=True)
         return
-    runs = [_in_process(steps, True) for steps in args.steps]
-    runs += [_in_process(steps, False) for steps in args.unrolled]
-    base = {
-        capture: min((r for r in runs if r["capture"] == capture), key=lambda r: r["steps"])
-        for capture in (True, False)
-        if any(r["capture"] == capture for r in runs)
-    }
     print(f"{'loop':9} {'T':>4} {'first fit':>10} {'second':>8} {'compile':>8} {'XLA':>7} {'vs smallest T':>14}")
-    for run in runs:
-        ratio = run["compile_s"] / base[run["capture"]]["compile_s"]
-        kind = "captured" if run["capture"] else "unrolled"
-        print(
-            f"{kind:9} {run['steps']:>4} {run['first_s']:>9.2f}s {run['second_s']:>7.2f}s "
-            f"{run['compile_s']:>7.2f}s {run['xla_s']:>6.2f}s {ratio:>13.2f}x"
-        )
+    for capture, all_steps in ((True, args.steps), (False, args.unrolled)):
+        runs = [_in_process(steps, capture) for steps in sorted(all_steps)]
+        for run in runs:
+            ratio = run["compile_s"] / runs[0]["compile_s"]
+            kind = "captured" if capture else "unrolled"
+            print(
+                f"{kind:9} {run['steps']:>4} {run['first_s']:>9.2f}s {run['second_s']:>7.2f}s "
+                f"{run['compile_s']:>7.2f}s {run['xla_s']:>6.2f}s {ratio:>13.2f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

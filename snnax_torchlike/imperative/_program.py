@@ -39,7 +39,7 @@ class ProgramStats:
 stats = ProgramStats()
 """Counters of the imperative layer: ``stats.compiled`` programs compiled, ``stats.runs`` programs run,
 ``stats.rolled_loops`` Python loops found and run as loops, ``stats.capture_fallbacks`` traced ``forward``
-calls that could not be captured and ran unrolled (see ``nn.time_loop.traced_forward``)."""
+calls that could not be captured and ran unrolled (see ``nn.time_loop.run_captured``)."""
 
 
 _OUTPUTS_PER_NODE = 64

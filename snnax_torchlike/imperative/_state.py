@@ -46,7 +46,7 @@ def in_pure_scope() -> bool:
 def is_capturing() -> bool:
     """Whether a traced function is being captured: operations are recorded although their inputs are traced.
 
-    See ``capture_scope``; a nested ``pure_scope`` (a recorded program being replayed) runs at once again.
+    See ``capturing_scope``; a nested ``pure_scope`` (a recorded program being replayed) runs at once again.
     """
     return _SWITCHES.capturing
 

@@ -194,7 +194,9 @@ def _refs(operands: tuple[Any, ...], record: bool, traced: bool) -> tuple[list[_
     """``(refs, has_graph, input_requires_grad)`` of operands to record, or None if one holds a tracer.
 
     ``traced``: a capture (see ``_capture``) is running; tracers are then leaves like arrays, which the
-    enclosing function may differentiate, and every operation is recorded. One pass over the operands: this runs for every recorded operation.
+    enclosing function may differentiate, and every operation is recorded.
+
+    One pass over the operands: this runs for every recorded operation.
     """
     refs: list[_graph.Ref] = []
     has_graph = record or traced
